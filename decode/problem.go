@@ -1,0 +1,51 @@
+package decode
+
+// Problem is why a frame was not decoded down to an NTP message. Problems are counted by
+// reason in Stats; none of them stops a run.
+type Problem uint8
+
+const (
+	ProblemNone           Problem = iota
+	ProblemTruncated              // the capture holds fewer bytes than the headers need
+	ProblemLinkType               // a link type the decoder does not read
+	ProblemNetwork                // an Ethernet/SLL protocol that is neither IPv4 nor IPv6
+	ProblemIPHeader               // a malformed IPv4 or IPv6 header
+	ProblemUDPHeader              // a malformed UDP header (length below 8 or beyond the IP datagram)
+	ProblemOrphanFragment         // a non-first fragment whose first fragment was not seen
+	ProblemNTPShort               // a port-123 payload too short for the header of its mode
+	ProblemNTPMode                // mode 0 (reserved)
+	ProblemNTPVersion             // version 0 or above 4
+	ProblemNTPLength              // header counts (items, item size, data count) beyond the payload
+	numProblems
+)
+
+var problemNames = [numProblems]string{
+	ProblemNone:           "none",
+	ProblemTruncated:      "truncated",
+	ProblemLinkType:       "unsupported_link_type",
+	ProblemNetwork:        "unsupported_network",
+	ProblemIPHeader:       "bad_ip_header",
+	ProblemUDPHeader:      "bad_udp_header",
+	ProblemOrphanFragment: "orphan_fragment",
+	ProblemNTPShort:       "ntp_short",
+	ProblemNTPMode:        "ntp_bad_mode",
+	ProblemNTPVersion:     "ntp_bad_version",
+	ProblemNTPLength:      "ntp_bad_length",
+}
+
+// String is the reason's name as it appears in summaries and metric labels.
+func (p Problem) String() string {
+	if p < numProblems {
+		return problemNames[p]
+	}
+	return "unknown"
+}
+
+// Problems lists every reason but ProblemNone, in order, for summaries and metrics.
+func Problems() []Problem {
+	ps := make([]Problem, 0, numProblems-1)
+	for p := ProblemNone + 1; p < numProblems; p++ {
+		ps = append(ps, p)
+	}
+	return ps
+}

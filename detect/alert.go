@@ -1,0 +1,134 @@
+package detect
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Kind is what an incident is about (design.md, "detect").
+type Kind string
+
+const (
+	KindExposedAmplifier Kind = "exposed_amplifier"
+	KindReflection       Kind = "reflection"
+	KindVictimFlood      Kind = "victim_flood"
+	KindScan             Kind = "scan"
+	KindSpoofedEgress    Kind = "spoofed_egress"
+)
+
+// State is where an event stands in its incident's lifecycle.
+type State string
+
+const (
+	StateStart  State = "start"
+	StateUpdate State = "update"
+	StateEnd    State = "end"
+)
+
+// Severity grades an incident for the SIEM.
+type Severity string
+
+const (
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+	SeverityHigh     Severity = "high"
+	SeverityCritical Severity = "critical"
+)
+
+// Vector is the kind of NTP message that carried the amplification.
+type Vector string
+
+const (
+	VectorMonlist Vector = "monlist" // mode 7 MON_GETLIST / MON_GETLIST_1
+	VectorMode7   Vector = "mode7"   // another amplifying mode 7 request
+	VectorMode6   Vector = "mode6"   // an amplifying mode 6 query (READVAR, UNSETTRAP, REQ_NONCE)
+	VectorNTP     Vector = "ntp"     // modes 1-5
+)
+
+// Counter is a packet and byte total. Bytes are UDP payload bytes (the BAF definition).
+type Counter struct {
+	Packets uint64
+	Bytes   uint64
+}
+
+// HostStat is one entry of a top list.
+type HostStat struct {
+	Addr    netip.Addr
+	Packets uint64
+	Bytes   uint64
+}
+
+// HostList is a set of hosts: how many there are and the largest few by bytes.
+type HostList struct {
+	Count int
+	Top   []HostStat
+}
+
+// Responder is a scanned host that answered.
+type Responder struct {
+	Addr netip.Addr
+	// Amplifier is true when the host answered with data, false when it answered without
+	// amplifying (an 8-byte err=4 "no data" reply: a patched server).
+	Amplifier bool
+	Packets   uint64
+	Bytes     uint64
+}
+
+// Targets are the hosts a scanner probed.
+type Targets struct {
+	Count      int
+	Responders []Responder
+}
+
+// Alert is one event of an incident: the schema ntpwatch.alert/v1 of design.md, as values.
+// A zero netip.Addr, an empty string and a false Has* flag are written as null by the
+// formatters. Times are packet times.
+type Alert struct {
+	ID       string // stable: derived from Kind, subject address and FirstSeen
+	Kind     Kind
+	State    State
+	Severity Severity
+
+	TS        time.Time // packet time of this event
+	FirstSeen time.Time // the incident's first packet
+	LastSeen  time.Time // the incident's latest packet
+
+	Vector    Vector
+	Reflector netip.Addr
+	Victim    netip.Addr
+	Scanner   netip.Addr
+
+	Victims    HostList
+	Reflectors HostList
+	Targets    Targets
+
+	Requests  Counter
+	Responses Counter
+
+	// Amplification is Responses.Bytes / Requests.Bytes; HasAmplification is false (null in
+	// JSON) when no request was seen.
+	Amplification    float64
+	HasAmplification bool
+
+	WireBytes uint64  // wire bytes of requests and responses
+	PeakBPS   float64 // highest wire bit rate over one second of packet time
+	PeakPPS   float64 // highest packet rate over one second of packet time
+
+	Direction   string // "inbound", "outbound", "internal", "external"; "" without a home net
+	Remediation string // for exposed_amplifier and reflection: what the server's operator should do
+	Sensor      string // the sensor's name (--sensor, default hostname)
+	Source      string // the file(s) or interface the packets came from
+}
+
+// Subject is the address the incident is about: the key that keeps one incident's events in
+// order on one Kafka partition.
+func (a *Alert) Subject() netip.Addr {
+	switch a.Kind {
+	case KindScan:
+		return a.Scanner
+	case KindVictimFlood, KindSpoofedEgress:
+		return a.Victim
+	default:
+		return a.Reflector
+	}
+}
