@@ -56,6 +56,10 @@ type NTP struct {
 	LI      uint8 // leap indicator (modes 1-6); for mode 7 the same two bits are R and M, see Priv
 	Version uint8
 	Mode    uint8 // 1-5 RFC 5905, 6 control (ntpq), 7 private (ntpdc)
+	// Partial is set when the snaplen or IP fragmentation cut the message short: the header
+	// fields and monlist items whose bytes were not captured are zero or absent, while lengths
+	// and counts still come from the headers.
+	Partial bool
 
 	Std  Standard // modes 1-5
 	Ctl  Control  // mode 6

@@ -1,0 +1,284 @@
+package decode
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync/atomic"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+)
+
+// Source yields captured frames one at a time. A Source belongs to one goroutine.
+type Source interface {
+	// Next returns the next frame; data is only valid until the next call (zero-copy).
+	// At the end it returns io.EOF. A file cut in the middle of a record returns an error
+	// matching errors.Is(err, ErrTruncated) whose message names the file and the count of
+	// packets read; the caller warns and goes on.
+	Next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
+	// Name is the file name, "-" shown as "stdin", or the interface.
+	Name() string
+	Close() error
+}
+
+// Progresser is implemented by sources that know how far they are, for a progress bar.
+type Progresser interface {
+	// Progress returns the bytes of the underlying file consumed so far and its size; total is
+	// -1 when unknown (stdin, pipes).
+	Progress() (done, total int64)
+}
+
+// ErrTruncated is matched (errors.Is) by the error of a capture file that ends in the middle of
+// a record. Everything before it was read.
+var ErrTruncated = errors.New("capture cut short in the middle of a record")
+
+// readBufferSize is the read buffer of a file source: large enough that reads from the file
+// cost little against decoding.
+const readBufferSize = 256 << 10
+
+// maxSnaplen is the largest record the classic pcap reader accepts: libpcap's
+// MAXIMUM_SNAPLEN. It keeps a corrupt record length from allocating gigabytes.
+const maxSnaplen = 262144
+
+// fileSource reads a classic pcap or pcapng file, plain or gzip-compressed.
+type fileSource struct {
+	name    string
+	file    *os.File // nil for stdin, which Close leaves open
+	counter *countingReader
+	size    int64
+	pcap    *pcapgo.Reader
+	ng      *pcapgo.NgReader
+	link    layers.LinkType
+	packets int64
+}
+
+// Open opens a capture file: classic pcap (micro- or nanosecond timestamps, either byte
+// order) or pcapng (several interfaces with different link types), optionally
+// gzip-compressed (told by its magic bytes, not its name), or "-" for stdin. Errors read
+// "read NAME: ..." on one line and say what the file is when it is not a capture.
+func Open(name string) (Source, error) {
+	s := &fileSource{name: name, size: -1}
+	var in io.Reader
+	if name == "-" {
+		s.name = "stdin"
+		in = os.Stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, unwrapPath(err))
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("read %s: %w", name, unwrapPath(err))
+		}
+		if fi.IsDir() {
+			f.Close()
+			return nil, fmt.Errorf("read %s: is a directory", name)
+		}
+		if fi.Mode().IsRegular() {
+			s.size = fi.Size()
+		}
+		s.file, in = f, f
+	}
+	s.counter = &countingReader{r: in}
+	if err := s.openFormat(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("read %s: %w", s.name, err)
+	}
+	return s, nil
+}
+
+// openFormat sniffs the first bytes, unwraps gzip and starts the right reader.
+func (s *fileSource) openFormat() error {
+	br := bufio.NewReaderSize(s.counter, readBufferSize)
+	head, err := br.Peek(64)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return unwrapPath(err)
+	}
+	compressed := false
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("gzip: %w", err)
+		}
+		compressed = true
+		br = bufio.NewReaderSize(zr, readBufferSize)
+		head, err = br.Peek(64)
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			return fmt.Errorf("gzip: %w", err)
+		}
+	}
+	format, what := sniff(head)
+	switch format {
+	case formatPcap:
+		r, err := pcapgo.NewReader(br) // reuses br: it is a bufio.Reader of at least 4096 bytes
+		if err != nil {
+			return fmt.Errorf("pcap header: %w", readErr(err))
+		}
+		r.SetSnaplen(maxSnaplen)
+		s.pcap, s.link = r, r.LinkType()
+	case formatPcapng:
+		r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return fmt.Errorf("pcapng header: %w", readErr(err))
+		}
+		s.ng = r
+	default:
+		if compressed {
+			return fmt.Errorf("gzip-compressed, but not a capture: %s", what)
+		}
+		return errors.New(what)
+	}
+	return nil
+}
+
+// Next returns the next frame. See Source.
+func (s *fileSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	if s.pcap != nil {
+		data, ci, err := s.pcap.ZeroCopyReadPacketData()
+		if err != nil {
+			return nil, ci, 0, s.wrap(err)
+		}
+		s.packets++
+		return data, ci, s.link, nil
+	}
+	data, ci, err := s.ng.ZeroCopyReadPacketData()
+	if err != nil {
+		return nil, ci, 0, s.wrap(err)
+	}
+	s.packets++
+	link, _ := ci.AncillaryData[0].(layers.LinkType)
+	ci.AncillaryData = nil
+	return data, ci, link, nil
+}
+
+// wrap turns a reader error into the Source contract: io.EOF at a record boundary,
+// ErrTruncated inside a record, and otherwise an error naming the file.
+func (s *fileSource) wrap(err error) error {
+	switch {
+	case err == io.EOF:
+		return io.EOF
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("read %s: %w after %d packets", s.name, ErrTruncated, s.packets)
+	default:
+		return fmt.Errorf("read %s: after %d packets: %w", s.name, s.packets, err)
+	}
+}
+
+// Name is the file name, or "stdin" for "-".
+func (s *fileSource) Name() string { return s.name }
+
+// Progress returns the bytes read from the file (compressed bytes for gzip) and its size,
+// -1 when it is not a regular file.
+func (s *fileSource) Progress() (done, total int64) {
+	return s.counter.n.Load(), s.size
+}
+
+// Close closes the file; stdin stays open.
+func (s *fileSource) Close() error {
+	if s.file == nil {
+		return nil
+	}
+	err := s.file.Close()
+	s.file = nil
+	return err
+}
+
+// countingReader counts the bytes read through it. The count is atomic because a progress
+// bar reads it from another goroutine.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+type format int
+
+const (
+	formatUnknown format = iota
+	formatPcap
+	formatPcapng
+)
+
+// sniff tells the format from the first bytes, and for what is not a capture says what it is.
+// Magic numbers: pcap and pcapng from draft-ietf-opsawg-pcap and -pcapng, NetMon from
+// Wireshark's wiretap/netmon.c, snoop from RFC 1761, the compressors from their formats.
+func sniff(h []byte) (format, string) {
+	if len(h) == 0 {
+		return formatUnknown, "empty file"
+	}
+	if len(h) >= 4 {
+		le, be := binary.LittleEndian.Uint32(h), binary.BigEndian.Uint32(h)
+		for _, m := range []uint32{le, be} {
+			switch m {
+			case 0xa1b2c3d4, 0xa1b23c4d:
+				return formatPcap, ""
+			case 0xa1b2cd34:
+				return formatUnknown, "a modified (Kuznetzov) pcap file, not supported: convert it with editcap -F pcap"
+			}
+		}
+		if be == 0x0a0d0d0a {
+			return formatPcapng, ""
+		}
+	}
+	switch {
+	case bytes.HasPrefix(h, []byte("GMBU")), bytes.HasPrefix(h, []byte("RTSS")):
+		return formatUnknown, "a Microsoft Network Monitor capture, not supported: convert it with editcap -F pcap"
+	case bytes.HasPrefix(h, []byte("snoop\x00\x00\x00")):
+		return formatUnknown, "a snoop capture, not supported: convert it with editcap -F pcap"
+	case bytes.HasPrefix(h, []byte("BZh")):
+		return formatUnknown, "bzip2-compressed: decompress it first"
+	case bytes.HasPrefix(h, []byte("\xfd7zXZ\x00")):
+		return formatUnknown, "xz-compressed: decompress it first"
+	case bytes.HasPrefix(h, []byte("\x28\xb5\x2f\xfd")):
+		return formatUnknown, "zstd-compressed: decompress it first"
+	case bytes.HasPrefix(h, []byte("PK\x03\x04")):
+		return formatUnknown, "a zip archive: extract it first"
+	case len(h) < 4:
+		return formatUnknown, fmt.Sprintf("too short to be a capture (%d bytes)", len(h))
+	case isText(h):
+		return formatUnknown, "text, not a capture"
+	}
+	return formatUnknown, fmt.Sprintf("not a capture (unknown format, first bytes %x)", h[:4])
+}
+
+// isText reports whether b looks like text: printable ASCII, whitespace or UTF-8 lead bytes.
+func isText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// readErr names an error of a header read: a short file is a truncation, not an I/O fault.
+func readErr(err error) error {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w (file too short)", ErrTruncated)
+	}
+	return err
+}
+
+// unwrapPath drops the *fs.PathError wrapper, whose text repeats the file name.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
