@@ -1,0 +1,59 @@
+# ntpwatch: `make demo` shows it at work on a sample capture, `make test` checks everything.
+GO        ?= go
+BIN       := bin
+FUZZTIME  ?= 20s
+export CGO_ENABLED := 1
+
+.PHONY: all build demo test check-fmt vet deps bench fuzz pcaps clean
+
+all: build
+
+# libpcap-dev is the one system package the build needs (gopacket/pcap uses cgo). Install it
+# when it is missing and we can (root with apt); otherwise say what to do.
+deps:
+	@if ! [ -f /usr/include/pcap.h ] && ! [ -f /usr/include/pcap/pcap.h ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing libpcap-dev"; \
+	    (apt-get install -y -qq libpcap-dev >/dev/null 2>&1 || \
+	     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev >/dev/null)) || exit 1; \
+	  else \
+	    echo "libpcap headers are missing: install them (Debian/Ubuntu: sudo apt-get install libpcap-dev;" \
+	         "Fedora: sudo dnf install libpcap-devel; macOS: they come with Xcode's tools)" >&2; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(GO) build -o $(BIN)/ntpwatch ./cmd/ntpwatch
+	$(GO) build -o $(BIN)/ntpgen ./cmd/ntpgen
+
+# The main job on the bundled sample: a home NTP server used as a monlist reflector.
+demo: build
+	$(BIN)/ntpwatch read pcaps/reflection.pcap
+
+check-fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet: deps
+	$(GO) vet ./...
+
+test: deps check-fmt vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Rewrite the sample captures from cmd/ntpgen (then `go test ./... -update` for the goldens).
+pcaps:
+	$(GO) run ./cmd/ntpgen pcaps -dir pcaps
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./decode ./detect
+
+# Every fuzz target for FUZZTIME each (go test runs one target per invocation).
+fuzz: deps
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)
