@@ -1,0 +1,239 @@
+package sinks
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults of Config and KafkaConfig, applied by Open to the zero values.
+const (
+	DefaultQueueSize         = 4096
+	DefaultKafkaTopic        = "ntpwatch.alerts"
+	DefaultKafkaClientID     = "ntpwatch"
+	DefaultKafkaBatchTimeout = 20 * time.Millisecond // kafka-go's own default is 1 s
+	DefaultKafkaDialTimeout  = 5 * time.Second
+	DefaultKafkaRetryFor     = 30 * time.Second
+	DefaultKafkaBackoffMin   = 100 * time.Millisecond
+	DefaultKafkaBackoffMax   = 5 * time.Second
+)
+
+// Config chooses the sinks and their options. The zero value writes JSON lines to stdout.
+type Config struct {
+	Sinks     []string    // --sink: any of "stdout", "file", "kafka"; none means stdout
+	Format    string      // --format: "json" (default) or "eve"
+	File      string      // --out: the file of the file sink, opened in append mode
+	Kafka     KafkaConfig // the kafka sink's options
+	QueueSize int         // alerts queued per sink before Send drops (and counts) them; 0: DefaultQueueSize
+}
+
+// KafkaConfig holds the options of the kafka sink. The zero value of every field but Brokers
+// is a working default.
+type KafkaConfig struct {
+	Brokers  []string // --kafka-brokers: host:port of one or more bootstrap brokers
+	Topic    string   // --kafka-topic; "": DefaultKafkaTopic
+	ClientID string   // --kafka-client-id; "": DefaultKafkaClientID
+
+	TLS  TLSConfig
+	SASL SASLConfig
+
+	Compression string // --kafka-compression: "none" (default), "gzip", "snappy", "lz4", "zstd"
+	Acks        string // --kafka-acks: "all" (default), "one", "none"
+
+	// Spool is the file (--spool) where alerts that could not be delivered are appended as
+	// JSON lines; the next Open delivers them first. "" disables spooling: such alerts are
+	// then counted as lost.
+	Spool string
+
+	BatchTimeout time.Duration // how long a partial batch waits for more alerts; 0: 20 ms
+	DialTimeout  time.Duration // bound on the broker check in Open; 0: 5 s
+	// RetryFor is how long a batch is retried, with exponential backoff between
+	// BackoffMin and BackoffMax, before it is spooled while the run goes on; 0: 30 s.
+	RetryFor   time.Duration
+	BackoffMin time.Duration // 0: 100 ms
+	BackoffMax time.Duration // 0: 5 s
+}
+
+// TLSConfig enables TLS to the brokers. Setting any file or Insecure implies Enable.
+type TLSConfig struct {
+	Enable   bool   // --kafka-tls: TLS with the system's roots
+	CA       string // --kafka-tls-ca: PEM file of the CA(s) that sign the brokers' certificates
+	Cert     string // --kafka-tls-cert: PEM client certificate, for mutual TLS
+	Key      string // --kafka-tls-key: PEM key of Cert
+	Insecure bool   // --kafka-tls-insecure: do not verify the brokers' certificates
+}
+
+func (t TLSConfig) enabled() bool {
+	return t.Enable || t.CA != "" || t.Cert != "" || t.Key != "" || t.Insecure
+}
+
+// SASLConfig authenticates to the brokers.
+type SASLConfig struct {
+	Mechanism string // --kafka-sasl-mechanism: "" (none), "plain", "scram-sha-256", "scram-sha-512"
+	User      string // --kafka-sasl-user
+	Password  string // --kafka-sasl-password or NTPWATCH_KAFKA_PASSWORD
+}
+
+// Sink names.
+const (
+	SinkStdout = "stdout"
+	SinkFile   = "file"
+	SinkKafka  = "kafka"
+)
+
+// Validate reports every problem of c at once, each naming the flag to fix.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(flag+": "+format, args...))
+	}
+	seen := map[string]bool{}
+	for _, s := range c.Sinks {
+		switch s {
+		case SinkStdout, SinkFile, SinkKafka:
+			if seen[s] {
+				bad("--sink", "%s given twice", s)
+			}
+			seen[s] = true
+		default:
+			bad("--sink", "unknown sink %q (want stdout, file or kafka)", s)
+		}
+	}
+	switch c.Format {
+	case "", "json", "eve":
+	default:
+		bad("--format", "unknown format %q (want json or eve)", c.Format)
+	}
+	if seen[SinkFile] && c.File == "" {
+		bad("--out", "the file sink needs a file name")
+	}
+	if c.QueueSize < 0 {
+		errs = append(errs, fmt.Errorf("queue size %d: must not be negative", c.QueueSize))
+	}
+	if seen[SinkKafka] {
+		errs = append(errs, c.Kafka.validate()...)
+	}
+	return errors.Join(errs...)
+}
+
+func (k KafkaConfig) validate() []error {
+	var errs []error
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(flag+": "+format, args...))
+	}
+	if len(k.Brokers) == 0 {
+		bad("--kafka-brokers", "the kafka sink needs at least one broker host:port")
+	}
+	for _, b := range k.Brokers {
+		host, port, err := net.SplitHostPort(b)
+		if err != nil {
+			bad("--kafka-brokers", "%q is not host:port", b)
+			continue
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || host == "" {
+			bad("--kafka-brokers", "%q is not host:port", b)
+		}
+	}
+	if k.Topic != "" && !validTopic(k.Topic) {
+		bad("--kafka-topic", "%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)", k.Topic)
+	}
+	if _, err := compressionCodec(k.Compression); err != nil {
+		bad("--kafka-compression", "%v", err)
+	}
+	if _, err := requiredAcks(k.Acks); err != nil {
+		bad("--kafka-acks", "%v", err)
+	}
+	switch strings.ToLower(k.SASL.Mechanism) {
+	case "":
+		if k.SASL.User != "" {
+			bad("--kafka-sasl-user", "needs --kafka-sasl-mechanism")
+		}
+	case "plain", "scram-sha-256", "scram-sha-512":
+		if k.SASL.User == "" {
+			bad("--kafka-sasl-user", "required by --kafka-sasl-mechanism %s", k.SASL.Mechanism)
+		}
+		if k.SASL.Password == "" {
+			bad("--kafka-sasl-password", "required by --kafka-sasl-mechanism %s (or set NTPWATCH_KAFKA_PASSWORD)", k.SASL.Mechanism)
+		}
+	default:
+		bad("--kafka-sasl-mechanism", "unknown mechanism %q (want plain, scram-sha-256 or scram-sha-512)", k.SASL.Mechanism)
+	}
+	if (k.TLS.Cert == "") != (k.TLS.Key == "") {
+		if k.TLS.Cert == "" {
+			bad("--kafka-tls-cert", "required by --kafka-tls-key")
+		} else {
+			bad("--kafka-tls-key", "required by --kafka-tls-cert")
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"kafka batch timeout", k.BatchTimeout}, {"kafka dial timeout", k.DialTimeout},
+		{"kafka retry duration", k.RetryFor}, {"kafka minimum backoff", k.BackoffMin},
+		{"kafka maximum backoff", k.BackoffMax},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must not be negative", d.name, d.v))
+		}
+	}
+	return errs
+}
+
+// validTopic follows Kafka's rule (Topic.java): 1 to 249 characters of [a-zA-Z0-9._-], not
+// "." or "..".
+func validTopic(t string) bool {
+	if len(t) == 0 || len(t) > 249 || t == "." || t == ".." {
+		return false
+	}
+	for _, c := range []byte(t) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// withDefaults fills the zero values with the documented defaults.
+func (c Config) withDefaults() Config {
+	if len(c.Sinks) == 0 {
+		c.Sinks = []string{SinkStdout}
+	}
+	if c.Format == "" {
+		c.Format = "json"
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	k := &c.Kafka
+	if k.Topic == "" {
+		k.Topic = DefaultKafkaTopic
+	}
+	if k.ClientID == "" {
+		k.ClientID = DefaultKafkaClientID
+	}
+	if k.BatchTimeout == 0 {
+		k.BatchTimeout = DefaultKafkaBatchTimeout
+	}
+	if k.DialTimeout == 0 {
+		k.DialTimeout = DefaultKafkaDialTimeout
+	}
+	if k.RetryFor == 0 {
+		k.RetryFor = DefaultKafkaRetryFor
+	}
+	if k.BackoffMin == 0 {
+		k.BackoffMin = DefaultKafkaBackoffMin
+	}
+	if k.BackoffMax == 0 {
+		k.BackoffMax = DefaultKafkaBackoffMax
+	}
+	if k.BackoffMax < k.BackoffMin {
+		k.BackoffMax = k.BackoffMin
+	}
+	return c
+}
