@@ -73,7 +73,7 @@ type blockedWriter struct{ release chan struct{} }
 func (b blockedWriter) Write(p []byte) (int, error) { <-b.release; return len(p), nil }
 
 // TestSendNeverBlocks fills a one-slot queue behind a writer that never returns and checks
-// that Send returns and counts every alert it could not queue as lost.
+// that Send returns, and that Close gives up on the writer and counts every alert as lost.
 func TestSendNeverBlocks(t *testing.T) {
 	w := blockedWriter{make(chan struct{})}
 	o, err := Open(context.Background(), Config{QueueSize: 1}, w)
@@ -85,15 +85,17 @@ func TestSendNeverBlocks(t *testing.T) {
 		o.Send(&alerts[0])
 	}
 	st := o.Stats().Sinks[0]
-	if st.Dropped < 98 || st.QueueSize != 1 {
-		t.Errorf("stats %+v: want at least 98 dropped (one in the writer, one queued)", st)
+	// The writer holds what it took before blocking (one alert, or a few it gathered), the
+	// queue one more: the rest must have been dropped, not waited for.
+	if st.Dropped == 0 || st.Dropped+uint64(st.QueueDepth) > 100 || st.QueueSize != 1 {
+		t.Errorf("stats %+v: want the alerts beyond the queue dropped", st)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // Close must give up on the blocked writer
 	r := o.Close(ctx)
 	close(w.release)
-	if !r.Failed() || r.Lost+r.Delivered != 100 || r.Lost < 98 {
-		t.Errorf("report %+v: want 100 alerts accounted, at least 98 lost", r)
+	if !r.Failed() || r.Lost != 100 || r.Delivered != 0 {
+		t.Errorf("report %+v: want all 100 alerts lost (none was written)", r)
 	}
 }
 
