@@ -1,0 +1,290 @@
+package decode
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var updateTshark = flag.Bool("update-tshark", false, "rewrite testdata/tshark/*.tsv with the tshark on PATH")
+
+// tsharkFields are the columns of testdata/tshark/*.tsv, in order.
+var tsharkFields = []string{
+	"frame.number", "ip.src", "ipv6.src", "udp.srcport", "ip.dst", "ipv6.dst", "udp.dstport",
+	"udp.length", "frame.len",
+	"ntp.flags.li", "ntp.flags.vn", "ntp.flags.mode",
+	"ntp.stratum", "ntp.ppoll", "ntp.precision", "ntp.rootdelay", "ntp.rootdispersion", "ntp.refid",
+	"ntp.reftime", "ntp.org", "ntp.rec", "ntp.xmt", "ntp.keyid", "ntp.mac",
+	"ntp.ctrl.flags2.r", "ntp.ctrl.flags2.error", "ntp.ctrl.flags2.more", "ntp.ctrl.flags2.opcode",
+	"ntp.ctrl.sequence", "ntp.ctrl.status", "ntp.ctrl.associd", "ntp.ctrl.offset", "ntp.ctrl.count",
+	"ntp.priv.flags.r", "ntp.priv.flags.more", "ntp.priv.auth", "ntp.priv.seq", "ntp.priv.impl",
+	"ntp.priv.reqcode", "ntp.priv.err", "ntp.priv.numitems", "ntp.priv.reserved", "ntp.priv.itemsize",
+	"ntp.priv.monlist.remote_address", "ntp.priv.monlist.addr6",
+}
+
+// tsharkArgs is the command line that made testdata/tshark (see its README).
+func tsharkArgs(file string) []string {
+	args := []string{"-n", "-r", file, "-Y", "ntp", "-T", "fields", "-E", "header=y",
+		"-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
+	for _, f := range tsharkFields {
+		args = append(args, "-e", f)
+	}
+	return args
+}
+
+// realPcaps lists the real captures, read in place (never copied into the repository).
+// NTPWATCH_REAL_PCAPS overrides their folder, for worktrees that sit elsewhere.
+func realPcaps(t *testing.T) []string {
+	dir := os.Getenv("NTPWATCH_REAL_PCAPS")
+	if dir == "" {
+		dir = "../../shared/pcaps/real"
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*.pcap"))
+	if len(files) == 0 {
+		t.Skipf("no real captures in %s (set NTPWATCH_REAL_PCAPS to their folder)", dir)
+	}
+	return files
+}
+
+// goldenName maps zeek/ntp.pcap to testdata/tshark/zeek_ntp.tsv.
+func goldenName(file string) string {
+	base := strings.TrimSuffix(filepath.Base(file), ".pcap")
+	return filepath.Join("testdata", "tshark", filepath.Base(filepath.Dir(file))+"_"+base+".tsv")
+}
+
+// TestTsharkLive reruns tshark on every real capture and checks that its output still equals
+// the committed testdata, so a change of tshark or of the captures is noticed. With
+// -update-tshark it rewrites the testdata instead.
+func TestTsharkLive(t *testing.T) {
+	files := realPcaps(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not on PATH (Debian package tshark)")
+	}
+	for _, f := range files {
+		out, err := exec.Command("tshark", tsharkArgs(f)...).Output()
+		if err != nil {
+			t.Fatalf("tshark %s: %v", f, err)
+		}
+		golden := goldenName(f)
+		if *updateTshark {
+			if err := os.WriteFile(golden, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test -run TestTsharkLive -update-tshark)", err)
+		}
+		if !bytes.Equal(out, want) {
+			t.Errorf("%s: tshark output differs from %s", f, golden)
+		}
+	}
+}
+
+// TestAgreesWithTshark decodes every real capture and compares every NTP packet, field by
+// field, with tshark's decoding of it committed in testdata/tshark.
+func TestAgreesWithTshark(t *testing.T) {
+	for _, f := range realPcaps(t) {
+		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
+			rows := readGolden(t, goldenName(f))
+			src, err := Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			d := NewDecoder()
+			var p Packet
+			for frame := 1; ; frame++ {
+				data, ci, link, err := src.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				k := d.Decode(data, ci, link, &p)
+				want, shown := rows[frame]
+				delete(rows, frame)
+				switch {
+				case !shown && k == KindNTP:
+					t.Errorf("frame %d: we decode NTP mode %d, tshark shows no NTP", frame, p.NTP.Mode)
+				case shown && invalidForUs(want):
+					// tshark shows reserved mode 0 or versions 0/5-7 as NTP; we reject them.
+					if k != KindMalformed {
+						t.Errorf("frame %d: tshark shows mode %s version %s, we give kind %d", frame,
+							want["ntp.flags.mode"], want["ntp.flags.vn"], k)
+					}
+				case shown && k != KindNTP:
+					t.Errorf("frame %d: tshark shows NTP, we give kind %d problem %s", frame, k, p.Problem)
+				case shown:
+					got := tsharkView(&p, frame)
+					for _, name := range tsharkFields {
+						if name == "ntp.keyid" || name == "ntp.mac" {
+							continue
+						}
+						if !appliesToMode(name, p.NTP.Mode) {
+							continue // e.g. ntp.stratum read by tshark from mode 7 peer items
+						}
+						w := want[name]
+						if !strings.HasPrefix(name, "ntp.priv.monlist.") && !isTimeField(name) {
+							// Fields such as ntp.stratum recur in mode 6/7 data items: the
+							// first occurrence is the header's.
+							w, _, _ = strings.Cut(w, ",")
+						}
+						if got[name] != w {
+							t.Errorf("frame %d %s: got %q, tshark %q", frame, name, got[name], w)
+						}
+					}
+					if p.NTP.Mode <= 5 {
+						if mac := (len(want["ntp.keyid"]) + len(want["ntp.mac"])) / 2; int(p.NTP.Std.MACLen) != mac {
+							t.Errorf("frame %d: MAC length %d, tshark %d", frame, p.NTP.Std.MACLen, mac)
+						}
+					}
+				}
+			}
+			for frame := range rows {
+				t.Errorf("frame %d: tshark shows NTP beyond the end of our reading", frame)
+			}
+		})
+	}
+}
+
+// appliesToMode reports whether an ntp.* field belongs to the header of mode; the others are
+// compared for every mode (addresses, ports, lengths, flags).
+func appliesToMode(name string, mode uint8) bool {
+	if !strings.HasPrefix(name, "ntp.") || strings.HasPrefix(name, "ntp.flags.") {
+		return true
+	}
+	switch mode {
+	case 6:
+		return strings.HasPrefix(name, "ntp.ctrl.")
+	case 7:
+		return strings.HasPrefix(name, "ntp.priv.")
+	}
+	return !strings.HasPrefix(name, "ntp.ctrl.") && !strings.HasPrefix(name, "ntp.priv.")
+}
+
+func isTimeField(name string) bool {
+	switch name {
+	case "ntp.reftime", "ntp.org", "ntp.rec", "ntp.xmt":
+		return true
+	}
+	return false
+}
+
+func invalidForUs(row map[string]string) bool {
+	vn, _ := strconv.Atoi(row["ntp.flags.vn"])
+	return row["ntp.flags.mode"] == "0" || vn == 0 || vn > 4
+}
+
+func readGolden(t *testing.T, name string) map[int]map[string]string {
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestTsharkLive -update-tshark)", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	if !sc.Scan() || sc.Text() != strings.Join(tsharkFields, "\t") {
+		t.Fatalf("%s: header is not the field list of tsharkArgs", name)
+	}
+	rows := map[int]map[string]string{}
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if len(cols) != len(tsharkFields) {
+			t.Fatalf("%s: %d columns, want %d", name, len(cols), len(tsharkFields))
+		}
+		row := map[string]string{}
+		for i, c := range cols {
+			row[tsharkFields[i]] = c
+		}
+		n, _ := strconv.Atoi(row["frame.number"])
+		rows[n] = row
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// tsharkView prints p the way tshark -T fields prints those fields.
+func tsharkView(p *Packet, frame int) map[string]string {
+	v := map[string]string{
+		"frame.number": strconv.Itoa(frame),
+		"udp.srcport":  strconv.Itoa(int(p.SrcPort)),
+		"udp.dstport":  strconv.Itoa(int(p.DstPort)),
+		"udp.length":   strconv.Itoa(int(p.PayloadLen) + 8),
+		"frame.len":    strconv.Itoa(int(p.WireLen)),
+	}
+	if p.Src.Is4() {
+		v["ip.src"], v["ip.dst"] = p.Src.String(), p.Dst.String()
+	} else {
+		v["ipv6.src"], v["ipv6.dst"] = p.Src.String(), p.Dst.String()
+	}
+	n := &p.NTP
+	v["ntp.flags.vn"], v["ntp.flags.mode"] = itoa(n.Version), itoa(n.Mode)
+	b := func(x bool) string {
+		if x {
+			return "1"
+		}
+		return "0"
+	}
+	switch {
+	case n.Mode <= 5:
+		s := n.Std
+		v["ntp.flags.li"] = itoa(n.LI)
+		v["ntp.stratum"], v["ntp.ppoll"], v["ntp.precision"] = itoa(s.Stratum), itoa(uint8(s.Poll)), itoa(uint8(s.Precision))
+		v["ntp.rootdelay"], v["ntp.rootdispersion"] = itoa(s.RootDelay), itoa(s.RootDispersion)
+		v["ntp.refid"] = hex.EncodeToString(s.ReferenceID[:])
+		v["ntp.reftime"], v["ntp.org"] = tsharkTime(s.ReferenceTS), tsharkTime(s.OriginTS)
+		v["ntp.rec"], v["ntp.xmt"] = tsharkTime(s.ReceiveTS), tsharkTime(s.TransmitTS)
+	case n.Mode == 6:
+		c := n.Ctl
+		v["ntp.flags.li"] = itoa(n.LI)
+		v["ntp.ctrl.flags2.r"], v["ntp.ctrl.flags2.error"], v["ntp.ctrl.flags2.more"] = b(c.Response), b(c.Error), b(c.More)
+		v["ntp.ctrl.flags2.opcode"], v["ntp.ctrl.sequence"] = itoa(c.OpCode), itoa(c.Sequence)
+		v["ntp.ctrl.status"] = fmt.Sprintf("0x%04x", c.Status)
+		v["ntp.ctrl.associd"], v["ntp.ctrl.offset"], v["ntp.ctrl.count"] = itoa(c.AssociationID), itoa(c.Offset), itoa(c.Count)
+	case n.Mode == 7:
+		r := n.Priv
+		v["ntp.priv.flags.r"], v["ntp.priv.flags.more"], v["ntp.priv.auth"] = b(r.Response), b(r.More), b(r.Auth)
+		v["ntp.priv.seq"], v["ntp.priv.impl"], v["ntp.priv.reqcode"] = itoa(r.Sequence), itoa(r.Implementation), itoa(r.RequestCode)
+		v["ntp.priv.err"], v["ntp.priv.reserved"] = fmt.Sprintf("0x%02x", r.Err), fmt.Sprintf("0x%02x", r.MBZ)
+		v["ntp.priv.numitems"], v["ntp.priv.itemsize"] = itoa(r.Items), itoa(r.ItemSize)
+		var v4, v6 []string
+		for _, a := range r.Monlist {
+			if a.Is4() {
+				v4 = append(v4, a.String())
+			} else {
+				v6 = append(v6, a.String())
+			}
+		}
+		v["ntp.priv.monlist.remote_address"], v["ntp.priv.monlist.addr6"] = strings.Join(v4, ","), strings.Join(v6, ",")
+	}
+	return v
+}
+
+func itoa[T uint8 | uint16 | uint32](x T) string { return strconv.FormatUint(uint64(x), 10) }
+
+// tsharkTime prints an NTP timestamp as Wireshark does: NULL when zero, and timestamps with
+// the top bit clear in era 1 (RFC 4330 section 3), which our era-0 NTPTime does not do.
+func tsharkTime(ts uint64) string {
+	if ts == 0 {
+		return "NULL"
+	}
+	t := NTPTime(ts)
+	if ts>>63 == 0 {
+		t = t.Add(1 << 32 * 1e9)
+	}
+	return t.Format("Jan _2, 2006 15:04:05.000000000 UTC")
+}
