@@ -1,0 +1,244 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Config is the detect section of the YAML configuration (`detect:`) plus the sensor and
+// source names the command fills in. Durations are Go duration strings in YAML ("60s").
+// DefaultConfig returns values that need no tuning; Validate reports every problem at once.
+//
+// The default thresholds and why they are what they are (README "Detection and thresholds"):
+//
+//	key                                   default      reason
+//	window                                60s          ET rules 2017918-21 count per 60 s; rates below are per window
+//	update_interval                       60s          design.md: an update at most every minute of packet time
+//	idle_timeout                          60s          design.md: an incident ends after a quiet minute
+//	reflection.min_response_bytes         1,000,000    one full monlist reply is 44,000 payload bytes (600 entries,
+//	                                                   100 packets); 1 MB a minute is 22 such replies, which no
+//	                                                   administrator's ntpdc produces, while an attack turns 5 Mbit/s
+//	                                                   of requests into 1 Gbit/s of replies and crosses it in 10 ms
+//	reflection.min_amplification          5            CESNET Nemea: response/request byte ratio above 5
+//	reflection.high_bps                   100 Mbit/s   peak wire rate that hurts a typical uplink
+//	reflection.critical_bps               1 Gbit/s     the 2014 attacks: 5 Mbit/s of requests became 1 Gbit/s
+//	victim_flood.min_reflectors           10           an attack uses hundreds to thousands of amplifiers; a monitoring
+//	                                                   station answers to a handful of servers and uses mode 6 lightly
+//	victim_flood.min_response_bytes       1,000,000    as reflection: 22 full monlist replies a minute
+//	victim_flood.min_amplification        5            Nemea's ratio; with no request seen the ratio is infinite
+//	victim_flood.high_bps, critical_bps   as reflection
+//	scan.min_targets                      64           a /26 probed with amplifying requests; nmap ntp-monlist and the
+//	                                                   2014 census scanners sweep whole /24s and more, while an
+//	                                                   administrator queries a few servers
+//	spoofed_egress.min_requests           2            ET 2017918/19: 2 monlist requests per 60 s; a forged source
+//	                                                   leaving the home net is a BCP 38 violation at any rate
+//	exposed_amplifier.min_responses       2            ET 2017920/21: 2 monlist responses per 60 s from a server
+//	top_n                                 10           entries in each top list of an alert
+//	tables.max_hosts                      100,000      about 55 MB at the cap; evicts least recently seen first
+//	tables.max_pairs                      200,000      about 50 MB at the cap; per-host totals stay exact on eviction
+//	tables.max_incidents                  10,000       open incidents; more are refused and counted
+//	tables.max_history                    1,000        ended incidents kept for the summary
+type Config struct {
+	// HomeNet lists the networks the sensor protects, like Suricata's HOME_NET. Empty means
+	// unknown: no direction, no spoofed_egress, exposed_amplifier for any client.
+	HomeNet []netip.Prefix `yaml:"home_net"`
+
+	// Window is the span of packet time over which rate thresholds are counted.
+	Window time.Duration `yaml:"window"`
+	// UpdateInterval is the least packet time between two events of one incident.
+	UpdateInterval time.Duration `yaml:"update_interval"`
+	// IdleTimeout is the packet time without traffic after which an incident ends.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// TopN is how many entries the victims, reflectors and responders lists carry.
+	TopN int `yaml:"top_n"`
+
+	Reflection       ReflectionConfig       `yaml:"reflection"`
+	VictimFlood      VictimFloodConfig      `yaml:"victim_flood"`
+	Scan             ScanConfig             `yaml:"scan"`
+	SpoofedEgress    SpoofedEgressConfig    `yaml:"spoofed_egress"`
+	ExposedAmplifier ExposedAmplifierConfig `yaml:"exposed_amplifier"`
+	Tables           TablesConfig           `yaml:"tables"`
+
+	// Sensor is copied into every alert (--sensor, default the hostname).
+	Sensor string `yaml:"sensor"`
+	// Source is copied into every alert: the files or interface read. Set by the command.
+	Source string `yaml:"-"`
+}
+
+// ReflectionConfig holds the thresholds of the reflection detector (subject: the reflector).
+type ReflectionConfig struct {
+	// MinResponseBytes is the UDP payload bytes of amplifying replies a server must send
+	// within one Window.
+	MinResponseBytes uint64 `yaml:"min_response_bytes"`
+	// MinAmplification is the least response/request byte ratio; no request seen passes.
+	MinAmplification float64 `yaml:"min_amplification"`
+	// HighBPS and CriticalBPS are the peak wire bit rates (over one second) that raise the
+	// severity from medium to high and critical.
+	HighBPS     float64 `yaml:"high_bps"`
+	CriticalBPS float64 `yaml:"critical_bps"`
+}
+
+// VictimFloodConfig holds the thresholds of the victim_flood detector (subject: the victim).
+type VictimFloodConfig struct {
+	// MinReflectors is the number of distinct hosts that must send amplifying replies.
+	MinReflectors int `yaml:"min_reflectors"`
+	// MinResponseBytes is the UDP payload bytes of amplifying replies the victim must
+	// receive within one Window.
+	MinResponseBytes uint64 `yaml:"min_response_bytes"`
+	// MinAmplification is the least ratio of replies received to requests the victim sent.
+	MinAmplification float64 `yaml:"min_amplification"`
+	HighBPS          float64 `yaml:"high_bps"`
+	CriticalBPS      float64 `yaml:"critical_bps"`
+}
+
+// ScanConfig holds the threshold of the scan detector (subject: the scanner).
+type ScanConfig struct {
+	// MinTargets is the number of distinct hosts one source must send amplifying requests to.
+	MinTargets int `yaml:"min_targets"`
+}
+
+// SpoofedEgressConfig holds the threshold of the spoofed_egress detector (needs HomeNet).
+type SpoofedEgressConfig struct {
+	// MinRequests is the amplifying requests with a forged source that must leave within one
+	// Window.
+	MinRequests uint64 `yaml:"min_requests"`
+}
+
+// ExposedAmplifierConfig holds the threshold of the exposed_amplifier detector.
+type ExposedAmplifierConfig struct {
+	// MinResponses is the amplifying replies with data a server must send to eligible
+	// clients within one Window.
+	MinResponses uint64 `yaml:"min_responses"`
+}
+
+// TablesConfig caps the tables keyed by addresses, which attackers fill at will.
+type TablesConfig struct {
+	// MaxHosts caps per-host accounting; the least recently seen host without an open
+	// incident is evicted first.
+	MaxHosts int `yaml:"max_hosts"`
+	// MaxPairs caps per (server, client) detail; the least recently seen pair is evicted
+	// first, and host totals stay exact.
+	MaxPairs int `yaml:"max_pairs"`
+	// MaxIncidents caps open incidents; further ones are refused and counted.
+	MaxIncidents int `yaml:"max_incidents"`
+	// MaxHistory caps the ended incidents kept for Stats.
+	MaxHistory int `yaml:"max_history"`
+}
+
+// DefaultConfig returns the defaults of the table in Config's comment.
+func DefaultConfig() Config {
+	return Config{
+		Window:         60 * time.Second,
+		UpdateInterval: 60 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		TopN:           10,
+		Reflection: ReflectionConfig{
+			MinResponseBytes: 1_000_000,
+			MinAmplification: 5,
+			HighBPS:          100e6,
+			CriticalBPS:      1e9,
+		},
+		VictimFlood: VictimFloodConfig{
+			MinReflectors:    10,
+			MinResponseBytes: 1_000_000,
+			MinAmplification: 5,
+			HighBPS:          100e6,
+			CriticalBPS:      1e9,
+		},
+		Scan:             ScanConfig{MinTargets: 64},
+		SpoofedEgress:    SpoofedEgressConfig{MinRequests: 2},
+		ExposedAmplifier: ExposedAmplifierConfig{MinResponses: 2},
+		Tables: TablesConfig{
+			MaxHosts:     100_000,
+			MaxPairs:     200_000,
+			MaxIncidents: 10_000,
+			MaxHistory:   1_000,
+		},
+	}
+}
+
+// minTable is the least cap of a table: an insertion must never evict the entry it just
+// touched on the other side of the same packet.
+const minTable = 16
+
+// Validate reports every invalid setting at once, each naming its YAML key under detect.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("detect.%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	for i, p := range c.HomeNet {
+		if !p.IsValid() {
+			bad(fmt.Sprintf("home_net[%d]", i), "not a valid CIDR prefix")
+		}
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "must be a positive duration, got %s", d)
+		}
+	}
+	positive("window", c.Window)
+	positive("update_interval", c.UpdateInterval)
+	positive("idle_timeout", c.IdleTimeout)
+	if c.TopN < 1 || c.TopN > 1000 {
+		bad("top_n", "must be between 1 and 1000, got %d", c.TopN)
+	}
+	atLeastOne := func(key string, v float64) {
+		if !(v >= 1) {
+			bad(key, "must be at least 1, got %g", v)
+		}
+	}
+	rates := func(prefix string, high, critical float64) {
+		if !(high > 0) {
+			bad(prefix+".high_bps", "must be positive, got %g", high)
+		}
+		if !(critical >= high) {
+			bad(prefix+".critical_bps", "must be at least high_bps (%g), got %g", high, critical)
+		}
+	}
+	if c.Reflection.MinResponseBytes == 0 {
+		bad("reflection.min_response_bytes", "must be positive")
+	}
+	atLeastOne("reflection.min_amplification", c.Reflection.MinAmplification)
+	rates("reflection", c.Reflection.HighBPS, c.Reflection.CriticalBPS)
+	if c.VictimFlood.MinReflectors < 1 {
+		bad("victim_flood.min_reflectors", "must be at least 1, got %d", c.VictimFlood.MinReflectors)
+	}
+	if c.VictimFlood.MinResponseBytes == 0 {
+		bad("victim_flood.min_response_bytes", "must be positive")
+	}
+	atLeastOne("victim_flood.min_amplification", c.VictimFlood.MinAmplification)
+	rates("victim_flood", c.VictimFlood.HighBPS, c.VictimFlood.CriticalBPS)
+	if c.Scan.MinTargets < 1 {
+		bad("scan.min_targets", "must be at least 1, got %d", c.Scan.MinTargets)
+	}
+	if c.SpoofedEgress.MinRequests == 0 {
+		bad("spoofed_egress.min_requests", "must be positive")
+	}
+	if c.ExposedAmplifier.MinResponses == 0 {
+		bad("exposed_amplifier.min_responses", "must be positive")
+	}
+	table := func(key string, n, least int) {
+		if n < least {
+			bad("tables."+key, "must be at least %d, got %d", least, n)
+		}
+	}
+	table("max_hosts", c.Tables.MaxHosts, minTable)
+	table("max_pairs", c.Tables.MaxPairs, minTable)
+	table("max_incidents", c.Tables.MaxIncidents, 1)
+	table("max_history", c.Tables.MaxHistory, 0)
+	return errors.Join(errs...)
+}
+
+// inHome reports whether a lies in the home net.
+func (c *Config) inHome(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range c.HomeNet {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,338 @@
+package detect
+
+import (
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/ntpwatch/ntpwatch/decode"
+)
+
+// Vector indexes, in the order ties are broken when an incident's vector is chosen.
+const (
+	vecMonlist = iota
+	vecMode7
+	vecMode6
+	numVectors
+	vecNone = -1
+)
+
+var vectorNames = [numVectors]Vector{VectorMonlist, VectorMode7, VectorMode6}
+
+// mode7Vector maps a mode 7 request code (ntpd include/ntp_request.h) to its vector, or
+// vecNone for requests whose replies do not amplify (ntpdc's sysinfo, sysstats...).
+var mode7Vector = func() (m [256]int8) {
+	for i := range m {
+		m[i] = vecNone
+	}
+	m[20], m[42] = vecMonlist, vecMonlist // MON_GETLIST, MON_GETLIST_1: up to 600 entries
+	// PEER_LIST, PEER_LIST_SUM, PEER_INFO, GET_RESTRICT (ET 2019010-21), TRAPS, GET_CTLSTATS
+	// and IF_STATS answer with lists or tables several times the request's size.
+	for _, c := range []int{0, 1, 2, 16, 29, 34, 44} {
+		m[c] = vecMode7
+	}
+	return m
+}()
+
+// mode6Amplifying marks the mode 6 opcodes abused for amplification (ntp-wire.md): READVAR,
+// READ_MRU (mode 6's monlist), REQ_NONCE and UNSETTRAP (ET 2019022).
+var mode6Amplifying = func() (m [32]bool) {
+	m[2], m[10], m[12], m[31] = true, true, true, true
+	return m
+}()
+
+// Engine turns packets into alerts. See the package comment for its threading rule.
+type Engine struct {
+	cfg  Config
+	emit func(*Alert)
+
+	window, idle, update int64 // nanoseconds
+	hasHome              bool
+
+	started   bool
+	now       int64 // the latest packet or Advance time, Unix nanoseconds
+	nextSweep int64
+
+	hosts    hostTable
+	pairs    pairTable
+	lastPair *pair // the pair of the previous amplifying packet: attack streams repeat it
+
+	exposed  map[netip.Addr]struct{} // hosts that had their exposed_amplifier incident
+	exposedT TableStats
+
+	open     []*incident
+	incT     TableStats
+	seq      uint64
+	history  []IncidentSummary
+	dropped  uint64 // ended incidents that did not fit in history
+	alert    Alert  // reused for every event: emit's argument is valid only during the call
+	topBuf   []HostStat
+	respBuf  []Responder
+	sortBuf  []*incident
+	counters counters
+}
+
+// NewEngine returns an engine that calls emit for every alert event. cfg must have passed
+// Validate.
+func NewEngine(cfg Config, emit func(*Alert)) *Engine {
+	e := &Engine{
+		cfg:     cfg,
+		emit:    emit,
+		window:  int64(cfg.Window),
+		idle:    int64(cfg.IdleTimeout),
+		update:  int64(cfg.UpdateInterval),
+		hasHome: len(cfg.HomeNet) > 0,
+		exposed: make(map[netip.Addr]struct{}),
+	}
+	e.hosts = hostTable{m: make(map[netip.Addr]*host), max: cfg.Tables.MaxHosts,
+		stat: TableStats{Name: "hosts", Cap: cfg.Tables.MaxHosts}}
+	e.pairs = pairTable{m: make(map[pairKey]*pair), max: cfg.Tables.MaxPairs,
+		stat: TableStats{Name: "pairs", Cap: cfg.Tables.MaxPairs}}
+	e.exposedT = TableStats{Name: "exposed_amplifiers", Cap: cfg.Tables.MaxHosts}
+	e.incT = TableStats{Name: "incidents", Cap: cfg.Tables.MaxIncidents}
+	e.nextSweep = math.MaxInt64
+	return e
+}
+
+// Observe accounts one packet. Every packet should be passed, whatever its Kind, so that
+// the counters in Stats are complete; only NTP messages of amplifying kinds reach the tables.
+func (e *Engine) Observe(p *decode.Packet) {
+	c := &e.counters
+	c.packets++
+	t := p.Time.UnixNano()
+	if !e.started || t > e.now {
+		e.started = true
+		e.now = t
+	}
+	if e.now >= e.nextSweep {
+		e.sweep()
+	}
+	switch p.Kind {
+	case decode.KindNTP:
+	case decode.KindMalformed:
+		c.malformed++
+		return
+	case decode.KindFragment:
+		c.fragments++
+		return
+	default:
+		c.other++
+		return
+	}
+	c.ntp++
+	n := &p.NTP
+	c.byMode[n.Mode&7]++
+	vec, isReq, data := int8(vecNone), false, false
+	switch n.Mode {
+	case 7:
+		vec = mode7Vector[n.Priv.RequestCode]
+		isReq = !n.Priv.Response
+		data = n.Priv.Err == 0 && n.Priv.Items > 0
+	case 6:
+		if mode6Amplifying[n.Ctl.OpCode&31] {
+			vec = vecMode6
+		}
+		isReq = !n.Ctl.Response
+		data = !n.Ctl.Error && n.Ctl.Count > 0
+	default:
+		c.stdMessages++
+		return
+	}
+	if vec == vecNone {
+		c.otherPrivate++
+		return
+	}
+	// Requests go to the server's port 123, replies come from it: anything else (a reply
+	// sent to port 123 by a symmetric peer's ntpdc, say) has no server side to account.
+	if isReq && p.DstPort != 123 || !isReq && p.SrcPort != 123 {
+		c.otherPrivate++
+		return
+	}
+	if isReq {
+		c.byVector[vec].Requests++
+	} else {
+		c.byVector[vec].Responses++
+	}
+	e.account(p, t, int(vec), isReq, data)
+}
+
+// account updates the server, the client and their pair for one amplifying message, then
+// runs the detectors whose inputs changed.
+func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
+	sa, ca := p.Src, p.Dst
+	if isReq {
+		sa, ca = p.Dst, p.Src
+	}
+	var s, c *host
+	pr := e.lastPair
+	if pr != nil && pr.key.srv == sa && pr.key.cli == ca {
+		s, c = pr.srv, pr.cli
+		e.hosts.touch(s)
+		e.hosts.touch(c)
+		e.pairs.touch(pr)
+	} else {
+		if s = e.host(sa); s == nil {
+			return
+		}
+		if c = e.host(ca); c != nil {
+			pr = e.pair(s, c)
+			e.lastPair = pr
+		} else {
+			pr = nil
+		}
+	}
+	e.begin(s, false, t)
+	if c != nil {
+		e.begin(c, true, t)
+	}
+	pay, wire := uint64(p.PayloadLen), uint64(p.WireLen)
+	if pr != nil {
+		e.accountPair(pr, t, isReq, data, pay)
+	}
+	s.srv.add(t, e.window, vec, isReq, pay, wire)
+	if c != nil {
+		c.cli.add(t, e.window, vec, isReq, pay, wire)
+	}
+
+	if isReq {
+		if c == nil {
+			return
+		}
+		if e.hasHome && !e.cfg.inHome(ca) && !e.cfg.inHome(sa) {
+			e.spoofedRequest(c, pr, t, pay)
+		}
+		e.checkScan(c, t)
+		return
+	}
+	if data && (!e.hasHome || !e.cfg.inHome(ca)) {
+		s.exposedWin.add(t, e.window, 1)
+		e.checkExposed(s, t)
+	}
+	e.checkReflection(s, t)
+	if c != nil {
+		e.checkVictimFlood(c, t)
+	}
+}
+
+// begin starts a new episode of h's server or client role when it was idle for the idle
+// timeout, ending the incidents of the old one first (at the moment they went idle).
+func (e *Engine) begin(h *host, cli bool, t int64) {
+	r := &h.srv
+	if cli {
+		r = &h.cli
+	}
+	if r.active && t-r.last >= e.idle {
+		e.endRole(h, cli, r.last+e.idle)
+		*r = role{}
+		if cli {
+			h.spoof, h.spoofWin, h.spoofPeers = Counter{}, window{}, 0
+		} else {
+			h.exposedWin = window{}
+		}
+	}
+	if !r.active {
+		r.active, r.first, r.last = true, t, t
+	} else if t > r.last {
+		r.last = t
+	}
+}
+
+// accountPair updates a pair's detail and counts it as a new peer of each side whose
+// episode it had not taken part in yet.
+func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
+	s, c := &pr.srv.srv, &pr.cli.cli
+	used := pr.req.Packets+pr.resp.Packets > 0
+	if used && pr.last < s.first && pr.last < c.first {
+		*pr = pair{key: pr.key, srv: pr.srv, cli: pr.cli, prev: pr.prev, next: pr.next,
+			sPrev: pr.sPrev, sNext: pr.sNext, cPrev: pr.cPrev, cNext: pr.cNext}
+		used = false
+	}
+	if !used || pr.last < s.first {
+		s.peers++
+	}
+	if !used || pr.last < c.first {
+		c.peers++
+	}
+	if isReq {
+		if pr.req.Packets == 0 || pr.lastReq < s.first {
+			s.reqPeers++
+		}
+		if pr.req.Packets == 0 || pr.lastReq < c.first {
+			c.reqPeers++
+		}
+		pr.req.Packets++
+		pr.req.Bytes += pay
+		pr.lastReq = t
+	} else {
+		if pr.resp.Packets == 0 || pr.lastResp < s.first {
+			s.respPeers++
+		}
+		if pr.resp.Packets == 0 || pr.lastResp < c.first {
+			c.respPeers++
+		}
+		pr.resp.Packets++
+		pr.resp.Bytes += pay
+		pr.lastResp = t
+		if data {
+			if !pr.data || pr.lastData < s.first {
+				s.dataPeers++
+			}
+			if !pr.data || pr.lastData < c.first {
+				c.dataPeers++
+			}
+			pr.data = true
+			pr.lastData = t
+		} else {
+			pr.nodata = true
+		}
+	}
+	if t > pr.last {
+		pr.last = t
+	}
+}
+
+// add counts one message in a role.
+func (r *role) add(t, window int64, vec int, isReq bool, pay, wire uint64) {
+	if isReq {
+		r.req.Packets++
+		r.req.Bytes += pay
+	} else {
+		r.resp.Packets++
+		r.resp.Bytes += pay
+		r.win.add(t, window, pay)
+	}
+	r.wire += wire
+	r.vecBytes[vec] += pay
+	r.meter.add(t, wire)
+}
+
+// amplifies reports whether a role's responses exceed min times its requests; with no
+// request seen the ratio is infinite.
+func (r *role) amplifies(min float64) bool {
+	return r.req.Bytes == 0 || float64(r.resp.Bytes) > min*float64(r.req.Bytes)
+}
+
+// Advance moves the clock to now without a packet (live mode's ticker on a quiet link), so
+// that updates and ends fire. A time before the latest packet is ignored.
+func (e *Engine) Advance(now time.Time) {
+	t := now.UnixNano()
+	if !e.started || t <= e.now {
+		return
+	}
+	e.now = t
+	if e.now >= e.nextSweep {
+		e.sweep()
+	}
+}
+
+// Close ends every open incident at the end of the input, in a deterministic order.
+func (e *Engine) Close() {
+	if !e.started {
+		return
+	}
+	e.sweep()
+	for _, in := range e.sortedOpen() {
+		e.end(in, e.now)
+	}
+	e.nextSweep = math.MaxInt64
+}

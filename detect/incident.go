@@ -1,0 +1,410 @@
+package detect
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// kind indexes the incident kinds; kinds from kVictimFlood on are about a host as a client.
+type kind uint8
+
+const (
+	kExposed kind = iota
+	kReflection
+	kVictimFlood
+	kScan
+	kSpoofed
+	numKinds
+)
+
+var kindNames = [numKinds]Kind{KindExposedAmplifier, KindReflection, KindVictimFlood, KindScan, KindSpoofedEgress}
+
+func (k kind) client() bool { return k >= kVictimFlood }
+
+// role is the accounting an incident of kind k reports.
+func (h *host) role(k kind) *role {
+	if k.client() {
+		return &h.cli
+	}
+	return &h.srv
+}
+
+// incident is one open alert id. Its host is pinned until it ends, so the counters it
+// reports are the host's role counters, read when an event is emitted.
+type incident struct {
+	id         string
+	kind       kind
+	h          *host
+	first      int64
+	seq        uint64 // start order
+	idx        int    // position in Engine.open
+	lastEmit   int64  // TS of the latest event
+	seenAtEmit int64  // the role's last packet at the latest event
+}
+
+// incidentID derives the stable id from kind, subject and first packet time.
+func incidentID(k kind, a netip.Addr, first int64) string {
+	var b [32 + 16 + 8]byte // the longest kind name is 17 bytes
+	n := copy(b[:], kindNames[k])
+	a16 := a.As16()
+	n += copy(b[n:], a16[:])
+	binary.BigEndian.PutUint64(b[n:], uint64(first))
+	sum := sha256.Sum256(b[:n+8])
+	return hex.EncodeToString(sum[:8])
+}
+
+func (e *Engine) checkReflection(s *host, t int64) {
+	c := &e.cfg.Reflection
+	if s.inc[kReflection] != nil || s.srv.win.sum(t, e.window) < c.MinResponseBytes ||
+		!s.srv.amplifies(c.MinAmplification) {
+		return
+	}
+	e.start(s, kReflection, t)
+}
+
+func (e *Engine) checkExposed(s *host, t int64) {
+	if s.exposedDone || s.exposedWin.sum(t, e.window) < e.cfg.ExposedAmplifier.MinResponses {
+		return
+	}
+	s.exposedDone = true
+	if _, ok := e.exposed[s.addr]; ok {
+		return // reported before this host was last evicted: once per host
+	}
+	if !e.start(s, kExposed, t) {
+		return
+	}
+	if len(e.exposed) < e.exposedT.Cap {
+		e.exposed[s.addr] = struct{}{}
+	} else {
+		e.exposedT.Refusals++
+	}
+}
+
+func (e *Engine) checkVictimFlood(c *host, t int64) {
+	f := &e.cfg.VictimFlood
+	if c.inc[kVictimFlood] != nil || int(c.cli.respPeers) < f.MinReflectors ||
+		c.cli.win.sum(t, e.window) < f.MinResponseBytes || !c.cli.amplifies(f.MinAmplification) {
+		return
+	}
+	e.start(c, kVictimFlood, t)
+}
+
+func (e *Engine) checkScan(c *host, t int64) {
+	if c.inc[kScan] != nil || int(c.cli.reqPeers) < e.cfg.Scan.MinTargets {
+		return
+	}
+	e.start(c, kScan, t)
+}
+
+// spoofedRequest counts an amplifying request whose source and destination both lie outside
+// the home net: seen on the tap, it left from inside with a forged source.
+func (e *Engine) spoofedRequest(c *host, pr *pair, t int64, pay uint64) {
+	c.spoof.Packets++
+	c.spoof.Bytes += pay
+	c.spoofWin.add(t, e.window, 1)
+	if pr != nil && (!pr.egress || pr.lastEgress < c.cli.first) {
+		pr.egress = true
+		c.spoofPeers++
+	}
+	if pr != nil {
+		pr.lastEgress = t
+	}
+	if c.inc[kSpoofed] == nil && c.spoofWin.sum(t, e.window) >= e.cfg.SpoofedEgress.MinRequests {
+		e.start(c, kSpoofed, t)
+	}
+}
+
+// start opens an incident of kind k about h and emits its start event. It refuses, once per
+// episode, when max_incidents are open.
+func (e *Engine) start(h *host, k kind, t int64) bool {
+	r := h.role(k)
+	if r.refused&(1<<k) != 0 {
+		return false
+	}
+	if len(e.open) >= e.incT.Cap {
+		r.refused |= 1 << k
+		e.incT.Refusals++
+		return false
+	}
+	e.seq++
+	in := &incident{id: incidentID(k, h.addr, r.first), kind: k, h: h, first: r.first, seq: e.seq, idx: len(e.open)}
+	h.inc[k] = in
+	h.pins++
+	e.open = append(e.open, in)
+	if len(e.open) > e.incT.Peak {
+		e.incT.Peak = len(e.open)
+	}
+	e.counters.incidents[k]++
+	e.emitEvent(in, StateStart, t)
+	e.nextSweep = min(e.nextSweep, in.lastEmit+e.update, r.last+e.idle)
+	return true
+}
+
+// end emits the end event of in at ts and closes it.
+func (e *Engine) end(in *incident, ts int64) {
+	e.emitEvent(in, StateEnd, ts)
+	last := e.open[len(e.open)-1]
+	e.open[in.idx] = last
+	last.idx = in.idx
+	e.open = e.open[:len(e.open)-1]
+	in.h.inc[in.kind] = nil
+	in.h.pins--
+	if len(e.history) < e.cfg.Tables.MaxHistory {
+		e.history = append(e.history, e.summary(in, false))
+	} else {
+		e.dropped++
+	}
+}
+
+// endRole ends the incidents of one role of h, in kind order, at ts.
+func (e *Engine) endRole(h *host, cli bool, ts int64) {
+	for k := kExposed; k < numKinds; k++ {
+		if k.client() == cli && h.inc[k] != nil {
+			e.end(h.inc[k], ts)
+		}
+	}
+}
+
+// sortedOpen returns the open incidents in start order, which is deterministic.
+func (e *Engine) sortedOpen() []*incident {
+	e.sortBuf = append(e.sortBuf[:0], e.open...)
+	slices.SortFunc(e.sortBuf, func(a, b *incident) int { return cmp.Compare(a.seq, b.seq) })
+	return e.sortBuf
+}
+
+// sweep emits the updates that are due and ends the incidents that went idle, then
+// schedules the next sweep: no sooner than one second of packet time later, so that a storm
+// of incidents costs at most one pass a second.
+func (e *Engine) sweep() {
+	now := e.now
+	next := int64(math.MaxInt64)
+	for _, in := range e.sortedOpen() {
+		r := in.h.role(in.kind)
+		if now-r.last >= e.idle {
+			e.end(in, r.last+e.idle)
+			continue
+		}
+		if now-in.lastEmit >= e.update && r.last > in.seenAtEmit {
+			e.emitEvent(in, StateUpdate, now)
+		}
+		next = min(next, in.lastEmit+e.update, r.last+e.idle)
+	}
+	if next != math.MaxInt64 && next < now+int64(time.Second) {
+		next = now + int64(time.Second)
+	}
+	e.nextSweep = next
+}
+
+// emitEvent builds the alert of in's current state into the reused Alert and emits it.
+func (e *Engine) emitEvent(in *incident, st State, ts int64) {
+	h, k := in.h, in.kind
+	r := h.role(k)
+	in.lastEmit, in.seenAtEmit = ts, r.last
+	e.counters.events[k]++
+
+	a := &e.alert
+	*a = Alert{
+		ID:        in.id,
+		Kind:      kindNames[k],
+		State:     st,
+		TS:        time.Unix(0, ts).UTC(),
+		FirstSeen: time.Unix(0, r.first).UTC(),
+		LastSeen:  time.Unix(0, r.last).UTC(),
+		Vector:    vectorNames[r.vector()],
+		Requests:  r.req,
+		Responses: r.resp,
+		WireBytes: r.wire,
+		PeakBPS:   float64(r.meter.peakBytes * 8),
+		PeakPPS:   float64(r.meter.peakPkts),
+		Sensor:    e.cfg.Sensor,
+		Source:    e.cfg.Source,
+	}
+	var from, to netip.Addr // the attack traffic's direction, for Direction
+	switch k {
+	case kExposed, kReflection:
+		a.Reflector = h.addr
+		a.Victims = HostList{Count: int(r.peers), Top: e.top(h.srvPairs, true, r.first, pairResponses)}
+		if k == kReflection && len(a.Victims.Top) > 0 {
+			a.Victim = a.Victims.Top[0].Addr
+		}
+		a.Remediation = remediation[r.vector()]
+		from, to = h.addr, topAddr(a.Victims.Top)
+	case kVictimFlood:
+		a.Victim = h.addr
+		a.Reflectors = HostList{Count: int(r.respPeers), Top: e.top(h.cliPairs, false, r.first, pairResponses)}
+		from, to = topAddr(a.Reflectors.Top), h.addr
+	case kScan:
+		a.Scanner = h.addr
+		a.Targets = Targets{Count: int(r.reqPeers), Responders: e.responders(h.cliPairs, r.first)}
+		from = h.addr
+		if len(a.Targets.Responders) > 0 {
+			to = a.Targets.Responders[0].Addr
+		} else if h.cliPairs != nil {
+			to = h.cliPairs.key.srv
+		}
+	case kSpoofed:
+		a.Victim = h.addr
+		a.Requests = h.spoof
+		a.Reflectors = HostList{Count: int(h.spoofPeers), Top: e.top(h.cliPairs, false, r.first, pairEgress)}
+		from, to = h.addr, topAddr(a.Reflectors.Top)
+	}
+	if a.Requests.Bytes > 0 {
+		a.Amplification = float64(a.Responses.Bytes) / float64(a.Requests.Bytes)
+		a.HasAmplification = true
+	}
+	a.Severity = e.severity(k, h, r, a)
+	if e.hasHome {
+		a.Direction = e.direction(from, to)
+	}
+	e.emit(a)
+}
+
+// vector is the role's vector carrying the most payload bytes; ties go to the lower index.
+func (r *role) vector() int {
+	best := 0
+	for v := 1; v < numVectors; v++ {
+		if r.vecBytes[v] > r.vecBytes[best] {
+			best = v
+		}
+	}
+	return best
+}
+
+func topAddr(top []HostStat) netip.Addr {
+	if len(top) == 0 {
+		return netip.Addr{}
+	}
+	return top[0].Addr
+}
+
+// direction names the way traffic from from to to crosses the home net's border; an
+// unknown end counts as outside.
+func (e *Engine) direction(from, to netip.Addr) string {
+	fi := from.IsValid() && e.cfg.inHome(from)
+	ti := to.IsValid() && e.cfg.inHome(to)
+	switch {
+	case fi && ti:
+		return "internal"
+	case fi:
+		return "outbound"
+	case ti:
+		return "inbound"
+	}
+	return "external"
+}
+
+// severity grades an event. Exposure is low without a home net (the client may be an
+// administrator) and for mode 6 (small factors); attacks are graded by their peak rate.
+func (e *Engine) severity(k kind, h *host, r *role, a *Alert) Severity {
+	byRate := func(high, critical float64) Severity {
+		switch {
+		case a.PeakBPS >= critical:
+			return SeverityCritical
+		case a.PeakBPS >= high:
+			return SeverityHigh
+		}
+		return SeverityMedium
+	}
+	switch k {
+	case kExposed:
+		if !e.hasHome || a.Vector == VectorMode6 {
+			return SeverityLow
+		}
+		return SeverityMedium
+	case kReflection:
+		return byRate(e.cfg.Reflection.HighBPS, e.cfg.Reflection.CriticalBPS)
+	case kVictimFlood:
+		return byRate(e.cfg.VictimFlood.HighBPS, e.cfg.VictimFlood.CriticalBPS)
+	case kScan:
+		switch {
+		case r.vecBytes[vecMonlist]+r.vecBytes[vecMode7] == 0:
+			return SeverityLow // mode 6 only: ntpq-style queries
+		case r.dataPeers > 0:
+			return SeverityHigh // it found amplifiers
+		}
+		return SeverityMedium
+	}
+	return SeverityHigh // spoofed egress: a host inside forges addresses
+}
+
+// remediation is what the operator of an amplifier should do, by vector: what the field did
+// in 2014 (US-CERT TA14-013A, ntp.org's security notice for CVE-2013-5211).
+var remediation = [numVectors]string{
+	vecMonlist: "Disable monlist: add 'restrict default kod nomodify notrap nopeer noquery' (and 'restrict -6 default ...') " +
+		"or 'disable monitor' to ntp.conf, upgrade to ntpd 4.2.7p26 or later, or stop ntpd where no NTP service is needed.",
+	vecMode7: "Refuse mode 7 (ntpdc) queries from outside: add 'restrict default kod nomodify notrap nopeer noquery' " +
+		"(and 'restrict -6 default ...') to ntp.conf, upgrade to ntpd 4.2.7p26 or later, or stop ntpd where no NTP service is needed.",
+	vecMode6: "Refuse mode 6 (ntpq) queries from outside: add 'restrict default kod nomodify notrap nopeer noquery' " +
+		"(and 'restrict -6 default ...') to ntp.conf, keep ntpq access for management hosts only, or stop ntpd where no NTP service is needed.",
+}
+
+// pairResponses and pairEgress choose what a top list ranks a pair by; ok is false for a
+// pair that does not belong in the list.
+func pairResponses(p *pair) (c Counter, ok bool) { return p.resp, p.resp.Packets > 0 }
+func pairEgress(p *pair) (c Counter, ok bool)    { return p.req, p.egress }
+
+// top builds the top_n list of a host's pairs of this episode (last at or after first),
+// ranked by rank: bytes, then packets, then address, so that ties are deterministic. srv
+// says whether list is a server's list (peers are clients) or a client's.
+func (e *Engine) top(list *pair, srv bool, first int64, rank func(*pair) (Counter, bool)) []HostStat {
+	n := e.cfg.TopN
+	top := e.topBuf[:0]
+	for p := list; p != nil; {
+		peer, next := p.key.srv, p.cNext
+		if srv {
+			peer, next = p.key.cli, p.sNext
+		}
+		if c, ok := rank(p); ok && p.last >= first {
+			top = insertTop(top, n, HostStat{Addr: peer, Packets: c.Packets, Bytes: c.Bytes})
+		}
+		p = next
+	}
+	e.topBuf = top
+	return top
+}
+
+func betterStat(a, b HostStat) bool {
+	if a.Bytes != b.Bytes {
+		return a.Bytes > b.Bytes
+	}
+	if a.Packets != b.Packets {
+		return a.Packets > b.Packets
+	}
+	return a.Addr.Less(b.Addr)
+}
+
+// insertTop adds s to top, kept sorted best first and at most n long.
+func insertTop(top []HostStat, n int, s HostStat) []HostStat {
+	if len(top) == n && !betterStat(s, top[n-1]) {
+		return top
+	}
+	i := len(top)
+	for i > 0 && betterStat(s, top[i-1]) {
+		i--
+	}
+	if len(top) < n {
+		top = append(top, HostStat{})
+	}
+	copy(top[i+1:], top[i:len(top)-1])
+	top[i] = s
+	return top
+}
+
+// responders lists a scanner's targets that answered this episode, best first.
+func (e *Engine) responders(list *pair, first int64) []Responder {
+	top := e.top(list, false, first, pairResponses)
+	out := e.respBuf[:0]
+	for _, s := range top {
+		p := e.pairs.m[pairKey{s.Addr, list.key.cli}]
+		out = append(out, Responder{Addr: s.Addr, Amplifier: p != nil && p.data && p.lastData >= first,
+			Packets: s.Packets, Bytes: s.Bytes})
+	}
+	e.respBuf = out
+	return out
+}
