@@ -198,37 +198,30 @@ func (c Config) Validate() error {
 			bad(prefix+".critical_bps", "must be at least high_bps (%g), got %g", high, critical)
 		}
 	}
-	if c.Reflection.MinResponseBytes == 0 {
-		bad("reflection.min_response_bytes", "must be positive")
-	}
-	atLeastOne("reflection.min_amplification", c.Reflection.MinAmplification)
-	rates("reflection", c.Reflection.HighBPS, c.Reflection.CriticalBPS)
-	if c.VictimFlood.MinReflectors < 1 {
-		bad("victim_flood.min_reflectors", "must be at least 1, got %d", c.VictimFlood.MinReflectors)
-	}
-	if c.VictimFlood.MinResponseBytes == 0 {
-		bad("victim_flood.min_response_bytes", "must be positive")
-	}
-	atLeastOne("victim_flood.min_amplification", c.VictimFlood.MinAmplification)
-	rates("victim_flood", c.VictimFlood.HighBPS, c.VictimFlood.CriticalBPS)
-	if c.Scan.MinTargets < 1 {
-		bad("scan.min_targets", "must be at least 1, got %d", c.Scan.MinTargets)
-	}
-	if c.SpoofedEgress.MinRequests == 0 {
-		bad("spoofed_egress.min_requests", "must be positive")
-	}
-	if c.ExposedAmplifier.MinResponses == 0 {
-		bad("exposed_amplifier.min_responses", "must be positive")
-	}
-	table := func(key string, n, least int) {
-		if n < least {
-			bad("tables."+key, "must be at least %d, got %d", least, n)
+	nonZero := func(key string, v uint64) {
+		if v == 0 {
+			bad(key, "must be positive")
 		}
 	}
-	table("max_hosts", c.Tables.MaxHosts, minTable)
-	table("max_pairs", c.Tables.MaxPairs, minTable)
-	table("max_incidents", c.Tables.MaxIncidents, 1)
-	table("max_history", c.Tables.MaxHistory, 0)
+	atLeast := func(key string, n, least int) {
+		if n < least {
+			bad(key, "must be at least %d, got %d", least, n)
+		}
+	}
+	nonZero("reflection.min_response_bytes", c.Reflection.MinResponseBytes)
+	atLeastOne("reflection.min_amplification", c.Reflection.MinAmplification)
+	rates("reflection", c.Reflection.HighBPS, c.Reflection.CriticalBPS)
+	atLeast("victim_flood.min_reflectors", c.VictimFlood.MinReflectors, 1)
+	nonZero("victim_flood.min_response_bytes", c.VictimFlood.MinResponseBytes)
+	atLeastOne("victim_flood.min_amplification", c.VictimFlood.MinAmplification)
+	rates("victim_flood", c.VictimFlood.HighBPS, c.VictimFlood.CriticalBPS)
+	atLeast("scan.min_targets", c.Scan.MinTargets, 1)
+	nonZero("spoofed_egress.min_requests", c.SpoofedEgress.MinRequests)
+	nonZero("exposed_amplifier.min_responses", c.ExposedAmplifier.MinResponses)
+	atLeast("tables.max_hosts", c.Tables.MaxHosts, minTable)
+	atLeast("tables.max_pairs", c.Tables.MaxPairs, minTable)
+	atLeast("tables.max_incidents", c.Tables.MaxIncidents, 1)
+	atLeast("tables.max_history", c.Tables.MaxHistory, 0)
 	return errors.Join(errs...)
 }
 

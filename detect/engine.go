@@ -243,43 +243,21 @@ func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
 	s, c := &pr.srv.srv, &pr.cli.cli
 	used := pr.req.Packets+pr.resp.Packets > 0
 	if used && pr.last < s.first && pr.last < c.first {
-		*pr = pair{key: pr.key, srv: pr.srv, cli: pr.cli, prev: pr.prev, next: pr.next,
+		*pr = pair{key: pr.key, srv: pr.srv, cli: pr.cli, lru: pr.lru,
 			sPrev: pr.sPrev, sNext: pr.sNext, cPrev: pr.cPrev, cNext: pr.cNext}
 		used = false
 	}
-	if !used || pr.last < s.first {
-		s.peers++
-	}
-	if !used || pr.last < c.first {
-		c.peers++
-	}
+	countPeer(used, pr.last, s, c, func(r *role) *uint32 { return &r.peers })
 	if isReq {
-		if pr.req.Packets == 0 || pr.lastReq < s.first {
-			s.reqPeers++
-		}
-		if pr.req.Packets == 0 || pr.lastReq < c.first {
-			c.reqPeers++
-		}
-		pr.req.Packets++
-		pr.req.Bytes += pay
+		countPeer(pr.req.Packets > 0, pr.lastReq, s, c, func(r *role) *uint32 { return &r.reqPeers })
+		pr.req.add(pay)
 		pr.lastReq = t
 	} else {
-		if pr.resp.Packets == 0 || pr.lastResp < s.first {
-			s.respPeers++
-		}
-		if pr.resp.Packets == 0 || pr.lastResp < c.first {
-			c.respPeers++
-		}
-		pr.resp.Packets++
-		pr.resp.Bytes += pay
+		countPeer(pr.resp.Packets > 0, pr.lastResp, s, c, func(r *role) *uint32 { return &r.respPeers })
+		pr.resp.add(pay)
 		pr.lastResp = t
 		if data {
-			if !pr.data || pr.lastData < s.first {
-				s.dataPeers++
-			}
-			if !pr.data || pr.lastData < c.first {
-				c.dataPeers++
-			}
+			countPeer(pr.data, pr.lastData, s, c, func(r *role) *uint32 { return &r.dataPeers })
 			pr.data = true
 			pr.lastData = t
 		} else {
@@ -291,14 +269,29 @@ func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
 	}
 }
 
+// countPeer increments one of the per-episode peer counts of the server and the client
+// roles for a pair that had not done this (last at last) yet within that role's episode.
+// field is a plain function of its argument, which the compiler inlines.
+func countPeer(seen bool, last int64, s, c *role, field func(*role) *uint32) {
+	if !seen || last < s.first {
+		*field(s)++
+	}
+	if !seen || last < c.first {
+		*field(c)++
+	}
+}
+
+func (c *Counter) add(bytes uint64) {
+	c.Packets++
+	c.Bytes += bytes
+}
+
 // add counts one message in a role.
 func (r *role) add(t, window int64, vec int, isReq bool, pay, wire uint64) {
 	if isReq {
-		r.req.Packets++
-		r.req.Bytes += pay
+		r.req.add(pay)
 	} else {
-		r.resp.Packets++
-		r.resp.Bytes += pay
+		r.resp.add(pay)
 		r.win.add(t, window, pay)
 	}
 	r.wire += wire

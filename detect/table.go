@@ -23,8 +23,8 @@ type role struct {
 // host is the accounting of one address, as a server (srv: requests received, responses
 // sent) and as a client (cli: requests sent, responses received).
 type host struct {
-	addr       netip.Addr
-	prev, next *host // hostTable's recency list, most recent first
+	addr netip.Addr
+	lru  lruLinks[host]
 
 	srv, cli role
 	// exposedWin counts data-bearing replies sent to clients eligible for exposed_amplifier.
@@ -50,7 +50,7 @@ type pairKey struct{ srv, cli netip.Addr }
 type pair struct {
 	key          pairKey
 	srv, cli     *host
-	prev, next   *pair // pairTable's recency list
+	lru          lruLinks[pair]
 	sPrev, sNext *pair // srv.srvPairs
 	cPrev, cNext *pair // cli.cliPairs
 
@@ -67,83 +67,68 @@ type pair struct {
 
 // hostTable maps addresses to hosts with a cap and a recency list for eviction.
 type hostTable struct {
-	m          map[netip.Addr]*host
-	head, tail *host
-	free       []*host
-	max        int
-	stat       TableStats
+	m map[netip.Addr]*host
+	lruList[host, *host]
+	free []*host
+	max  int
+	stat TableStats
 }
 
 // pairTable maps (server, client) to pairs with a cap and a recency list for eviction.
 type pairTable struct {
-	m          map[pairKey]*pair
-	head, tail *pair
-	free       []*pair
-	max        int
-	stat       TableStats
+	m map[pairKey]*pair
+	lruList[pair, *pair]
+	free []*pair
+	max  int
+	stat TableStats
 }
 
-func (t *hostTable) unlink(h *host) {
-	if h.prev != nil {
-		h.prev.next = h.next
-	} else {
-		t.head = h.next
-	}
-	if h.next != nil {
-		h.next.prev = h.prev
-	} else {
-		t.tail = h.prev
-	}
-	h.prev, h.next = nil, nil
+// lruLinks are an entry's place in a recency list.
+type lruLinks[T any] struct{ prev, next *T }
+
+// lruEntry is an entry type that carries lruLinks.
+type lruEntry[T any] interface {
+	*T
+	links() *lruLinks[T]
 }
 
-func (t *hostTable) pushFront(h *host) {
-	h.prev, h.next = nil, t.head
-	if t.head != nil {
-		t.head.prev = h
+func (h *host) links() *lruLinks[host] { return &h.lru }
+func (p *pair) links() *lruLinks[pair] { return &p.lru }
+
+// lruList orders a table's entries by the time they were last seen, most recent first.
+type lruList[T any, P lruEntry[T]] struct{ head, tail *T }
+
+func (l *lruList[T, P]) unlink(x *T) {
+	n := P(x).links()
+	if n.prev != nil {
+		P(n.prev).links().next = n.next
 	} else {
-		t.tail = h
+		l.head = n.next
 	}
-	t.head = h
+	if n.next != nil {
+		P(n.next).links().prev = n.prev
+	} else {
+		l.tail = n.prev
+	}
+	n.prev, n.next = nil, nil
 }
 
-// touch makes h the most recently seen host.
-func (t *hostTable) touch(h *host) {
-	if t.head != h {
-		t.unlink(h)
-		t.pushFront(h)
+func (l *lruList[T, P]) pushFront(x *T) {
+	n := P(x).links()
+	n.prev, n.next = nil, l.head
+	if l.head != nil {
+		P(l.head).links().prev = x
+	} else {
+		l.tail = x
 	}
+	l.head = x
 }
 
-func (t *pairTable) unlink(p *pair) {
-	if p.prev != nil {
-		p.prev.next = p.next
-	} else {
-		t.head = p.next
-	}
-	if p.next != nil {
-		p.next.prev = p.prev
-	} else {
-		t.tail = p.prev
-	}
-	p.prev, p.next = nil, nil
-}
-
-func (t *pairTable) pushFront(p *pair) {
-	p.prev, p.next = nil, t.head
-	if t.head != nil {
-		t.head.prev = p
-	} else {
-		t.tail = p
-	}
-	t.head = p
-}
-
-// touch makes p the most recently seen pair.
-func (t *pairTable) touch(p *pair) {
-	if t.head != p {
-		t.unlink(p)
-		t.pushFront(p)
+// touch makes x the most recently seen entry.
+func (l *lruList[T, P]) touch(x *T) {
+	if l.head != x {
+		l.unlink(x)
+		l.pushFront(x)
 	}
 }
 
