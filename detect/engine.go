@@ -84,10 +84,8 @@ func NewEngine(cfg Config, emit func(*Alert)) *Engine {
 		hasHome: len(cfg.HomeNet) > 0,
 		exposed: make(map[netip.Addr]struct{}),
 	}
-	e.hosts = hostTable{m: make(map[netip.Addr]*host), max: cfg.Tables.MaxHosts,
-		stat: TableStats{Name: "hosts", Cap: cfg.Tables.MaxHosts}}
-	e.pairs = pairTable{m: make(map[pairKey]*pair), max: cfg.Tables.MaxPairs,
-		stat: TableStats{Name: "pairs", Cap: cfg.Tables.MaxPairs}}
+	e.hosts = newTable[netip.Addr, host]("hosts", cfg.Tables.MaxHosts)
+	e.pairs = newTable[pairKey, pair]("pairs", cfg.Tables.MaxPairs)
 	e.exposedT = TableStats{Name: "exposed_amplifiers", Cap: cfg.Tables.MaxHosts}
 	e.incT = TableStats{Name: "incidents", Cap: cfg.Tables.MaxIncidents}
 	e.nextSweep = math.MaxInt64
@@ -166,7 +164,7 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 	var s, c *host
 	pr := e.lastPair
 	if pr != nil && pr.key.srv == sa && pr.key.cli == ca {
-		s, c = pr.srv, pr.cli
+		s, c = pr.hosts[sideSrv], pr.hosts[sideCli]
 		e.hosts.touch(s)
 		e.hosts.touch(c)
 		e.pairs.touch(pr)
@@ -240,11 +238,10 @@ func (e *Engine) begin(h *host, cli bool, t int64) {
 // accountPair updates a pair's detail and counts it as a new peer of each side whose
 // episode it had not taken part in yet.
 func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
-	s, c := &pr.srv.srv, &pr.cli.cli
+	s, c := &pr.hosts[sideSrv].srv, &pr.hosts[sideCli].cli
 	used := pr.req.Packets+pr.resp.Packets > 0
 	if used && pr.last < s.first && pr.last < c.first {
-		*pr = pair{key: pr.key, srv: pr.srv, cli: pr.cli, lru: pr.lru,
-			sPrev: pr.sPrev, sNext: pr.sNext, cPrev: pr.cPrev, cNext: pr.cNext}
+		*pr = pair{key: pr.key, hosts: pr.hosts, lru: pr.lru, side: pr.side}
 		used = false
 	}
 	countPeer(used, pr.last, s, c, func(r *role) *uint32 { return &r.peers })

@@ -229,7 +229,7 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 	switch k {
 	case kExposed, kReflection:
 		a.Reflector = h.addr
-		a.Victims = HostList{Count: int(r.peers), Top: e.top(h.srvPairs, true, r.first, pairResponses)}
+		a.Victims = HostList{Count: int(r.peers), Top: e.top(h, sideSrv, r.first, pairResponses)}
 		if k == kReflection && len(a.Victims.Top) > 0 {
 			a.Victim = a.Victims.Top[0].Addr
 		}
@@ -237,21 +237,21 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		from, to = h.addr, topAddr(a.Victims.Top)
 	case kVictimFlood:
 		a.Victim = h.addr
-		a.Reflectors = HostList{Count: int(r.respPeers), Top: e.top(h.cliPairs, false, r.first, pairResponses)}
+		a.Reflectors = HostList{Count: int(r.respPeers), Top: e.top(h, sideCli, r.first, pairResponses)}
 		from, to = topAddr(a.Reflectors.Top), h.addr
 	case kScan:
 		a.Scanner = h.addr
-		a.Targets = Targets{Count: int(r.reqPeers), Responders: e.responders(h.cliPairs, r.first)}
+		a.Targets = Targets{Count: int(r.reqPeers), Responders: e.responders(h, r.first)}
 		from = h.addr
 		if len(a.Targets.Responders) > 0 {
 			to = a.Targets.Responders[0].Addr
-		} else if h.cliPairs != nil {
-			to = h.cliPairs.key.srv
+		} else if p := h.pairs[sideCli]; p != nil {
+			to = p.key.srv
 		}
 	case kSpoofed:
 		a.Victim = h.addr
 		a.Requests = h.spoof
-		a.Reflectors = HostList{Count: int(h.spoofPeers), Top: e.top(h.cliPairs, false, r.first, pairEgress)}
+		a.Reflectors = HostList{Count: int(h.spoofPeers), Top: e.top(h, sideCli, r.first, pairEgress)}
 		from, to = h.addr, topAddr(a.Reflectors.Top)
 	}
 	if a.Requests.Bytes > 0 {
@@ -350,20 +350,19 @@ func pairResponses(p *pair) (c Counter, ok bool) { return p.resp, p.resp.Packets
 func pairEgress(p *pair) (c Counter, ok bool)    { return p.req, p.egress }
 
 // top builds the top_n list of a host's pairs of this episode (last at or after first),
-// ranked by rank: bytes, then packets, then address, so that ties are deterministic. srv
-// says whether list is a server's list (peers are clients) or a client's.
-func (e *Engine) top(list *pair, srv bool, first int64, rank func(*pair) (Counter, bool)) []HostStat {
+// ranked by rank: bytes, then packets, then address, so that ties are deterministic. side
+// says which of h's lists: its clients (sideSrv) or its servers (sideCli).
+func (e *Engine) top(h *host, side int, first int64, rank func(*pair) (Counter, bool)) []HostStat {
 	n := e.cfg.TopN
 	top := e.topBuf[:0]
-	for p := list; p != nil; {
-		peer, next := p.key.srv, p.cNext
-		if srv {
-			peer, next = p.key.cli, p.sNext
+	for p := h.pairs[side]; p != nil; p = p.side[side].next {
+		peer := p.key.srv
+		if side == sideSrv {
+			peer = p.key.cli
 		}
 		if c, ok := rank(p); ok && p.last >= first {
 			top = insertTop(top, n, HostStat{Addr: peer, Packets: c.Packets, Bytes: c.Bytes})
 		}
-		p = next
 	}
 	e.topBuf = top
 	return top
@@ -397,11 +396,11 @@ func insertTop(top []HostStat, n int, s HostStat) []HostStat {
 }
 
 // responders lists a scanner's targets that answered this episode, best first.
-func (e *Engine) responders(list *pair, first int64) []Responder {
-	top := e.top(list, false, first, pairResponses)
+func (e *Engine) responders(h *host, first int64) []Responder {
+	top := e.top(h, sideCli, first, pairResponses)
 	out := e.respBuf[:0]
 	for _, s := range top {
-		p := e.pairs.m[pairKey{s.Addr, list.key.cli}]
+		p := e.pairs.m[pairKey{s.Addr, h.addr}]
 		out = append(out, Responder{Addr: s.Addr, Amplifier: p != nil && p.data && p.lastData >= first,
 			Packets: s.Packets, Bytes: s.Bytes})
 	}

@@ -34,12 +34,17 @@ type host struct {
 	spoofWin   window
 	spoofPeers uint32 // distinct destinations of those requests
 
-	srvPairs    *pair // pairs where this host is the server
-	cliPairs    *pair // pairs where this host is the client
+	pairs       [2]*pair // heads of the lists of pairs where this host is the server, the client
 	inc         [numKinds]*incident
 	pins        int  // open incidents: a pinned host is never evicted
 	exposedDone bool // exposed_amplifier was considered: once per host
 }
+
+// The two sides of a pair, indexes of host.pairs, pair.hosts and pair.side.
+const (
+	sideSrv = 0
+	sideCli = 1
+)
 
 // pairKey is a (server, client) pair: the server answers amplifying requests, the client
 // sends them or receives the replies.
@@ -48,11 +53,10 @@ type pairKey struct{ srv, cli netip.Addr }
 // pair is the detail of one server and one client. It is linked into both hosts' lists so
 // that top lists can be built when an alert is emitted.
 type pair struct {
-	key          pairKey
-	srv, cli     *host
-	lru          lruLinks[pair]
-	sPrev, sNext *pair // srv.srvPairs
-	cPrev, cNext *pair // cli.cliPairs
+	key   pairKey
+	hosts [2]*host // the server and the client
+	lru   lruLinks[pair]
+	side  [2]lruLinks[pair] // places in hosts[sideSrv].pairs[sideSrv] and hosts[sideCli].pairs[sideCli]
 
 	last       int64
 	lastReq    int64 // meaningful when req.Packets > 0
@@ -65,23 +69,60 @@ type pair struct {
 	egress     bool // requests with this forged client as source left the home net
 }
 
-// hostTable maps addresses to hosts with a cap and a recency list for eviction.
-type hostTable struct {
-	m map[netip.Addr]*host
-	lruList[host, *host]
-	free []*host
+// table maps keys to entries with a cap, a recency list for eviction, and a free list so
+// that a full table recycles entries instead of allocating.
+type table[K comparable, T any, P lruEntry[T]] struct {
+	m map[K]*T
+	lruList[T, P]
+	free []*T
 	max  int
 	stat TableStats
 }
 
-// pairTable maps (server, client) to pairs with a cap and a recency list for eviction.
-type pairTable struct {
-	m map[pairKey]*pair
-	lruList[pair, *pair]
-	free []*pair
-	max  int
-	stat TableStats
+func newTable[K comparable, T any, P lruEntry[T]](name string, max int) table[K, T, P] {
+	return table[K, T, P]{m: make(map[K]*T), max: max, stat: TableStats{Name: name, Cap: max}}
 }
+
+// get returns the entry of k, made the most recent.
+func (t *table[K, T, P]) get(k K) *T {
+	x := t.m[k]
+	if x != nil {
+		t.touch(x)
+	}
+	return x
+}
+
+// full reports whether an insertion must first remove an entry.
+func (t *table[K, T, P]) full() bool { return len(t.m) >= t.max }
+
+// insert adds a zero entry for k, which must be absent, as the most recent.
+func (t *table[K, T, P]) insert(k K) *T {
+	var x *T
+	if n := len(t.free); n > 0 {
+		x = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		x = new(T)
+	}
+	t.m[k] = x
+	t.pushFront(x)
+	t.stat.Peak = max(t.stat.Peak, len(t.m))
+	return x
+}
+
+// remove drops the entry x of k and recycles it.
+func (t *table[K, T, P]) remove(k K, x *T) {
+	t.unlink(x)
+	delete(t.m, k)
+	var zero T
+	*x = zero
+	t.free = append(t.free, x)
+}
+
+type (
+	hostTable = table[netip.Addr, host, *host]
+	pairTable = table[pairKey, pair, *pair]
+)
 
 // lruLinks are an entry's place in a recency list.
 type lruLinks[T any] struct{ prev, next *T }
@@ -140,11 +181,10 @@ const evictTries = 8
 // are all pinned it refuses and returns nil.
 func (e *Engine) host(a netip.Addr) *host {
 	t := &e.hosts
-	if h, ok := t.m[a]; ok {
-		t.touch(h)
+	if h := t.get(a); h != nil {
 		return h
 	}
-	if len(t.m) >= t.max {
+	if t.full() {
 		evicted := false
 		for i := 0; i < evictTries && t.tail != nil; i++ {
 			v := t.tail
@@ -161,36 +201,20 @@ func (e *Engine) host(a netip.Addr) *host {
 			return nil
 		}
 	}
-	var h *host
-	if n := len(t.free); n > 0 {
-		h = t.free[n-1]
-		t.free = t.free[:n-1]
-	} else {
-		h = new(host)
-	}
+	h := t.insert(a)
 	h.addr = a
-	t.m[a] = h
-	t.pushFront(h)
-	if len(t.m) > t.stat.Peak {
-		t.stat.Peak = len(t.m)
-	}
 	return h
 }
 
 // evictHost drops h and the detail of its pairs; the other ends' totals are unchanged.
 func (e *Engine) evictHost(h *host) {
-	for h.srvPairs != nil {
-		e.dropPair(h.srvPairs)
+	for side := range h.pairs {
+		for h.pairs[side] != nil {
+			e.dropPair(h.pairs[side])
+		}
 	}
-	for h.cliPairs != nil {
-		e.dropPair(h.cliPairs)
-	}
-	t := &e.hosts
-	t.unlink(h)
-	delete(t.m, h.addr)
-	t.stat.Evictions++
-	*h = host{}
-	t.free = append(t.free, h)
+	e.hosts.stat.Evictions++
+	e.hosts.remove(h.addr, h)
 }
 
 // pair returns the detail of (s, c), creating it when needed and evicting the least
@@ -198,36 +222,21 @@ func (e *Engine) evictHost(h *host) {
 func (e *Engine) pair(s, c *host) *pair {
 	t := &e.pairs
 	k := pairKey{s.addr, c.addr}
-	if p, ok := t.m[k]; ok {
-		t.touch(p)
+	if p := t.get(k); p != nil {
 		return p
 	}
-	if len(t.m) >= t.max {
+	if t.full() {
 		e.dropPair(t.tail)
 		t.stat.Evictions++
 	}
-	var p *pair
-	if n := len(t.free); n > 0 {
-		p = t.free[n-1]
-		t.free = t.free[:n-1]
-	} else {
-		p = new(pair)
-	}
-	p.key, p.srv, p.cli = k, s, c
-	t.m[k] = p
-	t.pushFront(p)
-	p.sNext = s.srvPairs
-	if s.srvPairs != nil {
-		s.srvPairs.sPrev = p
-	}
-	s.srvPairs = p
-	p.cNext = c.cliPairs
-	if c.cliPairs != nil {
-		c.cliPairs.cPrev = p
-	}
-	c.cliPairs = p
-	if len(t.m) > t.stat.Peak {
-		t.stat.Peak = len(t.m)
+	p := t.insert(k)
+	p.key, p.hosts = k, [2]*host{s, c}
+	for side, h := range p.hosts {
+		p.side[side].next = h.pairs[side]
+		if h.pairs[side] != nil {
+			h.pairs[side].side[side].prev = p
+		}
+		h.pairs[side] = p
 	}
 	return p
 }
@@ -235,28 +244,19 @@ func (e *Engine) pair(s, c *host) *pair {
 // dropPair unlinks p from its hosts and the table and recycles it. Evictions are counted by
 // the caller: a pair dropped with its host is part of that host's eviction.
 func (e *Engine) dropPair(p *pair) {
-	if p.sPrev != nil {
-		p.sPrev.sNext = p.sNext
-	} else {
-		p.srv.srvPairs = p.sNext
+	for side, h := range p.hosts {
+		l := &p.side[side]
+		if l.prev != nil {
+			l.prev.side[side].next = l.next
+		} else {
+			h.pairs[side] = l.next
+		}
+		if l.next != nil {
+			l.next.side[side].prev = l.prev
+		}
 	}
-	if p.sNext != nil {
-		p.sNext.sPrev = p.sPrev
-	}
-	if p.cPrev != nil {
-		p.cPrev.cNext = p.cNext
-	} else {
-		p.cli.cliPairs = p.cNext
-	}
-	if p.cNext != nil {
-		p.cNext.cPrev = p.cPrev
-	}
-	t := &e.pairs
-	t.unlink(p)
-	delete(t.m, p.key)
 	if e.lastPair == p {
 		e.lastPair = nil
 	}
-	*p = pair{}
-	t.free = append(t.free, p)
+	e.pairs.remove(p.key, p)
 }
