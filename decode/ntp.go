@@ -31,8 +31,11 @@ const (
 // not captured stay zero and n.Partial is set. monlist is the reusable backing array for the
 // item addresses of a monlist reply.
 func parseNTP(payload []byte, declared int, n *NTP) Problem {
-	if declared < 1 || len(payload) < 1 {
+	if declared < 1 {
 		return ProblemNTPShort
+	}
+	if len(payload) < 1 {
+		return ProblemTruncated // the snaplen ended right after the UDP header
 	}
 	b0 := payload[0]
 	n.LI = b0 >> 6

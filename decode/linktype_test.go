@@ -1,0 +1,256 @@
+package decode
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/google/gopacket/layers"
+)
+
+// ntpClientRequest is a 48-byte NTPv4 mode 3 request as ntpd sends it (first byte 0x23).
+func ntpClientRequest() []byte {
+	b := make([]byte, 48)
+	b[0], b[2], b[3] = 0x23, 6, 0xe9
+	binary.BigEndian.PutUint64(b[40:], 0xdc5a1e2f00000000)
+	return b
+}
+
+func TestLinkTypes(t *testing.T) {
+	v4 := udpPacket(testV4Client, testV4Server, 40000, 123, ntpClientRequest())
+	v6 := udpPacket(testV6Client, testV6Server, 40000, 123, ntpClientRequest())
+	sll := func(ip []byte, proto uint16) []byte {
+		h := make([]byte, 16) // packet type, ARPHRD, address length, address, protocol
+		binary.BigEndian.PutUint16(h[2:], 1)
+		binary.BigEndian.PutUint16(h[14:], proto)
+		return append(h, ip...)
+	}
+	sll2 := func(ip []byte, proto uint16) []byte {
+		h := make([]byte, 20) // protocol, reserved, ifindex, ARPHRD, type, address length, address
+		binary.BigEndian.PutUint16(h[0:], proto)
+		return append(h, ip...)
+	}
+	null := func(ip []byte, fam uint32, order binary.AppendByteOrder) []byte {
+		return append(order.AppendUint32(nil, fam), ip...)
+	}
+	tests := []struct {
+		name  string
+		link  layers.LinkType
+		frame []byte
+		vlan  uint16
+		v6    bool
+	}{
+		{"ethernet ipv4", LinkTypeEthernet, ethernet(v4), 0, false},
+		{"ethernet ipv6", LinkTypeEthernet, ethernet(v6), 0, true},
+		{"802.1Q", LinkTypeEthernet, ethernet(v4, etherTypeVLAN, 100), 100, false},
+		{"802.1ad QinQ", LinkTypeEthernet, ethernet(v4, etherTypeQinQ, 200, etherTypeVLAN, 100), 200, false},
+		{"0x9100 QinQ ipv6", LinkTypeEthernet, ethernet(v6, etherTypeQinQ1, 300, etherTypeVLAN, 100), 300, true},
+		{"SLL", LinkTypeLinuxSLL, sll(v4, etherTypeIPv4), 0, false},
+		{"SLL ipv6", LinkTypeLinuxSLL, sll(v6, etherTypeIPv6), 0, true},
+		{"SLL2", LinkTypeLinuxSLL2, sll2(v4, etherTypeIPv4), 0, false},
+		{"raw 101", LinkTypeRaw, v4, 0, false},
+		{"raw 101 ipv6", LinkTypeRaw, v6, 0, true},
+		{"raw 12", LinkTypeRawOld, v4, 0, false},
+		{"raw 14", LinkTypeRawOpenBSD, v6, 0, true},
+		{"ipv4 228", LinkTypeIPv4, v4, 0, false},
+		{"ipv6 229", LinkTypeIPv6, v6, 0, true},
+		{"NULL little-endian", LinkTypeNull, null(v4, 2, binary.LittleEndian), 0, false},
+		{"NULL big-endian", LinkTypeNull, null(v4, 2, binary.BigEndian), 0, false},
+		{"NULL Darwin ipv6", LinkTypeNull, null(v6, 30, binary.LittleEndian), 0, true},
+		{"NULL FreeBSD ipv6", LinkTypeNull, null(v6, 28, binary.BigEndian), 0, true},
+		{"LOOP", LinkTypeLoop, null(v4, 2, binary.BigEndian), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder()
+			var p Packet
+			if k := d.Decode(tt.frame, captureInfo(tt.frame), tt.link, &p); k != KindNTP {
+				t.Fatalf("kind %d problem %s", k, p.Problem)
+			}
+			src, ipLen := testV4Client, uint32(76)
+			if tt.v6 {
+				src, ipLen = testV6Client, 96
+			}
+			if p.Src != src || p.SrcPort != 40000 || p.DstPort != 123 || p.VLAN != tt.vlan ||
+				p.PayloadLen != 48 || p.IPLen != ipLen || p.WireLen != uint32(len(tt.frame)) ||
+				p.NTP.Mode != 3 || p.NTP.Version != 4 || p.NTP.Std.Precision != -23 {
+				t.Errorf("got %+v", p)
+			}
+			if d.Stats().LinkTypes[tt.link] != 1 {
+				t.Errorf("link type %d not counted", tt.link)
+			}
+			// A 64-byte snaplen keeps every length and the NTP mode, when the first NTP byte
+			// fits (it does not after two VLAN tags and IPv6).
+			udpEnd := len(tt.frame) - 48
+			if udpEnd < 64 {
+				cut, ci := tt.frame[:64], captureInfo(tt.frame)
+				ci.CaptureLength = 64
+				var q Packet
+				d.Decode(cut, ci, tt.link, &q)
+				if q.PayloadLen != p.PayloadLen || q.IPLen != p.IPLen || q.WireLen != p.WireLen ||
+					q.Src != p.Src || q.DstPort != p.DstPort || q.NTP.Mode != p.NTP.Mode {
+					t.Errorf("snaplen 64: got %+v, full %+v", q, p)
+				}
+			}
+		})
+	}
+}
+
+func TestProblems(t *testing.T) {
+	ntp := ntpClientRequest()
+	v4 := udpPacket(testV4Client, testV4Server, 40000, 123, ntp)
+	badUDP := append([]byte(nil), v4...)
+	binary.BigEndian.PutUint16(badUDP[24:], 4) // UDP length below 8
+	longUDP := append([]byte(nil), v4...)
+	binary.BigEndian.PutUint16(longUDP[24:], 200) // beyond the IP datagram
+	badIHL := append([]byte(nil), v4...)
+	badIHL[0] = 0x44
+	mode0 := append([]byte{0x20}, ntp[1:]...)
+	version5 := append([]byte{0x2b}, ntp[1:]...)
+	mode6 := AppendControl(nil, 0, 2, &Control{OpCode: 2, Count: 100})
+	mode7 := AppendPrivate(nil, 2, &Private{Response: true, Implementation: 3, RequestCode: 42, Items: 6, ItemSize: 72})
+	arp := append([]byte{0, 0, 0x5e, 0, 0x53, 1, 0, 0, 0x5e, 0, 0x53, 2, 0x08, 0x06}, make([]byte, 28)...)
+	tcp := ethernet(ipv4Packet(testV4Client, testV4Server, 6, 1, 0, make([]byte, 20)))
+	tests := []struct {
+		name    string
+		link    layers.LinkType
+		frame   []byte
+		kind    Kind
+		problem Problem
+	}{
+		{"tcp", LinkTypeEthernet, tcp, KindOther, ProblemNone},
+		{"udp not 123", LinkTypeEthernet, ethernet(udpPacket(testV4Client, testV4Server, 53, 53, ntp)), KindOther, ProblemNone},
+		{"arp", LinkTypeEthernet, arp, KindOther, ProblemNetwork},
+		{"short ethernet", LinkTypeEthernet, make([]byte, 10), KindOther, ProblemTruncated},
+		{"unknown link", layers.LinkType(147), ethernet(v4), KindOther, ProblemLinkType},
+		{"bad ihl", LinkTypeRaw, badIHL, KindOther, ProblemIPHeader},
+		{"udp length 4", LinkTypeRaw, badUDP, KindOther, ProblemUDPHeader},
+		{"udp length beyond ip", LinkTypeRaw, longUDP, KindOther, ProblemUDPHeader},
+		{"mode 0", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, mode0), KindMalformed, ProblemNTPMode},
+		{"version 5", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, version5), KindMalformed, ProblemNTPVersion},
+		{"mode 3 of 40 bytes", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, ntp[:40]), KindMalformed, ProblemNTPShort},
+		{"empty payload", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, nil), KindMalformed, ProblemNTPShort},
+		{"mode 6 count beyond payload", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 123, 40000, mode6), KindMalformed, ProblemNTPLength},
+		{"mode 7 items beyond payload", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 123, 40000, mode7), KindMalformed, ProblemNTPLength},
+		{"mode 7 of 6 bytes", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, mode7[:6]), KindMalformed, ProblemNTPShort},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder()
+			var p Packet
+			k := d.Decode(tt.frame, captureInfo(tt.frame), tt.link, &p)
+			if k != tt.kind || p.Problem != tt.problem {
+				t.Errorf("got kind %d problem %s, want kind %d problem %s", k, p.Problem, tt.kind, tt.problem)
+			}
+			if k == KindOther && (p.Src.IsValid() || p.SrcPort != 0) {
+				t.Errorf("KindOther with addresses set: %+v", p)
+			}
+			if s := d.Stats(); s.Problems[tt.problem] != 1 || s.Frames != 1 {
+				t.Errorf("stats: %+v", s.Problems)
+			}
+		})
+	}
+}
+
+// fragments splits an IPv4 UDP datagram into a first fragment of firstLen payload bytes
+// (a multiple of 8) and a second with the rest.
+func fragments4(src, dst netip.Addr, id uint16, udp []byte, firstLen int) (first, second []byte) {
+	first = ipv4Packet(src, dst, 17, id, 0x2000, udp[:firstLen])
+	second = ipv4Packet(src, dst, 17, id, uint16(firstLen/8), udp[firstLen:])
+	return first, second
+}
+
+func TestFragments(t *testing.T) {
+	clients := make([]netip.Addr, 6)
+	for i := range clients {
+		clients[i] = netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)})
+	}
+	reply := udpPacket(testV4Server, testV4Client, 123, 40000, monlistReply(false, clients...))
+	udp := reply[20:] // the UDP datagram: 448 bytes
+	first, second := fragments4(testV4Server, testV4Client, 77, udp, 160)
+
+	d := NewDecoder()
+	var p Packet
+	if k := d.Decode(second, captureInfo(second), LinkTypeRaw, &p); k != KindOther || p.Problem != ProblemOrphanFragment {
+		t.Errorf("second before first: kind %d problem %s, want orphan", k, p.Problem)
+	}
+	if k := d.Decode(first, captureInfo(first), LinkTypeRaw, &p); k != KindNTP {
+		t.Fatalf("first fragment: kind %d problem %s", k, p.Problem)
+	}
+	// 160 bytes of UDP hold the 8-byte headers and the first 2 of 6 items.
+	if p.PayloadLen != 440 || p.IPLen != 180 || p.NTP.Priv.Items != 6 || len(p.NTP.Priv.Monlist) != 2 ||
+		p.NTP.Priv.Monlist[1] != clients[1] || !p.NTP.Partial {
+		t.Errorf("first fragment: %+v", p)
+	}
+	if k := d.Decode(second, captureInfo(second), LinkTypeRaw, &p); k != KindFragment {
+		t.Fatalf("second fragment: kind %d problem %s", k, p.Problem)
+	}
+	if p.Src != testV4Server || p.SrcPort != 123 || p.DstPort != 40000 || p.PayloadLen != 0 ||
+		p.WireLen != uint32(len(second)) || p.IPLen != uint32(len(second)) {
+		t.Errorf("second fragment: %+v", p)
+	}
+	// The last fragment closed the datagram: a repeat is an orphan.
+	if d.Decode(second, captureInfo(second), LinkTypeRaw, &p); p.Problem != ProblemOrphanFragment {
+		t.Errorf("repeat after the last fragment: problem %s", p.Problem)
+	}
+	s := d.Stats()
+	if s.Fragments != 1 || s.Problems[ProblemOrphanFragment] != 2 || s.NTP != 1 || s.FragmentsTracked != 0 {
+		t.Errorf("stats: %+v", s)
+	}
+
+	// IPv6: fragment header (RFC 8200 section 4.5) between the fixed header and UDP.
+	reply6 := udpPacket(testV6Server, testV6Client, 123, 40000, monlistReply(false, clients...))
+	udp6 := reply6[40:]
+	fh := func(offset int, more bool) []byte {
+		h := []byte{17, 0, 0, 0, 0, 0, 0, 9}
+		fo := uint16(offset/8) << 3
+		if more {
+			fo |= 1
+		}
+		binary.BigEndian.PutUint16(h[2:], fo)
+		return h
+	}
+	first6 := ipv6Packet(testV6Server, testV6Client, 44, append(fh(0, true), udp6[:240]...))
+	second6 := ipv6Packet(testV6Server, testV6Client, 44, append(fh(240, false), udp6[240:]...))
+	if k := d.Decode(first6, captureInfo(first6), LinkTypeRaw, &p); k != KindNTP || len(p.NTP.Priv.Monlist) != 3 {
+		t.Fatalf("first IPv6 fragment: kind %d problem %s monlist %v", k, p.Problem, p.NTP.Priv.Monlist)
+	}
+	if k := d.Decode(second6, captureInfo(second6), LinkTypeRaw, &p); k != KindFragment || p.Src != testV6Server || p.DstPort != 40000 {
+		t.Errorf("second IPv6 fragment: kind %d %+v", k, p)
+	}
+
+	// A full table evicts its oldest datagram, and counts it.
+	d = NewDecoderFragmentCap(2)
+	for id := uint16(1); id <= 3; id++ {
+		f, _ := fragments4(testV4Server, testV4Client, id, udp, 160)
+		d.Decode(f, captureInfo(f), LinkTypeRaw, &p)
+	}
+	_, s1 := fragments4(testV4Server, testV4Client, 1, udp, 160)
+	if d.Decode(s1, captureInfo(s1), LinkTypeRaw, &p); p.Problem != ProblemOrphanFragment {
+		t.Errorf("evicted datagram: problem %s", p.Problem)
+	}
+	if s := d.Stats(); s.FragmentEvictions != 1 || s.FragmentsTracked != 2 {
+		t.Errorf("eviction stats: evictions %d tracked %d", s.FragmentEvictions, s.FragmentsTracked)
+	}
+}
+
+func TestIPv6ExtensionHeadersAndIPv4Options(t *testing.T) {
+	udp := udpPacket(testV6Client, testV6Server, 40000, 123, ntpClientRequest())[40:]
+	hbh := []byte{60, 0, 1, 4, 0, 0, 0, 0}                          // hop-by-hop, next: destination options
+	dst := []byte{17, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // 16 bytes, next: UDP
+	v6 := ipv6Packet(testV6Client, testV6Server, 0, append(append(hbh, dst...), udp...))
+
+	v4 := udpPacket(testV4Client, testV4Server, 40000, 123, ntpClientRequest())
+	opt := append([]byte{0x46}, v4[1:20]...) // IHL 6: one 4-byte option (NOPs, then end)
+	binary.BigEndian.PutUint16(opt[2:], uint16(len(v4)+4))
+	opt = append(append(opt, 1, 1, 1, 0), v4[20:]...)
+
+	for name, frame := range map[string][]byte{"ipv6 ext": v6, "ipv4 options": opt} {
+		d := NewDecoder()
+		var p Packet
+		if k := d.Decode(frame, captureInfo(frame), LinkTypeRaw, &p); k != KindNTP || p.PayloadLen != 48 ||
+			p.IPLen != uint32(len(frame)) || p.NTP.Mode != 3 {
+			t.Errorf("%s: kind %d problem %s %+v", name, k, p.Problem, p)
+		}
+	}
+}
