@@ -2,12 +2,355 @@ package sinks
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
 )
+
+// maxKafkaBatch bounds how many queued alerts go into one WriteMessages call.
+const maxKafkaBatch = 500
+
+// kafkaSink writes alerts to one topic with kafka-go's Writer, keyed by the alert's subject
+// address so that kafka.Hash puts every event of an incident on one partition, in order.
+//
+// Delivery is at least once. A batch the brokers refuse is retried with exponential backoff
+// for RetryFor, then appended to the spool; from then on new alerts join the spool behind it,
+// so that per-key order holds, while the sink keeps trying to deliver the spool. What Close
+// cannot deliver stays in the spool for the next Open. A write whose outcome is unknown (the
+// connection broke after the broker stored the batch, or Close cancelled it) is retried or
+// spooled and may reach the topic twice: consumers deduplicate on the alert's id and state.
+type kafkaSink struct {
+	cfg    KafkaConfig
+	w      *kafka.Writer
+	spool  *spool // nil without --spool
+	replay uint64 // alerts of earlier runs delivered by Open
+}
+
+// openKafka checks that a broker answers, then delivers what an earlier run spooled.
+func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
+	tlsCfg, err := tlsConfig(k.TLS)
+	if err != nil {
+		return nil, err
+	}
+	mech, err := saslMechanism(k.SASL)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBrokers(ctx, k, tlsCfg, mech); err != nil {
+		return nil, err
+	}
+	codec, _ := compressionCodec(k.Compression) // Validate checked both
+	acks, _ := requiredAcks(k.Acks)
+	s := &kafkaSink{cfg: k, w: &kafka.Writer{
+		Addr:     kafka.TCP(k.Brokers...),
+		Topic:    k.Topic,
+		Balancer: &kafka.Hash{},
+		// MaxAttempts and the backoffs are kafka-go's retries inside one WriteMessages; the
+		// sink's own retries around it (RetryFor) outlast a broker restart.
+		MaxAttempts:            3,
+		WriteBackoffMin:        k.BackoffMin,
+		WriteBackoffMax:        k.BackoffMax,
+		BatchSize:              maxKafkaBatch,
+		BatchTimeout:           k.BatchTimeout,
+		RequiredAcks:           acks,
+		Compression:            codec,
+		AllowAutoTopicCreation: true,
+		Transport: &kafka.Transport{
+			ClientID:    k.ClientID,
+			DialTimeout: k.DialTimeout,
+			TLS:         tlsCfg,
+			SASL:        mech,
+		},
+	}}
+	if k.Spool != "" {
+		s.spool = &spool{path: k.Spool}
+		if err := s.spool.open(); err != nil {
+			s.w.Close()
+			return nil, err
+		}
+		// Deliver the earlier runs' alerts before this run's. When the brokers take them
+		// only partly, run keeps trying before anything new.
+		ctx, cancel := context.WithTimeout(ctx, k.RetryFor)
+		s.replay, _ = s.drain(ctx, nil)
+		cancel()
+	}
+	return s, nil
+}
+
+// opened reports what Open did with the earlier runs' spool: alerts delivered, and lines that
+// could not be read back (cut short by a crash), which are lost.
+func (s *kafkaSink) opened() (replayed, unreadable uint64, err error) {
+	if s.spool == nil || s.spool.bad == 0 {
+		return s.replay, 0, nil
+	}
+	return s.replay, s.spool.bad, fmt.Errorf("--spool %s: %d unreadable lines skipped", s.spool.path, s.spool.bad)
+}
+
+// checkBrokers asks each broker in turn for the topic's partitions until one answers, all
+// within DialTimeout, which also bounds a broker that accepts connections and then says
+// nothing. It asks for the topic's metadata rather than just connecting so that a wrong
+// password or a missing topic is found now, not at the first alert.
+func checkBrokers(ctx context.Context, k KafkaConfig, tlsCfg *tls.Config, mech sasl.Mechanism) error {
+	ctx, cancel := context.WithTimeout(ctx, k.DialTimeout)
+	defer cancel()
+	d := &kafka.Dialer{ClientID: k.ClientID, TLS: tlsCfg, SASLMechanism: mech, DualStack: true}
+	var errs []error
+	for _, b := range k.Brokers {
+		err := askPartitions(ctx, d, b, k.Topic)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, kafka.SASLAuthenticationFailed) {
+			return fmt.Errorf("--kafka-sasl-user %s: %s refused the credentials: %w", k.SASL.User, b, err)
+		}
+		if errors.Is(err, kafka.TopicAuthorizationFailed) {
+			return fmt.Errorf("--kafka-topic %s: not authorized on %s: %w", k.Topic, b, err)
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("--kafka-brokers %s: no broker answered within %v: %w",
+		strings.Join(k.Brokers, ","), k.DialTimeout, errs[0])
+}
+
+func askPartitions(ctx context.Context, d *kafka.Dialer, broker, topic string) error {
+	conn, err := d.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	_, err = conn.ReadPartitions(topic)
+	// A topic being auto-created has no leader for a moment; the Writer waits for it.
+	if errors.Is(err, kafka.LeaderNotAvailable) {
+		return nil
+	}
+	return err
+}
+
+// tlsConfig builds the TLS client configuration, or nil when TLS is off.
+func tlsConfig(t TLSConfig) (*tls.Config, error) {
+	if !t.enabled() {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.Insecure} //nolint:gosec // only when asked for with --kafka-tls-insecure
+	if t.CA != "" {
+		pem, err := os.ReadFile(t.CA)
+		if err != nil {
+			return nil, fmt.Errorf("--kafka-tls-ca %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--kafka-tls-ca %s: no PEM certificate in the file", t.CA)
+		}
+	}
+	if t.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return nil, fmt.Errorf("--kafka-tls-cert %s, --kafka-tls-key %s: %w", t.Cert, t.Key, err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// saslMechanism builds the SASL mechanism, or nil without one.
+func saslMechanism(c SASLConfig) (sasl.Mechanism, error) {
+	switch strings.ToLower(c.Mechanism) {
+	case "":
+		return nil, nil
+	case "plain":
+		return plain.Mechanism{Username: c.User, Password: c.Password}, nil
+	case "scram-sha-256":
+		return scramMechanism(scram.SHA256, c)
+	default: // scram-sha-512, as Validate allows nothing else
+		return scramMechanism(scram.SHA512, c)
+	}
+}
+
+func scramMechanism(algo scram.Algorithm, c SASLConfig) (sasl.Mechanism, error) {
+	m, err := scram.Mechanism(algo, c.User, c.Password)
+	if err != nil {
+		return nil, fmt.Errorf("--kafka-sasl-password: %w", err)
+	}
+	return m, nil
+}
+
+// run delivers the queue in batches, spooling what the brokers will not take.
+func (s *kafkaSink) run(ctx context.Context, q <-chan message, c *counters) {
+	backoff := s.cfg.BackoffMin
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	for {
+		if s.spool.pending() {
+			// Spool mode: new alerts queue up behind the spooled ones.
+			select {
+			case m, ok := <-q:
+				if !ok {
+					if ctx.Err() == nil {
+						s.drain(ctx, c)
+					}
+					return
+				}
+				s.toSpool(gather(m, q), c)
+				continue
+			case <-retry.C:
+			}
+			if _, err := s.drain(ctx, c); err != nil {
+				backoff = min(2*backoff, s.cfg.BackoffMax)
+			} else {
+				backoff = s.cfg.BackoffMin
+			}
+			retry.Reset(backoff)
+			continue
+		}
+		m, ok := <-q
+		if !ok {
+			return
+		}
+		if rest := s.deliver(ctx, gather(m, q), c); len(rest) > 0 {
+			s.toSpool(rest, c)
+			backoff = s.cfg.BackoffMin
+			retry.Reset(backoff)
+		}
+	}
+}
+
+// gather returns m with whatever else is queued, up to maxKafkaBatch, without waiting.
+func gather(m message, q <-chan message) []message {
+	batch := []message{m}
+	for len(batch) < maxKafkaBatch {
+		select {
+		case m, ok := <-q:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// deliver writes batch, retrying for RetryFor or until ctx ends, and returns what could not be
+// delivered. c is nil for the spool's replay at Open.
+func (s *kafkaSink) deliver(ctx context.Context, batch []message, c *counters) []message {
+	deadline := time.Now().Add(s.cfg.RetryFor)
+	backoff := s.cfg.BackoffMin
+	for {
+		n, err := s.write(ctx, batch)
+		if c != nil {
+			c.delivered.Add(uint64(n))
+		}
+		if err == nil {
+			return nil
+		}
+		batch = batch[n:]
+		if c != nil {
+			c.fail(fmt.Errorf("kafka %s: %w", s.cfg.Topic, err))
+		}
+		if ctx.Err() != nil || !time.Now().Add(backoff).Before(deadline) {
+			return batch
+		}
+		select {
+		case <-ctx.Done():
+			return batch
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, s.cfg.BackoffMax)
+	}
+}
+
+// write writes batch once. On error it keeps the order of what failed by counting as
+// delivered only the messages before the first failure, even when kafka-go reports some later
+// ones (on other partitions) as written: those are written again, at least once.
+func (s *kafkaSink) write(ctx context.Context, batch []message) (int, error) {
+	msgs := make([]kafka.Message, len(batch))
+	for i, m := range batch {
+		msgs[i] = kafka.Message{Key: m.key, Value: m.value}
+	}
+	err := s.w.WriteMessages(ctx, msgs...)
+	if err == nil {
+		return len(batch), nil
+	}
+	var we kafka.WriteErrors
+	if errors.As(err, &we) && len(we) == len(batch) {
+		for i, e := range we {
+			if e != nil {
+				return i, e
+			}
+		}
+		return len(batch), nil
+	}
+	return 0, err
+}
+
+// toSpool appends msgs to the spool; without one, or when the append fails, they are lost
+// (counted by their absence from delivered and spooled).
+func (s *kafkaSink) toSpool(msgs []message, c *counters) {
+	if s.spool == nil {
+		return
+	}
+	if err := s.spool.append(msgs); err != nil {
+		c.fail(err)
+		return
+	}
+	c.spooled.Add(uint64(len(msgs)))
+}
+
+// drain delivers the spool from its start, in batches, and keeps in the spool what remains.
+// It returns how many of the delivered alerts came from earlier runs. c is nil at Open.
+func (s *kafkaSink) drain(ctx context.Context, c *counters) (uint64, error) {
+	msgs, err := s.spool.load()
+	if err != nil {
+		if c != nil {
+			c.fail(err)
+		}
+		return 0, err
+	}
+	done := 0
+	for done < len(msgs) && err == nil {
+		end := min(done+maxKafkaBatch, len(msgs))
+		var n int
+		n, err = s.write(ctx, msgs[done:end])
+		done += n
+	}
+	if err != nil && c != nil {
+		c.fail(fmt.Errorf("kafka %s: spool: %w", s.cfg.Topic, err))
+	}
+	old, cur, kerr := s.spool.consume(done)
+	if c != nil {
+		c.replayed.Add(old)
+		c.delivered.Add(cur)
+		c.spooled.Add(^(cur - 1)) // subtract: those alerts left the spool for the topic
+		if kerr != nil {
+			c.fail(kerr)
+		}
+	}
+	return old, errors.Join(err, kerr)
+}
+
+func (s *kafkaSink) close() error {
+	err := s.w.Close()
+	if s.spool != nil {
+		err = errors.Join(err, s.spool.close())
+	}
+	if err != nil {
+		return fmt.Errorf("kafka %s: %w", s.cfg.Topic, err)
+	}
+	return nil
+}
 
 // compressionCodec maps --kafka-compression to kafka-go's codec; 0 is none.
 func compressionCodec(name string) (kafka.Compression, error) {
@@ -38,8 +381,4 @@ func requiredAcks(name string) (kafka.RequiredAcks, error) {
 		return kafka.RequireNone, nil
 	}
 	return 0, fmt.Errorf("unknown acks %q (want all, one or none)", name)
-}
-
-func openKafka(ctx context.Context, k KafkaConfig) (destination, error) {
-	return nil, errors.New("--sink kafka: not implemented yet")
 }

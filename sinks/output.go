@@ -112,8 +112,15 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 		})
 	}
 	for _, w := range o.workers {
-		if r, ok := w.dest.(interface{ replayed() uint64 }); ok {
-			w.c.replayed.Add(r.replayed())
+		if r, ok := w.dest.(interface {
+			opened() (replayed, lost uint64, err error)
+		}); ok {
+			replayed, lost, err := r.opened()
+			w.c.replayed.Add(replayed)
+			w.c.dropped.Add(lost)
+			if err != nil {
+				w.c.fail(err)
+			}
 		}
 		go func() {
 			defer close(w.done)

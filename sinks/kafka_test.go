@@ -1,0 +1,502 @@
+package sinks
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ntpwatch/ntpwatch/detect"
+)
+
+// externalBrokers is NTPWATCH_KAFKA_BROKERS: when set, the Kafka tests run against that
+// cluster (a real Apache Kafka or Redpanda) instead of an in-process kfake broker, except
+// those that must stop and restart the broker.
+func externalBrokers() []string {
+	if v := os.Getenv("NTPWATCH_KAFKA_BROKERS"); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
+
+// testBroker is a Kafka-protocol broker on 127.0.0.1 that a test can stop and start again on
+// the same port, keeping its data in dir.
+type testBroker struct {
+	t     *testing.T
+	c     *kfake.Cluster
+	port  int
+	dir   string
+	addrs []string
+}
+
+func startBroker(t *testing.T) *testBroker {
+	t.Helper()
+	if b := externalBrokers(); b != nil {
+		return &testBroker{t: t, addrs: b}
+	}
+	b := &testBroker{t: t, dir: t.TempDir()}
+	b.start()
+	t.Cleanup(b.stop)
+	return b
+}
+
+func (b *testBroker) start() {
+	b.t.Helper()
+	var err error
+	b.c, err = kfake.NewCluster(kfake.Ports(b.port), kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(4), kfake.DataDir(b.dir))
+	if err != nil {
+		b.t.Fatalf("start kfake on port %d: %v", b.port, err)
+	}
+	b.addrs = b.c.ListenAddrs()
+	_, p, _ := net.SplitHostPort(b.addrs[0])
+	b.port, _ = strconv.Atoi(p)
+}
+
+func (b *testBroker) stop() {
+	if b.c != nil {
+		b.c.Close()
+		b.c = nil
+	}
+}
+
+// restartable skips a test that needs to stop the broker when it is an external cluster.
+func (b *testBroker) restartable() {
+	b.t.Helper()
+	if b.dir == "" {
+		b.t.Skip("NTPWATCH_KAFKA_BROKERS is set: this test stops the broker, which it cannot do to an external cluster")
+	}
+}
+
+// newTopic returns a topic name no earlier run used, so that runs against an external
+// cluster do not read each other's alerts.
+func newTopic(t *testing.T) string {
+	var r [4]byte
+	rand.Read(r[:])
+	return "ntpwatch-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + "-" + hex.EncodeToString(r[:])
+}
+
+func kafkaConfig(b *testBroker, topic string) Config {
+	return Config{Sinks: []string{SinkKafka}, Kafka: KafkaConfig{
+		Brokers: b.addrs, Topic: topic, RetryFor: 20 * time.Second, BackoffMax: 500 * time.Millisecond,
+	}}
+}
+
+// incidentAlerts returns n events of k incidents interleaved, as the detector emits them:
+// incident i has subject 198.51.100.i, and its events carry their sequence number in
+// WireBytes, so a consumer can check per-key order.
+func incidentAlerts(n, k int) []detect.Alert {
+	alerts := make([]detect.Alert, n)
+	for i := range alerts {
+		inc := i % k
+		a := sampleAlerts()[1]
+		a.ID = fmt.Sprintf("inc-%02d", inc)
+		a.Reflector = netip.AddrFrom4([4]byte{198, 51, 100, byte(inc)})
+		a.WireBytes = uint64(i / k)
+		a.TS = a.TS.Add(time.Duration(i) * time.Second)
+		alerts[i] = a
+	}
+	return alerts
+}
+
+type record struct {
+	partition int32
+	key       string
+	value     []byte
+}
+
+// consume reads the topic from the start with franz-go's client, an implementation
+// independent of the kafka-go writer under test, until it has n records, then checks through
+// the partitions' end offsets that the topic holds no more than that.
+func consume(t *testing.T, brokers []string, topic string, n int) []record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // hang guard
+	defer cancel()
+	var recs []record
+	for len(recs) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d records of %d before the hang guard", len(recs), n)
+		}
+		fs.EachError(func(tp string, p int32, err error) { t.Logf("fetch %s/%d: %v", tp, p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			recs = append(recs, record{r.Partition, string(r.Key), r.Value})
+		})
+	}
+	if total := endOffsets(t, brokers, topic); total != int64(len(recs)) {
+		t.Errorf("topic holds %d records, consumed %d", total, len(recs))
+	}
+	return recs
+}
+
+// endOffsets sums the end offsets of the topic's partitions: the number of records written.
+func endOffsets(t *testing.T, brokers []string, topic string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(md.Topics) != 1 {
+		t.Fatalf("metadata: %v", err)
+	}
+	var reqs []kafka.OffsetRequest
+	for _, p := range md.Topics[0].Partitions {
+		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+	}
+	res, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		t.Fatalf("list offsets: %v", err)
+	}
+	var total int64
+	for _, p := range res.Topics[topic] {
+		if p.Error != nil {
+			t.Fatalf("list offsets of partition %d: %v", p.Partition, p.Error)
+		}
+		total += p.LastOffset
+	}
+	return total
+}
+
+// checkExactlyOnceInOrder checks that recs hold every alert once, each under its subject's key,
+// and that the events of one key are in the order they were sent and on one partition.
+func checkExactlyOnceInOrder(t *testing.T, recs []record, alerts []detect.Alert) {
+	t.Helper()
+	want := map[string]int{}
+	for i := range alerts {
+		want[string(AppendJSON(nil, &alerts[i]))]++
+	}
+	lastSeq := map[string]int64{}
+	part := map[string]int32{}
+	for _, r := range recs {
+		v := string(r.value)
+		if want[v] == 0 {
+			t.Fatalf("record not sent, or sent fewer times: %s", v)
+		}
+		want[v]--
+		var a struct {
+			Reflector string
+			WireBytes int64 `json:"wire_bytes"`
+		}
+		if err := json.Unmarshal(r.value, &a); err != nil {
+			t.Fatal(err)
+		}
+		if r.key != a.Reflector {
+			t.Errorf("key %q, want the subject %q", r.key, a.Reflector)
+		}
+		if p, ok := part[r.key]; ok && p != r.partition {
+			t.Errorf("key %s on partitions %d and %d", r.key, p, r.partition)
+		}
+		part[r.key] = r.partition
+		if last, ok := lastSeq[r.key]; ok && a.WireBytes != last+1 {
+			t.Errorf("key %s: event %d after %d", r.key, a.WireBytes, last)
+		}
+		lastSeq[r.key] = a.WireBytes
+	}
+	if len(recs) != len(alerts) {
+		t.Errorf("%d records, want %d", len(recs), len(alerts))
+	}
+}
+
+func openOrFatal(t *testing.T, cfg Config, stdout *lockedBuffer) *Output {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // hang guard
+	defer cancel()
+	o, err := Open(ctx, cfg, stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestKafkaSameAsStdoutAndFile sends interleaved incidents to stdout, a file and Kafka at once
+// and checks that Kafka holds every alert exactly once, in order per key, and that the three
+// sinks carry the same bytes.
+func TestKafkaSameAsStdoutAndFile(t *testing.T) {
+	b := startBroker(t)
+	topic := newTopic(t)
+	cfg := kafkaConfig(b, topic)
+	cfg.Sinks = []string{SinkStdout, SinkFile, SinkKafka}
+	cfg.File = filepath.Join(t.TempDir(), "alerts.json")
+	var stdout lockedBuffer
+	o := openOrFatal(t, cfg, &stdout)
+	alerts := incidentAlerts(600, 7) // 7 incidents: coprime with the 4 partitions, so a round robin would split a key
+	for i := range alerts {
+		o.Send(&alerts[i])
+	}
+	r := o.Close(closeCtx(t))
+	if r.Failed() || r.Delivered != 3*600 || r.Spooled != 0 {
+		t.Fatalf("report %+v", r)
+	}
+	recs := consume(t, b.addrs, topic, len(alerts))
+	checkExactlyOnceInOrder(t, recs, alerts)
+
+	file, err := os.ReadFile(cfg.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(file, stdout.Bytes()) {
+		t.Error("file and stdout differ")
+	}
+	lines := strings.Split(strings.TrimSuffix(string(file), "\n"), "\n")
+	var values []string
+	for _, r := range recs {
+		values = append(values, string(r.value))
+	}
+	slices.Sort(lines)
+	slices.Sort(values)
+	if !slices.Equal(lines, values) {
+		t.Error("Kafka's values are not the lines of stdout and the file")
+	}
+}
+
+func TestKafkaEVE(t *testing.T) {
+	b := startBroker(t)
+	topic := newTopic(t)
+	cfg := kafkaConfig(b, topic)
+	cfg.Format = "eve"
+	o := openOrFatal(t, cfg, nil)
+	alerts := sampleAlerts()[:5]
+	for i := range alerts {
+		o.Send(&alerts[i])
+	}
+	if r := o.Close(closeCtx(t)); r.Failed() || r.Delivered != 5 {
+		t.Fatalf("report %+v", r)
+	}
+	for _, r := range consume(t, b.addrs, topic, 5) {
+		var e struct {
+			EventType string `json:"event_type"`
+			SrcIP     string `json:"src_ip"`
+			Alert     struct {
+				SignatureID int `json:"signature_id"`
+			}
+			NTPWatch struct{ Kind detect.Kind }
+		}
+		if err := json.Unmarshal(r.value, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.EventType != "alert" || e.SrcIP == "" || e.Alert.SignatureID != Signatures[e.NTPWatch.Kind].ID {
+			t.Errorf("EVE record %s", r.value)
+		}
+	}
+}
+
+// TestKafkaUnreachable checks that Open fails with one line naming --kafka-brokers, both when
+// nothing listens and when something accepts connections but never answers; the deadline is a
+// hang guard, DialTimeout is what must end the wait.
+func TestKafkaUnreachable(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := closed.Addr().String()
+	closed.Close()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() { // accept and hold connections, saying nothing
+		var held []net.Conn
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	for _, addr := range []string{refused, silent.Addr().String()} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		_, err := Open(ctx, Config{Sinks: []string{SinkKafka}, Kafka: KafkaConfig{
+			Brokers: []string{addr}, DialTimeout: 500 * time.Millisecond}}, nil)
+		hung := ctx.Err() != nil
+		cancel()
+		if hung || err == nil || !strings.HasPrefix(err.Error(), "--kafka-brokers "+addr+": ") ||
+			strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err = %v (hang guard hit: %v), want one line naming --kafka-brokers", addr, err, hung)
+		}
+	}
+}
+
+// TestKafkaDownAtClose stops the broker after Open: every alert must be spooled, none lost,
+// and the next Open, with the broker back, must deliver them all, in order, exactly once.
+func TestKafkaDownAtClose(t *testing.T) {
+	b := startBroker(t)
+	b.restartable()
+	topic := newTopic(t)
+	cfg := kafkaConfig(b, topic)
+	cfg.Kafka.Spool = filepath.Join(t.TempDir(), "kafka.spool")
+	cfg.Kafka.RetryFor = 300 * time.Millisecond
+	o := openOrFatal(t, cfg, nil)
+	b.stop()
+	alerts := incidentAlerts(200, 8)
+	for i := range alerts {
+		o.Send(&alerts[i])
+	}
+	r := o.Close(closeCtx(t))
+	if r.Failed() || r.Spooled != 200 || r.Delivered != 0 || r.Sinks[0].Err == nil {
+		t.Fatalf("broker down: report %+v, want 200 spooled with the error", r)
+	}
+	b.start()
+	o = openOrFatal(t, cfg, nil)
+	r = o.Close(closeCtx(t))
+	if r.Failed() || r.Replayed != 200 || r.Spooled != 0 {
+		t.Fatalf("broker back: report %+v, want 200 replayed", r)
+	}
+	if _, err := os.Stat(cfg.Kafka.Spool); !os.IsNotExist(err) {
+		t.Errorf("spool still there after delivery: %v", err)
+	}
+	checkExactlyOnceInOrder(t, consume(t, b.addrs, topic, 200), alerts)
+}
+
+// TestKafkaBrokerRestart stops the broker in the middle of a run and starts it again: the
+// alerts sent meanwhile are delivered after the restart or spooled and delivered by the next
+// Open; none is lost, and per-key order holds. "retry" outlasts the outage with retries;
+// "spool" gives up on the batch at once, so alerts pass through the spool while the run goes
+// on, and new ones queue behind them.
+func TestKafkaBrokerRestart(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		retryFor time.Duration
+		spooled  bool // wait until the sink has spooled before restarting the broker
+	}{{"retry", 20 * time.Second, false}, {"spool", time.Millisecond, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			b := startBroker(t)
+			b.restartable()
+			topic := newTopic(t)
+			cfg := kafkaConfig(b, topic)
+			cfg.Kafka.Spool = filepath.Join(t.TempDir(), "kafka.spool")
+			cfg.Kafka.RetryFor = c.retryFor
+			cfg.Kafka.BackoffMax = 200 * time.Millisecond
+			o := openOrFatal(t, cfg, nil)
+			alerts := incidentAlerts(300, 7)
+			for i := range alerts[:100] {
+				o.Send(&alerts[i])
+			}
+			waitFor(t, "first 100 delivered", func() bool { return o.Stats().Sinks[0].Delivered == 100 })
+			b.stop()
+			for i := range alerts[100:200] {
+				o.Send(&alerts[100+i])
+			}
+			waitFor(t, "a failed write", func() bool { return o.Stats().Sinks[0].Failures > 0 })
+			if c.spooled {
+				waitFor(t, "alerts spooled", func() bool { return o.Stats().Sinks[0].Spooled > 0 })
+			}
+			b.start()
+			for i := range alerts[200:] {
+				o.Send(&alerts[200+i])
+			}
+			if c.spooled {
+				waitFor(t, "the spool delivered", func() bool { return o.Stats().Sinks[0].Spooled == 0 })
+			}
+			r := o.Close(closeCtx(t))
+			if r.Failed() || r.Delivered+r.Spooled != 300 {
+				t.Fatalf("report %+v, want 300 delivered or spooled", r)
+			}
+			t.Logf("delivered %d, spooled %d during the run", r.Delivered, r.Spooled)
+			if r.Spooled > 0 {
+				o = openOrFatal(t, cfg, nil)
+				if r2 := o.Close(closeCtx(t)); r2.Failed() || r2.Replayed != r.Spooled {
+					t.Fatalf("next run: report %+v, want %d replayed", r2, r.Spooled)
+				}
+			}
+			checkExactlyOnceInOrder(t, consume(t, b.addrs, topic, 300), alerts)
+		})
+	}
+}
+
+// TestKafkaSpoolUnreadable plays a crash that cut the spool's last line short: Open delivers
+// the whole records, and reports the cut one as lost.
+func TestKafkaSpoolUnreadable(t *testing.T) {
+	b := startBroker(t)
+	topic := newTopic(t)
+	cfg := kafkaConfig(b, topic)
+	cfg.Kafka.Spool = filepath.Join(t.TempDir(), "kafka.spool")
+	alerts := incidentAlerts(3, 1)
+	sp := &spool{path: cfg.Kafka.Spool}
+	for i := range alerts {
+		if err := sp.append([]message{{key: []byte(alerts[i].Reflector.String()), value: AppendJSON(nil, &alerts[i])}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp.close()
+	f, err := os.OpenFile(cfg.Kafka.Spool, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"key":"198.51.100.0","value":{"schema":"ntpw`)
+	f.Close()
+	o := openOrFatal(t, cfg, nil)
+	r := o.Close(closeCtx(t))
+	if r.Replayed != 3 || r.Lost != 1 || !strings.Contains(r.String(), "1 unreadable lines") {
+		t.Fatalf("report %+v (%s), want 3 replayed and 1 lost", r, r)
+	}
+	checkExactlyOnceInOrder(t, consume(t, b.addrs, topic, 3), alerts)
+}
+
+// TestKafkaSASL checks PLAIN and SCRAM against a broker that requires them: the right
+// password delivers, a wrong one is refused at Open with one line naming the flag.
+func TestKafkaSASL(t *testing.T) {
+	if externalBrokers() != nil {
+		t.Skip("NTPWATCH_KAFKA_BROKERS is set: SASL is tested against kfake only")
+	}
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		t.Run(mech, func(t *testing.T) {
+			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(),
+				kfake.EnableSASL(), kfake.Superuser(mech, "alice", "s3cret"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			b := &testBroker{t: t, addrs: c.ListenAddrs()}
+			cfg := kafkaConfig(b, newTopic(t))
+			cfg.Kafka.SASL = SASLConfig{Mechanism: strings.ToLower(mech), User: "alice", Password: "wrong"}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := Open(ctx, cfg, nil); err == nil || !strings.HasPrefix(err.Error(), "--kafka-sasl-user alice: ") {
+				t.Errorf("wrong password: err = %v, want one naming --kafka-sasl-user", err)
+			}
+			cfg.Kafka.SASL.Password = "s3cret"
+			o := openOrFatal(t, cfg, nil)
+			a := sampleAlerts()[0]
+			o.Send(&a)
+			if r := o.Close(closeCtx(t)); r.Failed() || r.Delivered != 1 {
+				t.Errorf("report %+v", r)
+			}
+		})
+	}
+}
+
+// waitFor polls cond; the deadline only guards against a hang.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("hang guard: never saw %s", what)
+		}
+	}
+}
