@@ -22,6 +22,33 @@ var scenarios = []scenario{
 		about: "home NTP server 198.51.100.10 answers 30 forged 8-byte MON_GETLIST_1 requests for victim 203.0.113.7 with full 100-packet monlist replies, among mode 3/4 clients",
 		build: buildReflection,
 	},
+	{
+		name:    "reflection6",
+		about:   "the reflection over IPv6 on a QinQ trunk (VLAN 100/20): server 2001:db8:10::123 answers 20 forged 48-byte MON_GETLIST_1 requests for 2001:db8:feed::7; snaplen 128",
+		snaplen: 128,
+		build:   buildReflection6,
+	},
+	{
+		name:    "victim_flood",
+		about:   "a tap in front of 198.51.100.77: full monlist replies from 120 reflectors (192.0.2.1-120), no request from the victim; snaplen 96",
+		snaplen: 96,
+		build:   buildVictimFlood,
+	},
+	{
+		name:  "scan",
+		about: "scanner 203.0.113.66 probes 198.18.0.0/22 with 48-byte MON_GETLIST_1 requests; 3 amplifiers answer with data, 2 patched servers with err=4",
+		build: buildScan,
+	},
+	{
+		name:  "benign",
+		about: "busy public server 198.51.100.123 (300 clients, 20 of them behind one NAT address), ntpq READVAR monitoring every 10 s, one admin ntpdc monlist",
+		build: buildBenign,
+	},
+	{
+		name:  "spoofed_egress",
+		about: "egress tap of 192.0.2.0/24: an inside host sends monlist requests forged from 203.0.113.50 to 50 outside servers",
+		build: buildSpoofedEgress,
+	},
 }
 
 func findScenario(name string) (*scenario, error) {
@@ -74,7 +101,7 @@ func clientsOf(first netip.Addr, n int) []netip.Addr {
 // a random phase, and the server's mode 4 answers, over span.
 func clientTraffic(c *capture, rng *rand.Rand, server netip.Addr, clients []netip.Addr, start time.Time, span time.Duration) {
 	ref := [4]byte{192, 0, 2, 1}
-	for i, cl := range clients {
+	for _, cl := range clients {
 		port := highPort(rng)
 		for t := start.Add(jitter(rng, 64*time.Second)); t.Before(start.Add(span)); t = t.Add(64 * time.Second) {
 			req := clientPacket(t)
@@ -83,7 +110,6 @@ func clientTraffic(c *capture, rng *rand.Rand, server netip.Addr, clients []neti
 			recv := t.Add(150 * time.Microsecond)
 			down := &Endpoints{SrcMAC: macServer, DstMAC: macRouter, Src: server, Dst: cl, SrcPort: 123, DstPort: port}
 			c.udp(recv.Add(40*time.Microsecond), down, serverPacket(req, recv, recv.Add(30*time.Microsecond), ref))
-			_ = i
 		}
 	}
 }
