@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+)
+
+// Exit statuses (README "Exit status").
+const (
+	exitOK      = 0
+	exitFailure = 1 // a runtime failure: an alert that could not be delivered or spooled
+	exitUsage   = 2 // bad usage or unreadable input
+)
+
+// usageError is a bad command line or unreadable input: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// env is what a command gets from the process: streams and the arguments after its name.
+type env struct {
+	args   []string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one ntpwatch subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, e env) error
+}
+
+// commands returns the subcommands; each lives in a file of its own.
+func commands() map[string]command {
+	return map[string]command{
+		"read":    {"analyse capture files (pcap, pcapng, gzip) or stdin", runRead},
+		"version": {"print the version", runVersion},
+	}
+}
+
+// run is the whole program but for the process exit: it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		printHelp(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		printHelp(stdout)
+		return exitOK
+	}
+	cmd, ok := commands()[name]
+	if !ok {
+		fmt.Fprintf(stderr, "ntpwatch: unknown command %q; 'ntpwatch help' lists the commands\n", name)
+		return exitUsage
+	}
+	err := cmd.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr})
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "ntpwatch %s: %v\n", name, err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, `ntpwatch finds NTP reflection/amplification attacks (monlist and relatives) in traffic.
+
+usage:
+  ntpwatch read [flags] FILE|- ...   analyse captures: pcap, pcapng, gzip, - for stdin
+  ntpwatch version                   print the version
+  ntpwatch help                      this text
+
+'ntpwatch read -h' lists the flags. Exit status: 0 success, 1 an alert could not be
+delivered or spooled, 2 bad usage or unreadable input.
+`)
+}
+
+func runVersion(ctx context.Context, e env) error {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	fmt.Fprintf(e.stdout, "ntpwatch %s\n", v)
+	return nil
+}
