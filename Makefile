@@ -4,7 +4,7 @@ BIN       := bin
 FUZZTIME  ?= 20s
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test check-fmt vet deps bench fuzz pcaps clean
+.PHONY: all build demo test check-fmt vet deps bench fuzz pcaps kafka-dev clean
 
 all: build
 
@@ -43,6 +43,10 @@ test: deps check-fmt vet
 # Rewrite the sample captures from cmd/ntpgen (then `go test ./... -update` for the goldens).
 pcaps:
 	$(GO) run ./cmd/ntpgen pcaps -dir pcaps
+
+# An in-memory Kafka broker on 127.0.0.1:9092 for trying --sink kafka (README, "Outputs").
+kafka-dev:
+	$(GO) run ./cmd/ntpgen kafka -listen 127.0.0.1:9092
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./decode ./detect

@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"pcaps":    {"write every sample capture into a folder", runPcaps},
 	"scenario": {"write one scenario capture", runScenario},
 	"list":     {"list the scenarios", runList},
+	"kafka":    {"run an in-memory Kafka broker for trying the kafka sink", runKafka},
 }
 
 // errUsage marks a bad command line: exit status 2.
