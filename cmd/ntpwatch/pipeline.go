@@ -15,21 +15,38 @@ import (
 )
 
 // pipeline carries frames from sources through the decoder and the detection engine to the
-// outputs. It belongs to one goroutine.
+// outputs, on two goroutines so that reading and analysis overlap on two cores: a reader
+// reads and decodes frames into batches, the analysis goroutine (the caller's) feeds them to
+// the engine. Batches are recycled, so the steady state allocates nothing.
 type pipeline struct {
-	dec    *decode.Decoder
-	eng    *detect.Engine
+	dec    *decode.Decoder // the reader's
+	eng    *detect.Engine  // the analysis goroutine's
 	out    *sinks.Output
-	pkt    decode.Packet
 	stderr io.Writer
 
 	ntpLog    *bufio.Writer
 	ntpLogF   *os.File
 	ntpLogBuf []byte
 
-	frames  uint64
 	alerts  uint64
 	started time.Time
+}
+
+const (
+	// batchSize packets go from the reader to the analysis goroutine at once: large enough
+	// that the channel hand-off costs little per packet, small enough to stay in cache.
+	batchSize = 256
+	// batchesInFlight bounds the memory between the two goroutines.
+	batchesInFlight = 8
+)
+
+// batch is a run of decoded packets of interest (NTP, malformed port-123 datagrams and
+// their fragments). Frames of other traffic are decoded and counted by the reader but not
+// handed over; last carries the time of the latest frame of any kind, the clock.
+type batch struct {
+	pkts [batchSize]decode.Packet
+	n    int
+	last time.Time
 }
 
 func newPipeline(ctx context.Context, cfg *Config, e env) (*pipeline, error) {
@@ -56,33 +73,88 @@ func (p *pipeline) emit(a *detect.Alert) {
 	p.out.Send(a)
 }
 
-// feed analyses every frame of src. A source cut short in a record is a warning, not an
-// error: everything before the cut has been analysed.
-func (p *pipeline) feed(ctx context.Context, src decode.Source) error {
-	for {
-		data, ci, link, err := src.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if errors.Is(err, decode.ErrTruncated) {
-				fmt.Fprintf(p.stderr, "ntpwatch: warning: %v\n", err)
-				return nil
-			}
-			return err
+// run analyses every frame of every source, in order. A source cut short in a record is a
+// warning, not an error: everything before the cut has been analysed.
+func (p *pipeline) run(ctx context.Context, sources []decode.Source) error {
+	full := make(chan *batch, batchesInFlight)
+	free := make(chan *batch, batchesInFlight)
+	for range batchesInFlight {
+		free <- new(batch)
+	}
+	var readErr error
+	go func() {
+		defer close(full)
+		readErr = p.read(ctx, sources, full, free)
+	}()
+	var err error
+	for b := range full {
+		if err == nil {
+			err = p.analyse(b)
 		}
-		p.frames++
-		if p.frames&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		free <- b
+	}
+	return errors.Join(readErr, err)
+}
+
+// read is the reader goroutine: it decodes frames straight into batch slots and sends each
+// full batch, and the last partial one, to the analysis goroutine.
+func (p *pipeline) read(ctx context.Context, sources []decode.Source, full chan<- *batch, free <-chan *batch) error {
+	b := <-free
+	b.n = 0
+	frames := 0
+	for _, src := range sources {
+		for {
+			data, ci, link, err := src.Next()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if errors.Is(err, decode.ErrTruncated) {
+					fmt.Fprintf(p.stderr, "ntpwatch: warning: %v\n", err)
+					break
+				}
+				full <- b
+				return err
+			}
+			frames++
+			if frames&0xffff == 0 && ctx.Err() != nil {
+				full <- b
+				return ctx.Err()
+			}
+			pkt := &b.pkts[b.n]
+			kind := p.dec.Decode(data, ci, link, pkt)
+			b.last = pkt.Time
+			if kind == decode.KindOther {
+				continue // counted by the decoder; nothing for the engine but the clock
+			}
+			if b.n++; b.n == batchSize {
+				full <- b
+				b = <-free
+				b.n = 0
+			}
 		}
-		if p.dec.Decode(data, ci, link, &p.pkt) == decode.KindNTP && p.ntpLog != nil {
-			p.ntpLogBuf = append(decode.AppendNTPLog(p.ntpLogBuf[:0], &p.pkt), '\n')
+	}
+	full <- b
+	return nil
+}
+
+// analyse feeds one batch to the engine (and the NTP log), then moves the engine's clock to
+// the batch's latest frame.
+func (p *pipeline) analyse(b *batch) error {
+	for i := range b.n {
+		pkt := &b.pkts[i]
+		if p.ntpLog != nil && pkt.Kind == decode.KindNTP {
+			p.ntpLogBuf = append(decode.AppendNTPLog(p.ntpLogBuf[:0], pkt), '\n')
 			if _, err := p.ntpLog.Write(p.ntpLogBuf); err != nil {
 				return fmt.Errorf("--ntp-log: %w", err)
 			}
 		}
-		p.eng.Observe(&p.pkt)
+		p.eng.Observe(pkt)
 	}
+	if !b.last.IsZero() {
+		p.eng.Advance(b.last)
+	}
+	return nil
 }
 
 // close ends every open incident, drains the outputs and closes the NTP log. It returns an
@@ -109,6 +181,5 @@ func (p *pipeline) close(ctx context.Context) error {
 func (p *pipeline) printSummary(w io.Writer) {
 	el := time.Since(p.started)
 	st := p.dec.Stats()
-	_ = st
-	fmt.Fprintf(w, "ntpwatch: %d frames, %d alerts in %.2fs\n", p.frames, p.alerts, el.Seconds())
+	fmt.Fprintf(w, "ntpwatch: %d frames, %d NTP messages, %d alerts in %.2fs\n", st.Frames, st.NTP, p.alerts, el.Seconds())
 }

@@ -47,13 +47,7 @@ func runRead(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	var runErr error
-	for _, src := range sources {
-		if err := p.feed(ctx, src); err != nil {
-			runErr = err
-			break
-		}
-	}
+	runErr := p.run(ctx, sources)
 	if err := p.close(ctx); err != nil {
 		return errors.Join(runErr, err)
 	}
