@@ -55,7 +55,7 @@ type fileSource struct {
 	counter *countingReader
 	size    int64
 	pcap    *pcapgo.Reader
-	ng      *pcapgo.NgReader
+	ng      *ngReader
 	link    layers.LinkType
 	packets int64
 }
@@ -125,13 +125,15 @@ func (s *fileSource) openFormat() error {
 			return fmt.Errorf("pcap header: %w", readErr(err))
 		}
 		r.SetSnaplen(maxSnaplen)
-		s.pcap, s.link = r, r.LinkType()
-	case formatPcapng:
-		r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err != nil {
-			return fmt.Errorf("pcapng header: %w", readErr(err))
+		s.pcap = r
+		// pcapgo cuts the header's 32-bit link type to 8 bits; take it from the header.
+		if binary.LittleEndian.Uint32(head[0:4])>>16 == 0xa1b2 {
+			s.link = linkType(binary.LittleEndian.Uint32(head[20:24]))
+		} else {
+			s.link = linkType(binary.BigEndian.Uint32(head[20:24]))
 		}
-		s.ng = r
+	case formatPcapng:
+		s.ng = newNgReader(br)
 	default:
 		if compressed {
 			return fmt.Errorf("gzip-compressed, but not a capture: %s", what)
@@ -151,13 +153,11 @@ func (s *fileSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, erro
 		s.packets++
 		return data, ci, s.link, nil
 	}
-	data, ci, err := s.ng.ZeroCopyReadPacketData()
+	data, ci, link, err := s.ng.next()
 	if err != nil {
 		return nil, ci, 0, s.wrap(err)
 	}
 	s.packets++
-	link, _ := ci.AncillaryData[0].(layers.LinkType)
-	ci.AncillaryData = nil
 	return data, ci, link, nil
 }
 

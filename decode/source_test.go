@@ -1,0 +1,296 @@
+package decode
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+)
+
+// testFrames are three Ethernet frames: NTP client request, monlist reply, TCP.
+func testFrames() [][]byte {
+	return [][]byte{
+		ethernet(udpPacket(testV4Client, testV4Server, 40000, 123, ntpClientRequest())),
+		benchFrames()["vlan_ipv4_monlist_reply"],
+		benchFrames()["tcp"],
+	}
+}
+
+func frameInfo(i int, data []byte) gopacket.CaptureInfo {
+	return gopacket.CaptureInfo{Timestamp: testTime.Add(time.Duration(i) * 1001 * time.Nanosecond),
+		CaptureLength: len(data), Length: len(data)}
+}
+
+func pcapBytes(t testing.TB, nanos bool) []byte {
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	if nanos {
+		w = pcapgo.NewWriterNanos(&buf)
+	}
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range testFrames() {
+		if err := w.WritePacket(frameInfo(i, f), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// bigEndianPcap rewrites a little-endian microsecond pcap in big-endian order, as written
+// by SPARC and PowerPC hosts.
+func bigEndianPcap(le []byte) []byte {
+	be := append([]byte(nil), le...)
+	swap := func(off, n int) {
+		for i := 0; i < n/2; i++ {
+			be[off+i], be[off+n-1-i] = be[off+n-1-i], be[off+i]
+		}
+	}
+	for _, o := range []int{0, 16, 20} {
+		swap(o, 4)
+	}
+	swap(4, 2)
+	swap(6, 2)
+	for off := 24; off < len(be); {
+		for _, o := range []int{0, 4, 8, 12} {
+			swap(off+o, 4)
+		}
+		off += 16 + int(binary.BigEndian.Uint32(be[off+8:]))
+	}
+	return be
+}
+
+// pcapngBytes writes the Ethernet frames on interface 0 and the same packets as raw IP on
+// interface 1.
+func pcapngBytes(t testing.TB) []byte {
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet,
+		SnapLength: 65535, TimestampResolution: 9}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := w.AddInterface(pcapgo.NgInterface{Name: "tun0", LinkType: layers.LinkTypeRaw, SnapLength: 65535, TimestampResolution: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range testFrames() {
+		ci := frameInfo(i, f)
+		if i == 1 { // the monlist reply goes through the raw interface, without its 18-byte header
+			f = f[18:]
+			ci = frameInfo(i, f)
+			ci.InterfaceIndex = raw
+		}
+		if err := w.WritePacket(ci, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	z := gzip.NewWriter(&buf)
+	z.Write(b)
+	z.Close()
+	return buf.Bytes()
+}
+
+func writeTemp(t *testing.T, name string, b []byte) string {
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type readResult struct {
+	kinds   []Kind
+	payload []uint32
+	links   []layers.LinkType
+	times   []time.Time
+	err     error
+}
+
+func readAll(t *testing.T, src Source) readResult {
+	defer src.Close()
+	var r readResult
+	d := NewDecoder()
+	var p Packet
+	for {
+		data, ci, link, err := src.Next()
+		if err != nil {
+			if err != io.EOF {
+				r.err = err
+			}
+			return r
+		}
+		r.kinds = append(r.kinds, d.Decode(data, ci, link, &p))
+		r.payload = append(r.payload, p.PayloadLen)
+		r.links = append(r.links, link)
+		r.times = append(r.times, ci.Timestamp)
+	}
+}
+
+func TestOpenFormats(t *testing.T) {
+	plain := pcapBytes(t, false)
+	wantKinds := []Kind{KindNTP, KindNTP, KindOther}
+	wantPayload := []uint32{48, 440, 0}
+	tests := []struct {
+		name  string
+		data  []byte
+		links []layers.LinkType
+	}{
+		{"micro.pcap", plain, nil},
+		{"nano.pcap", pcapBytes(t, true), nil},
+		{"bigendian.pcap", bigEndianPcap(plain), nil},
+		{"capture.pcapng", pcapngBytes(t), []layers.LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
+		{"named-without-gz.pcap", gzipped(plain), nil},
+		{"capture.pcapng.gz", gzipped(pcapngBytes(t)), []layers.LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeTemp(t, tt.name, tt.data)
+			src, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.Name() != path {
+				t.Errorf("name %q", src.Name())
+			}
+			r := readAll(t, src)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if !equal(r.kinds, wantKinds) || !equal(r.payload, wantPayload) {
+				t.Errorf("kinds %v payload %v", r.kinds, r.payload)
+			}
+			links := tt.links
+			if links == nil {
+				links = []layers.LinkType{LinkTypeEthernet, LinkTypeEthernet, LinkTypeEthernet}
+			}
+			if !equal(r.links, links) {
+				t.Errorf("links %v, want %v", r.links, links)
+			}
+			if !r.times[1].Equal(testTime.Add(1001*time.Nanosecond).Truncate(time.Microsecond)) &&
+				!r.times[1].Equal(testTime.Add(1001*time.Nanosecond)) {
+				t.Errorf("time %v", r.times[1])
+			}
+			done, total := src.(Progresser).Progress()
+			if total != int64(len(tt.data)) || done != total {
+				t.Errorf("progress %d/%d, file %d bytes", done, total, len(tt.data))
+			}
+		})
+	}
+}
+
+func equal[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestOpenStdin(t *testing.T) {
+	path := writeTemp(t, "in.pcap.gz", gzipped(pcapBytes(t, false)))
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = saved }()
+	src, err := Open("-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Name() != "stdin" {
+		t.Errorf("name %q", src.Name())
+	}
+	r := readAll(t, src)
+	if r.err != nil || len(r.kinds) != 3 {
+		t.Errorf("read %d frames, error %v", len(r.kinds), r.err)
+	}
+}
+
+func TestOpenTruncated(t *testing.T) {
+	plain := pcapBytes(t, false)
+	ng := pcapngBytes(t)
+	tests := []struct {
+		name   string
+		data   []byte
+		frames int
+	}{
+		{"cut.pcap", plain[:len(plain)-10], 2},
+		{"cut.pcap.gz", gzipped(plain[:len(plain)-10]), 2},
+		{"cut.pcapng", ng[:len(ng)-30], 2},
+		// A gzip stream cut in its trailer still holds every record.
+		{"cutgz.gz", gzipped(plain)[:len(gzipped(plain))-6], 3},
+	}
+	for _, tt := range tests {
+		name := tt.name
+		t.Run(name, func(t *testing.T) {
+			data := tt.data
+			src, err := Open(writeTemp(t, name, data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := readAll(t, src)
+			if !errors.Is(r.err, ErrTruncated) || !strings.Contains(r.err.Error(), name) ||
+				!strings.Contains(r.err.Error(), fmt.Sprintf("after %d packets", tt.frames)) || len(r.kinds) != tt.frames {
+				t.Errorf("%d frames, error %v", len(r.kinds), r.err)
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, want string
+		data       []byte
+	}{
+		{"empty.pcap", "empty file", []byte{}},
+		{"notes.pcap", "text, not a capture", []byte("tcpdump: listening on eth0\n")},
+		{"netmon.cap", "Microsoft Network Monitor", append([]byte("GMBU"), make([]byte, 60)...)},
+		{"trace.snoop", "snoop", append([]byte("snoop\x00\x00\x00"), make([]byte, 60)...)},
+		{"text.gz", "gzip-compressed, but not a capture: text", gzipped([]byte("hello\n"))},
+		{"short.pcap", "pcap header", []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0}},
+		{"junk.bin", "not a capture (unknown format", []byte{0, 1, 2, 3, 4, 5, 6, 7}},
+	}
+	for _, tt := range tests {
+		path := writeTemp(t, tt.name, tt.data)
+		_, err := Open(path)
+		if err == nil || !strings.HasPrefix(err.Error(), "read "+path+": ") || !strings.Contains(err.Error(), tt.want) ||
+			strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line naming the file and %q", tt.name, err, tt.want)
+		}
+	}
+	missing := filepath.Join(dir, "missing.pcap")
+	if _, err := Open(missing); err == nil || err.Error() != "read "+missing+": no such file or directory" {
+		t.Errorf("missing: %v", err)
+	}
+	if _, err := Open(dir); err == nil || err.Error() != "read "+dir+": is a directory" {
+		t.Errorf("directory: %v", err)
+	}
+}
