@@ -165,9 +165,6 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 	pr := e.lastPair
 	if pr != nil && pr.key.srv == sa && pr.key.cli == ca {
 		s, c = pr.hosts[sideSrv], pr.hosts[sideCli]
-		e.hosts.touch(s)
-		e.hosts.touch(c)
-		e.pairs.touch(pr)
 	} else {
 		if s = e.host(sa); s == nil {
 			return
@@ -179,12 +176,15 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 			pr = nil
 		}
 	}
+	s.lru.seen = t
 	e.begin(s, false, t)
 	if c != nil {
+		c.lru.seen = t
 		e.begin(c, true, t)
 	}
 	pay, wire := uint64(p.PayloadLen), uint64(p.WireLen)
 	if pr != nil {
+		pr.lru.seen = t
 		e.accountPair(pr, t, isReq, data, pay)
 	}
 	s.srv.add(t, e.window, vec, isReq, pay, wire)

@@ -103,18 +103,24 @@ func run(t testing.TB, cfg Config, ps []decode.Packet) ([]Alert, *Engine) {
 		t.Fatalf("config: %v", err)
 	}
 	var out []Alert
-	e := NewEngine(cfg, func(a *Alert) {
-		c := *a
-		c.Victims.Top = append([]HostStat(nil), a.Victims.Top...)
-		c.Reflectors.Top = append([]HostStat(nil), a.Reflectors.Top...)
-		c.Targets.Responders = append([]Responder(nil), a.Targets.Responders...)
-		out = append(out, c)
-	})
+	e := NewEngine(cfg, collect(&out))
 	for i := range ps {
 		e.Observe(&ps[i])
 	}
 	e.Close()
 	return out, e
+}
+
+// collect returns an emit function that appends deep copies to out: the Alert and its lists
+// are reused after emit returns.
+func collect(out *[]Alert) func(*Alert) {
+	return func(a *Alert) {
+		c := *a
+		c.Victims.Top = append([]HostStat(nil), a.Victims.Top...)
+		c.Reflectors.Top = append([]HostStat(nil), a.Reflectors.Top...)
+		c.Targets.Responders = append([]Responder(nil), a.Targets.Responders...)
+		*out = append(*out, c)
+	}
 }
 
 // line is a compact rendering of an event for failure messages and determinism checks.

@@ -24,7 +24,7 @@ type role struct {
 // sent) and as a client (cli: requests sent, responses received).
 type host struct {
 	addr netip.Addr
-	lru  lruLinks[host]
+	lru  recency[host]
 
 	srv, cli role
 	// exposedWin counts data-bearing replies sent to clients eligible for exposed_amplifier.
@@ -55,7 +55,7 @@ type pairKey struct{ srv, cli netip.Addr }
 type pair struct {
 	key   pairKey
 	hosts [2]*host // the server and the client
-	lru   lruLinks[pair]
+	lru   recency[pair]
 	side  [2]lruLinks[pair] // places in hosts[sideSrv].pairs[sideSrv] and hosts[sideCli].pairs[sideCli]
 
 	last       int64
@@ -83,20 +83,14 @@ func newTable[K comparable, T any, P lruEntry[T]](name string, max int) table[K,
 	return table[K, T, P]{m: make(map[K]*T), max: max, stat: TableStats{Name: name, Cap: max}}
 }
 
-// get returns the entry of k, made the most recent.
-func (t *table[K, T, P]) get(k K) *T {
-	x := t.m[k]
-	if x != nil {
-		t.touch(x)
-	}
-	return x
-}
+// get returns the entry of k, nil if there is none.
+func (t *table[K, T, P]) get(k K) *T { return t.m[k] }
 
 // full reports whether an insertion must first remove an entry.
 func (t *table[K, T, P]) full() bool { return len(t.m) >= t.max }
 
-// insert adds a zero entry for k, which must be absent, as the most recent.
-func (t *table[K, T, P]) insert(k K) *T {
+// insert adds a zero entry for k, which must be absent, at the head of the queue.
+func (t *table[K, T, P]) insert(k K, now int64) *T {
 	var x *T
 	if n := len(t.free); n > 0 {
 		x = t.free[n-1]
@@ -105,7 +99,7 @@ func (t *table[K, T, P]) insert(k K) *T {
 		x = new(T)
 	}
 	t.m[k] = x
-	t.pushFront(x)
+	t.pushFront(x, now)
 	t.stat.Peak = max(t.stat.Peak, len(t.m))
 	return x
 }
@@ -124,19 +118,28 @@ type (
 	pairTable = table[pairKey, pair, *pair]
 )
 
-// lruLinks are an entry's place in a recency list.
+// lruLinks are an entry's place in a host's list of pairs.
 type lruLinks[T any] struct{ prev, next *T }
 
-// lruEntry is an entry type that carries lruLinks.
-type lruEntry[T any] interface {
-	*T
-	links() *lruLinks[T]
+// recency is an entry's place in its table's queue and when it was last seen. Seeing an
+// entry only stores the time: moving it to the head on every packet would cost two cache
+// misses on its neighbours. Eviction gives a second chance instead (CLOCK's rule).
+type recency[T any] struct {
+	prev, next *T
+	queued     int64 // packet time the entry was (re)queued at the head
+	seen       int64 // packet time of its latest packet
 }
 
-func (h *host) links() *lruLinks[host] { return &h.lru }
-func (p *pair) links() *lruLinks[pair] { return &p.lru }
+// lruEntry is an entry type that carries a recency.
+type lruEntry[T any] interface {
+	*T
+	links() *recency[T]
+}
 
-// lruList orders a table's entries by the time they were last seen, most recent first.
+func (h *host) links() *recency[host] { return &h.lru }
+func (p *pair) links() *recency[pair] { return &p.lru }
+
+// lruList is a table's queue, most recently queued first.
 type lruList[T any, P lruEntry[T]] struct{ head, tail *T }
 
 func (l *lruList[T, P]) unlink(x *T) {
@@ -154,9 +157,9 @@ func (l *lruList[T, P]) unlink(x *T) {
 	n.prev, n.next = nil, nil
 }
 
-func (l *lruList[T, P]) pushFront(x *T) {
+func (l *lruList[T, P]) pushFront(x *T, now int64) {
 	n := P(x).links()
-	n.prev, n.next = nil, l.head
+	n.prev, n.next, n.queued = nil, l.head, now
 	if l.head != nil {
 		P(l.head).links().prev = x
 	} else {
@@ -165,43 +168,47 @@ func (l *lruList[T, P]) pushFront(x *T) {
 	l.head = x
 }
 
-// touch makes x the most recently seen entry.
-func (l *lruList[T, P]) touch(x *T) {
-	if l.head != x {
-		l.unlink(x)
-		l.pushFront(x)
+// victim chooses the entry to evict: the tail, unless it is pinned or was seen since it was
+// queued, in which case it is requeued (its second chance) and the next tail is tried. After
+// evictTries the tail goes if it is not pinned; nil means every candidate was pinned.
+func (l *lruList[T, P]) victim(now int64, pinned func(*T) bool) *T {
+	for i := range evictTries {
+		v := l.tail
+		if v == nil {
+			return nil
+		}
+		p := pinned != nil && pinned(v)
+		if !p && (i == evictTries-1 || P(v).links().seen <= P(v).links().queued) {
+			return v
+		}
+		l.unlink(v)
+		l.pushFront(v, now)
 	}
+	return nil
 }
 
-// evictTries bounds how many pinned hosts an insertion skips before it refuses.
+// evictTries bounds how many entries an insertion requeues before it evicts or refuses.
 const evictTries = 8
 
-// host returns the entry of a, creating it when needed. At the cap it evicts the least
-// recently seen host that has no open incident (with its pairs); when the few least recent
-// are all pinned it refuses and returns nil.
+func hostPinned(h *host) bool { return h.pins > 0 }
+
+// host returns the entry of a, creating it when needed. At the cap it evicts a host that was
+// not seen lately and has no open incident, with its pairs; when the candidates are all
+// pinned it refuses and returns nil.
 func (e *Engine) host(a netip.Addr) *host {
 	t := &e.hosts
 	if h := t.get(a); h != nil {
 		return h
 	}
 	if t.full() {
-		evicted := false
-		for i := 0; i < evictTries && t.tail != nil; i++ {
-			v := t.tail
-			if v.pins > 0 {
-				t.touch(v) // active: an open incident refreshes it
-				continue
-			}
-			e.evictHost(v)
-			evicted = true
-			break
-		}
-		if !evicted {
+		v := t.victim(e.now, hostPinned)
+		if v == nil {
 			t.stat.Refusals++
 			return nil
 		}
+		e.evictHost(v)
 	}
-	h := t.insert(a)
+	h := t.insert(a, e.now)
 	h.addr = a
 	return h
 }
@@ -226,10 +233,10 @@ func (e *Engine) pair(s, c *host) *pair {
 		return p
 	}
 	if t.full() {
-		e.dropPair(t.tail)
+		e.dropPair(t.victim(e.now, nil))
 		t.stat.Evictions++
 	}
-	p := t.insert(k)
+	p := t.insert(k, e.now)
 	p.key, p.hosts = k, [2]*host{s, c}
 	for side, h := range p.hosts {
 		p.side[side].next = h.pairs[side]

@@ -47,25 +47,22 @@ func (w *window) sum(t, size int64) uint64 {
 // meter finds the highest packet and wire byte count in one second of packet time, seconds
 // being aligned on the Unix epoch so that every run cuts the same seconds.
 type meter struct {
-	sec                 int64
+	sec, end            int64 // the current second: [sec, end) in nanoseconds
 	bytes, pkts         uint64
 	peakBytes, peakPkts uint64
 }
 
 func (m *meter) add(t int64, wire uint64) {
-	s := t / 1e9
-	if t < 0 && t%1e9 != 0 {
-		s--
-	}
-	if s != m.sec {
-		m.sec, m.bytes, m.pkts = s, 0, 0
+	if t >= m.end || t < m.sec { // a new second; the division is paid once a second only
+		s := t / 1e9
+		if t < 0 && t%1e9 != 0 {
+			s--
+		}
+		m.sec, m.end = s*1e9, s*1e9+1e9
+		m.bytes, m.pkts = 0, 0
 	}
 	m.bytes += wire
 	m.pkts++
-	if m.bytes > m.peakBytes {
-		m.peakBytes = m.bytes
-	}
-	if m.pkts > m.peakPkts {
-		m.peakPkts = m.pkts
-	}
+	m.peakBytes = max(m.peakBytes, m.bytes)
+	m.peakPkts = max(m.peakPkts, m.pkts)
 }
