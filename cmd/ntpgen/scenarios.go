@@ -24,7 +24,7 @@ var scenarios = []scenario{
 	},
 	{
 		name:    "reflection6",
-		about:   "the reflection over IPv6 on a QinQ trunk (VLAN 100/20): server 2001:db8:10::123 answers 20 forged 48-byte MON_GETLIST_1 requests for 2001:db8:feed::7; snaplen 128",
+		about:   "the reflection over IPv6 on a QinQ trunk (VLAN 100/20): server 2001:db8:10::123 answers 30 forged 48-byte MON_GETLIST_1 requests for 2001:db8:feed::7; snaplen 128",
 		snaplen: 128,
 		build:   buildReflection6,
 	},

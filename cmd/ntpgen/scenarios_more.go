@@ -20,7 +20,7 @@ func buildReflection6(c *capture, rng *rand.Rand) {
 	list := monlistReply(2, clients, server)
 	port := highPort(rng)
 	start := t0.Add(20 * time.Second)
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 30; i++ {
 		t := start.Add(time.Duration(i) * 500 * time.Millisecond).Add(jitter(rng, 50*time.Millisecond))
 		up := &Endpoints{SrcMAC: macRouter, DstMAC: macServer, VLANs: vlans, Src: victim, Dst: server, SrcPort: port, DstPort: 123}
 		c.udp(t, up, mode7Request(2, implXNTPD, reqMonGetlist1, 48))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -14,10 +15,20 @@ var update = flag.Bool("update", false, "rewrite the golden alert files in pcaps
 // goldenCases are the sample captures of pcaps/ with the flags their expected alerts were
 // made with (pcaps/README.md says what each holds).
 var goldenCases = []struct {
-	name string
-	args []string
+	name   string // the capture: pcaps/NAME.pcap
+	golden string // the expected alerts: pcaps/GOLDEN.alerts.jsonl
+	args   []string
+	// maxSeverity, when set, is the highest severity any alert may have: benign traffic
+	// must not page anyone.
+	maxSeverity string
 }{
-	{"reflection", nil},
+	{name: "reflection", golden: "reflection"},
+	{name: "reflection6", golden: "reflection6"},
+	{name: "victim_flood", golden: "victim_flood", args: []string{"--home-net", "198.51.100.0/24"}},
+	{name: "scan", golden: "scan", args: []string{"--home-net", "198.18.0.0/22"}},
+	{name: "benign", golden: "benign", args: []string{"--home-net", "198.51.100.0/24"}, maxSeverity: "low"},
+	{name: "benign", golden: "benign.no-home-net", maxSeverity: "low"},
+	{name: "spoofed_egress", golden: "spoofed_egress", args: []string{"--home-net", "192.0.2.0/24"}},
 }
 
 // repoRoot is where the tests run from, so that alerts name their source as a user would
@@ -40,9 +51,9 @@ func readAlerts(t *testing.T, args ...string) (stdout, stderr []byte, code int) 
 func TestGoldenAlerts(t *testing.T) {
 	repoRoot(t)
 	for _, tc := range goldenCases {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.golden, func(t *testing.T) {
 			pcap := filepath.Join("pcaps", tc.name+".pcap")
-			golden := filepath.Join("pcaps", tc.name+".alerts.jsonl")
+			golden := filepath.Join("pcaps", tc.golden+".alerts.jsonl")
 			out, stderr, code := readAlerts(t, append(tc.args, pcap)...)
 			if code != exitOK {
 				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
@@ -59,10 +70,31 @@ func TestGoldenAlerts(t *testing.T) {
 			if !bytes.Equal(out, want) {
 				t.Errorf("alerts differ from %s (go test ./cmd/ntpwatch -run TestGoldenAlerts -update rewrites it)\ngot:\n%s\nwant:\n%s", golden, out, want)
 			}
+			if tc.maxSeverity != "" {
+				checkMaxSeverity(t, out, tc.maxSeverity)
+			}
 			again, _, _ := readAlerts(t, append(tc.args, pcap)...)
 			if !bytes.Equal(out, again) {
 				t.Errorf("two runs on %s gave different alerts", pcap)
 			}
 		})
+	}
+}
+
+// checkMaxSeverity fails when an alert in out is more severe than max.
+func checkMaxSeverity(t *testing.T, out []byte, max string) {
+	t.Helper()
+	rank := map[string]int{"low": 1, "medium": 2, "high": 3, "critical": 4}
+	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var a struct{ Kind, Severity string }
+		if err := json.Unmarshal(line, &a); err != nil {
+			t.Fatalf("alert is not JSON: %v: %s", err, line)
+		}
+		if rank[a.Severity] == 0 || rank[a.Severity] > rank[max] {
+			t.Errorf("%s alert of severity %q, at most %q allowed", a.Kind, a.Severity, max)
+		}
 	}
 }
