@@ -61,8 +61,9 @@ type Config struct {
 	ExposedAmplifier ExposedAmplifierConfig `yaml:"exposed_amplifier"`
 	Tables           TablesConfig           `yaml:"tables"`
 
-	// Sensor is copied into every alert (--sensor, default the hostname).
-	Sensor string `yaml:"sensor"`
+	// Sensor is copied into every alert. Set by the command from the top-level `sensor`
+	// key or --sensor, so it has no key of its own here.
+	Sensor string `yaml:"-"`
 	// Source is copied into every alert: the files or interface read. Set by the command.
 	Source string `yaml:"-"`
 }

@@ -48,16 +48,28 @@ func loadConfigFile(path string, cfg *Config) error {
 	dec.KnownFields(true)
 	// An empty file decodes as io.EOF: it sets nothing, which is fine.
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return usagef("--config %s: %s", path, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return usagef("--config %s: %s", path, yamlMessage(err))
 	}
 	return nil
+}
+
+// yamlMessage puts the yaml package's message on one line without its preamble:
+// "line 2: field reflektion not found in type detect.Config".
+func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	lines := strings.Split(msg, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, "; ")
 }
 
 // validate reports every problem of cfg at once.
 func (cfg *Config) validate() error {
 	var errs []error
 	if cfg.Sensor == "" {
-		errs = append(errs, errors.New("--sensor: must not be empty"))
+		errs = append(errs, errors.New("sensor (--sensor): must not be empty"))
 	}
 	errs = append(errs, cfg.Detect.Validate(), cfg.Output.Validate())
 	if err := errors.Join(errs...); err != nil {

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ntpwatch.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestConfigLayers checks the order defaults < YAML file < flags, whatever the flag order.
+func TestConfigLayers(t *testing.T) {
+	path := writeConfig(t, `
+sensor: border-1
+detect:
+  home_net: [198.51.100.0/24]
+  idle_timeout: 30s
+  reflection:
+    min_response_bytes: 500000
+`)
+	cfg, files, err := parseConfig("read", "", []string{"a.pcap", "--config", path, "--sensor", "border-2", "b.pcap"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(files, ",") != "a.pcap,b.pcap" {
+		t.Errorf("files %v", files)
+	}
+	if cfg.Sensor != "border-2" {
+		t.Errorf("sensor %q: the flag must override the file", cfg.Sensor)
+	}
+	if len(cfg.Detect.HomeNet) != 1 || cfg.Detect.HomeNet[0] != netip.MustParsePrefix("198.51.100.0/24") {
+		t.Errorf("home net %v", cfg.Detect.HomeNet)
+	}
+	if cfg.Detect.IdleTimeout != 30*time.Second || cfg.Detect.Reflection.MinResponseBytes != 500000 {
+		t.Errorf("idle %v, min bytes %d: the file's values are lost", cfg.Detect.IdleTimeout, cfg.Detect.Reflection.MinResponseBytes)
+	}
+	def := defaultConfig()
+	if cfg.Detect.UpdateInterval != def.Detect.UpdateInterval || cfg.Detect.Scan.MinTargets != def.Detect.Scan.MinTargets {
+		t.Error("keys the file leaves out must keep their defaults")
+	}
+	cfg, _, err = parseConfig("read", "", []string{"--home-net", "192.0.2.0/24", "--config", path, "x"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Detect.HomeNet[0] != netip.MustParsePrefix("192.0.2.0/24") {
+		t.Errorf("home net %v: a flag before --config must still win", cfg.Detect.HomeNet)
+	}
+}
+
+// TestConfigErrors checks that a bad file is exit 2 with every problem named at once.
+func TestConfigErrors(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown key", "detect:\n  reflektion: {}\n", []string{"reflektion"}},
+		{"not yaml", "detect: [\n", []string{"ntpwatch.yaml"}},
+		{"several problems", "sensor: ''\ndetect:\n  idle_timeout: -1s\n  scan:\n    min_targets: 0\n", []string{"sensor", "idle_timeout", "min_targets"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := parseConfig("read", "", []string{"--config", writeConfig(t, tc.yaml), "x.pcap"}, os.Stderr)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if _, ok := err.(usageError); !ok {
+				t.Errorf("%T is not a usage error (exit 2)", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+		})
+	}
+	// An empty file sets nothing.
+	if _, _, err := parseConfig("read", "", []string{"--config", writeConfig(t, ""), "x"}, os.Stderr); err != nil {
+		t.Errorf("empty file: %v", err)
+	}
+}
+
+// FuzzConfig feeds arbitrary files to the configuration loader: an error or a valid
+// configuration, never a panic.
+func FuzzConfig(f *testing.F) {
+	f.Add("sensor: s\ndetect:\n  home_net: [192.0.2.0/24]\n  window: 30s\n")
+	f.Add("detect: {reflection: {min_amplification: 2.5}, tables: {max_hosts: 10}}\n")
+	f.Add("output:\n  format: eve\n")
+	f.Add("- a\n- b\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		cfg := defaultConfig()
+		if err := loadConfigFile(writeConfig(t, text), &cfg); err != nil {
+			return
+		}
+		_ = cfg.validate()
+	})
+}
