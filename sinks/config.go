@@ -22,48 +22,49 @@ const (
 )
 
 // Config chooses the sinks and their options. The zero value writes JSON lines to stdout.
+// The yaml keys are those of the output section of ntpwatch's --config file.
 type Config struct {
-	Sinks     []string    // --sink: any of "stdout", "file", "kafka"; none means stdout
-	Format    string      // --format: "json" (default) or "eve"
-	File      string      // --out: the file of the file sink, opened in append mode
-	Kafka     KafkaConfig // the kafka sink's options
-	QueueSize int         // alerts queued per sink before Send drops (and counts) them; 0: DefaultQueueSize
+	Sinks     []string    `yaml:"sinks"`      // --sink: any of "stdout", "file", "kafka"; none means stdout
+	Format    string      `yaml:"format"`     // --format: "json" (default) or "eve"
+	File      string      `yaml:"file"`       // --out: the file of the file sink, opened in append mode
+	Kafka     KafkaConfig `yaml:"kafka"`      // the kafka sink's options
+	QueueSize int         `yaml:"queue_size"` // alerts queued per sink before Send drops (and counts) them; 0: DefaultQueueSize
 }
 
 // KafkaConfig holds the options of the kafka sink. The zero value of every field but Brokers
 // is a working default.
 type KafkaConfig struct {
-	Brokers  []string // --kafka-brokers: host:port of one or more bootstrap brokers
-	Topic    string   // --kafka-topic; "": DefaultKafkaTopic
-	ClientID string   // --kafka-client-id; "": DefaultKafkaClientID
+	Brokers  []string `yaml:"brokers"`   // --kafka-brokers: host:port of one or more bootstrap brokers
+	Topic    string   `yaml:"topic"`     // --kafka-topic; "": DefaultKafkaTopic
+	ClientID string   `yaml:"client_id"` // --kafka-client-id; "": DefaultKafkaClientID
 
-	TLS  TLSConfig
-	SASL SASLConfig
+	TLS  TLSConfig  `yaml:"tls"`
+	SASL SASLConfig `yaml:"sasl"`
 
-	Compression string // --kafka-compression: "none" (default), "gzip", "snappy", "lz4", "zstd"
-	Acks        string // --kafka-acks: "all" (default), "one", "none"
+	Compression string `yaml:"compression"` // --kafka-compression: "none" (default), "gzip", "snappy", "lz4", "zstd"
+	Acks        string `yaml:"acks"`        // --kafka-acks: "all" (default), "one", "none"
 
 	// Spool is the file (--spool) where alerts that could not be delivered are appended as
 	// JSON lines; the next Open delivers them first. "" disables spooling: such alerts are
 	// then counted as lost.
-	Spool string
+	Spool string `yaml:"spool"`
 
-	BatchTimeout time.Duration // how long a partial batch waits for more alerts; 0: 20 ms
-	DialTimeout  time.Duration // bound on the broker check in Open; 0: 5 s
+	BatchTimeout time.Duration `yaml:"batch_timeout"` // how long a partial batch waits for more alerts; 0: 20 ms
+	DialTimeout  time.Duration `yaml:"dial_timeout"`  // bound on the broker check in Open; 0: 5 s
 	// RetryFor is how long a batch is retried, with exponential backoff between
 	// BackoffMin and BackoffMax, before it is spooled while the run goes on; 0: 30 s.
-	RetryFor   time.Duration
-	BackoffMin time.Duration // 0: 100 ms
-	BackoffMax time.Duration // 0: 5 s
+	RetryFor   time.Duration `yaml:"retry_for"`
+	BackoffMin time.Duration `yaml:"backoff_min"` // 0: 100 ms
+	BackoffMax time.Duration `yaml:"backoff_max"` // 0: 5 s
 }
 
 // TLSConfig enables TLS to the brokers. Setting any file or Insecure implies Enable.
 type TLSConfig struct {
-	Enable   bool   // --kafka-tls: TLS with the system's roots
-	CA       string // --kafka-tls-ca: PEM file of the CA(s) that sign the brokers' certificates
-	Cert     string // --kafka-tls-cert: PEM client certificate, for mutual TLS
-	Key      string // --kafka-tls-key: PEM key of Cert
-	Insecure bool   // --kafka-tls-insecure: do not verify the brokers' certificates
+	Enable   bool   `yaml:"enable"`   // --kafka-tls: TLS with the system's roots
+	CA       string `yaml:"ca"`       // --kafka-tls-ca: PEM file of the CA(s) that sign the brokers' certificates
+	Cert     string `yaml:"cert"`     // --kafka-tls-cert: PEM client certificate, for mutual TLS
+	Key      string `yaml:"key"`      // --kafka-tls-key: PEM key of Cert
+	Insecure bool   `yaml:"insecure"` // --kafka-tls-insecure: do not verify the brokers' certificates
 }
 
 func (t TLSConfig) enabled() bool {
@@ -72,9 +73,9 @@ func (t TLSConfig) enabled() bool {
 
 // SASLConfig authenticates to the brokers.
 type SASLConfig struct {
-	Mechanism string // --kafka-sasl-mechanism: "" (none), "plain", "scram-sha-256", "scram-sha-512"
-	User      string // --kafka-sasl-user
-	Password  string // --kafka-sasl-password or NTPWATCH_KAFKA_PASSWORD
+	Mechanism string `yaml:"mechanism"` // --kafka-sasl-mechanism: "" (none), "plain", "scram-sha-256", "scram-sha-512"
+	User      string `yaml:"user"`      // --kafka-sasl-user
+	Password  string `yaml:"password"`  // --kafka-sasl-password or NTPWATCH_KAFKA_PASSWORD
 }
 
 // Sink names.

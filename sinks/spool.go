@@ -45,6 +45,9 @@ func (s *spool) pending() bool { return s != nil && s.old+s.cur > 0 }
 // survive a crash.
 func (s *spool) append(msgs []message) error {
 	if s.f == nil {
+		if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+			return fmt.Errorf("--spool %w", err)
+		}
 		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return fmt.Errorf("--spool %w", err)

@@ -50,7 +50,7 @@ type batch struct {
 }
 
 func newPipeline(ctx context.Context, cfg *Config, e env) (*pipeline, error) {
-	out, err := sinks.Open(ctx, cfg.Output, e.stdout)
+	out, err := openOutputs(ctx, cfg.Output, e)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func newPipeline(ctx context.Context, cfg *Config, e env) (*pipeline, error) {
 	if cfg.NTPLog != "" {
 		f, err := os.OpenFile(cfg.NTPLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 		if err != nil {
-			out.Close(ctx)
+			closeOutputs(ctx, out, e.stderr)
 			return nil, usagef("--ntp-log: %w", err)
 		}
 		p.ntpLogF, p.ntpLog = f, bufio.NewWriterSize(f, 1<<16)
@@ -170,10 +170,7 @@ func (p *pipeline) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("--ntp-log: %w", err))
 		}
 	}
-	rep := p.out.Close(ctx)
-	if rep.Failed() {
-		errs = append(errs, fmt.Errorf("%d alert(s) could be neither delivered nor spooled", rep.Lost))
-	}
+	errs = append(errs, closeOutputs(ctx, p.out, p.stderr))
 	return errors.Join(errs...)
 }
 

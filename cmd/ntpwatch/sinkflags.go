@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ntpwatch/ntpwatch/sinks"
+)
+
+// outputCloseTimeout bounds how long the end of a run waits for the sinks to deliver what they
+// hold; Kafka then spools the rest.
+const outputCloseTimeout = 10 * time.Second
+
+// sinkFlags adds the output flags: where alerts go and how (README, "Outputs").
+func sinkFlags(fs *flag.FlagSet, cfg *Config) {
+	o := &cfg.Output
+	k := &o.Kafka
+	// The password may come from the environment, so that it stays out of ps and shell
+	// history; --kafka-sasl-password and the config file win over it.
+	if k.SASL.Password == "" {
+		k.SASL.Password = os.Getenv("NTPWATCH_KAFKA_PASSWORD")
+	}
+	if k.Spool == "" {
+		k.Spool = defaultSpool()
+	}
+	fs.Var(listFlag{&o.Sinks}, "sink", "where alerts go: `stdout|file|kafka`, several with commas (default stdout)")
+	fs.StringVar(&o.Format, "format", o.Format, "alert format: `json` (ntpwatch.alert/v1, the default) or eve (Suricata EVE)")
+	fs.StringVar(&o.File, "out", o.File, "`file` of the file sink: appended to, reopened on SIGHUP")
+	fs.Var(listFlag{&k.Brokers}, "kafka-brokers", "Kafka bootstrap brokers, `host:port,...`")
+	fs.StringVar(&k.Topic, "kafka-topic", k.Topic, "Kafka `topic` (default "+sinks.DefaultKafkaTopic+")")
+	fs.StringVar(&k.ClientID, "kafka-client-id", k.ClientID, "Kafka client `id` (default "+sinks.DefaultKafkaClientID+")")
+	fs.BoolVar(&k.TLS.Enable, "kafka-tls", k.TLS.Enable, "TLS to the brokers, verified against the system's roots")
+	fs.StringVar(&k.TLS.CA, "kafka-tls-ca", k.TLS.CA, "PEM `file` of the CA of the brokers' certificates (implies --kafka-tls)")
+	fs.StringVar(&k.TLS.Cert, "kafka-tls-cert", k.TLS.Cert, "PEM client certificate `file` for mutual TLS")
+	fs.StringVar(&k.TLS.Key, "kafka-tls-key", k.TLS.Key, "PEM `file` of the client certificate's key")
+	fs.BoolVar(&k.TLS.Insecure, "kafka-tls-insecure", k.TLS.Insecure, "TLS without verifying the brokers' certificates")
+	fs.StringVar(&k.SASL.Mechanism, "kafka-sasl-mechanism", k.SASL.Mechanism, "SASL `mechanism`: plain, scram-sha-256 or scram-sha-512")
+	fs.StringVar(&k.SASL.User, "kafka-sasl-user", k.SASL.User, "SASL user `name`")
+	fs.StringVar(&k.SASL.Password, "kafka-sasl-password", k.SASL.Password, "SASL `password` (better: the environment variable NTPWATCH_KAFKA_PASSWORD)")
+	fs.StringVar(&k.Compression, "kafka-compression", k.Compression, "`codec`: none, gzip, snappy, lz4 or zstd (default none)")
+	fs.StringVar(&k.Acks, "kafka-acks", k.Acks, "acknowledgements to wait for: `all`, one or none (default all)")
+	fs.StringVar(&k.Spool, "spool", k.Spool, "`file` keeping the alerts Kafka did not take; the next run delivers them first (\"\" for none)")
+}
+
+// defaultSpool is the spool file when --spool is not given: in the user's cache directory,
+// which exists for services and users alike, unlike a working directory that may be /.
+func defaultSpool() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "ntpwatch", "kafka.spool")
+}
+
+// listFlag is a flag.Value for a comma-separated list; each use replaces the list, so that a
+// flag overrides the config file rather than adding to it.
+type listFlag struct{ p *[]string }
+
+func (l listFlag) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	*l.p = out
+	return nil
+}
+
+// hangups holds the SIGHUP handler of each open Output, so that closeOutputs can stop it.
+var hangups sync.Map // *sinks.Output -> func()
+
+// openOutputs opens the sinks and, with a file sink, reopens its file on SIGHUP (log
+// rotation). A reopen that fails is reported on stderr and the old file kept.
+func openOutputs(ctx context.Context, cfg sinks.Config, e env) (*sinks.Output, error) {
+	out, err := sinks.Open(ctx, cfg, e.stdout)
+	if err != nil {
+		return nil, err
+	}
+	hasFile := false
+	for _, s := range cfg.Sinks {
+		hasFile = hasFile || s == sinks.SinkFile
+	}
+	if hasFile {
+		hup := make(chan os.Signal, 1)
+		done := make(chan struct{})
+		signal.Notify(hup, syscall.SIGHUP)
+		go func() {
+			for {
+				select {
+				case <-hup:
+					if err := out.Reopen(); err != nil {
+						fmt.Fprintf(e.stderr, "ntpwatch: SIGHUP: %v (still writing to the old file)\n", err)
+					}
+				case <-done:
+					return
+				}
+			}
+		}()
+		hangups.Store(out, func() { signal.Stop(hup); close(done) })
+	}
+	return out, nil
+}
+
+// closeOutputs drains the sinks within outputCloseTimeout, even when ctx was cancelled by
+// SIGINT: stopping a run must deliver or spool its alerts, not drop them. It tells stderr what
+// was spooled or replayed, and returns an error, meaning exit status 1, when an alert was lost.
+func closeOutputs(ctx context.Context, out *sinks.Output, stderr io.Writer) error {
+	if stop, ok := hangups.LoadAndDelete(out); ok {
+		stop.(func())()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outputCloseTimeout)
+	defer cancel()
+	rep := out.Close(ctx)
+	if rep.Failed() {
+		return errors.New(rep.String())
+	}
+	if rep.Spooled > 0 || rep.Replayed > 0 {
+		fmt.Fprintf(stderr, "ntpwatch: %s\n", rep)
+	}
+	return nil
+}
