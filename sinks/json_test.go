@@ -169,3 +169,39 @@ func BenchmarkAppendJSON(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// FuzzAppendJSON checks that any strings and numbers give one line of valid JSON whose
+// strings read back as encoding/json would write them.
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("a1f0", "tap-1", "border.pcap", 5500.0, 23160000.0)
+	f.Add("", "\x00\"\\\n\u2028", "\xff\xfe", 0.1, -1.0)
+	f.Fuzz(func(t *testing.T, id, sensor, source string, amp, peak float64) {
+		a := sampleAlerts()[1]
+		a.ID, a.Sensor, a.Source, a.Amplification, a.PeakBPS = id, sensor, source, amp, peak
+		line := AppendJSON(nil, &a)
+		if !json.Valid(line) || bytes.ContainsAny(line, "\n\r") {
+			t.Fatalf("not one line of valid JSON: %q", line)
+		}
+		var back struct{ ID, Sensor, Source *string }
+		if err := json.Unmarshal(line, &back); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			got  *string
+			sent string
+		}{{back.ID, id}, {back.Sensor, sensor}, {back.Source, source}} {
+			if c.sent == "" {
+				if c.got != nil {
+					t.Errorf("empty string written as %q, want null", *c.got)
+				}
+				continue
+			}
+			var want string
+			ref, _ := json.Marshal(c.sent)
+			json.Unmarshal(ref, &want)
+			if c.got == nil || *c.got != want {
+				t.Errorf("%q read back as %v, want %q", c.sent, c.got, want)
+			}
+		}
+	})
+}

@@ -112,6 +112,9 @@ func checkBrokers(ctx context.Context, k KafkaConfig, tlsCfg *tls.Config, mech s
 		if errors.Is(err, kafka.SASLAuthenticationFailed) {
 			return fmt.Errorf("--kafka-sasl-user %s: %s refused the credentials: %w", k.SASL.User, b, err)
 		}
+		if errors.Is(err, kafka.UnknownTopicOrPartition) {
+			return fmt.Errorf("--kafka-topic %s: no such topic on %s and the cluster does not create topics on first use: create it", k.Topic, b)
+		}
 		if errors.Is(err, kafka.TopicAuthorizationFailed) {
 			return fmt.Errorf("--kafka-topic %s: not authorized on %s: %w", k.Topic, b, err)
 		}

@@ -175,9 +175,13 @@ func (o *Output) Reopen() error {
 
 // Close stops accepting alerts and waits until every sink has delivered, spooled or given up on
 // what it holds. When ctx ends first, the sinks stop retrying: Kafka spools what remains, and
-// whatever is still unaccounted for is reported as lost. Close is not safe to call twice.
+// whatever is still unaccounted for is reported as lost. A second Close returns an empty Report.
 func (o *Output) Close(ctx context.Context) Report {
 	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return Report{}
+	}
 	o.closed = true
 	for _, w := range o.workers {
 		close(w.q)
