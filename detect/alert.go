@@ -105,7 +105,7 @@ type Alert struct {
 	Requests  Counter
 	Responses Counter
 
-	// Amplification is Responses.Bytes / Requests.Bytes; HasAmplification is false (null in
+	// Amplification is Responses.Bytes / Requests.Bytes rounded to two decimals; HasAmplification is false (null in
 	// JSON) when no request was seen.
 	Amplification    float64
 	HasAmplification bool

@@ -30,7 +30,6 @@ scan:
   min_targets: 16
 tables:
   max_hosts: 5000
-sensor: tap1
 `
 	cfg := DefaultConfig()
 	if err := yaml.Unmarshal([]byte(doc), &cfg); err != nil {
@@ -40,7 +39,7 @@ sensor: tap1
 	want.HomeNet = []netip.Prefix{homeNet4, netip.MustParsePrefix("2001:db8::/32")}
 	want.UpdateInterval, want.IdleTimeout = 30*time.Second, 2*time.Minute
 	want.Reflection.MinResponseBytes, want.Reflection.CriticalBPS = 500000, 2e9
-	want.Scan.MinTargets, want.Tables.MaxHosts, want.Sensor = 16, 5000, "tap1"
+	want.Scan.MinTargets, want.Tables.MaxHosts = 16, 5000
 	if g, w := fmt.Sprintf("%+v", cfg), fmt.Sprintf("%+v", want); g != w {
 		t.Errorf("got  %s\nwant %s", g, w)
 	}

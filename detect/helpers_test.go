@@ -125,7 +125,7 @@ func collect(out *[]Alert) func(*Alert) {
 
 // line is a compact rendering of an event for failure messages and determinism checks.
 func line(a Alert) string {
-	return fmt.Sprintf("%s %s %s %s %s refl=%v vict=%v scan=%v req=%+v resp=%+v amp=%.1f/%v wire=%d peak=%g/%g dir=%q victims=%+v reflectors=%+v targets=%+v first=%s last=%s ts=%s",
+	return fmt.Sprintf("%s %s %s %s %s refl=%v vict=%v scan=%v req=%+v resp=%+v amp=%.2f/%v wire=%d peak=%g/%g dir=%q victims=%+v reflectors=%+v targets=%+v first=%s last=%s ts=%s",
 		a.ID, a.Kind, a.State, a.Severity, a.Vector, a.Reflector, a.Victim, a.Scanner, a.Requests, a.Responses,
 		a.Amplification, a.HasAmplification, a.WireBytes, a.PeakBPS, a.PeakPPS, a.Direction,
 		a.Victims, a.Reflectors, a.Targets, a.FirstSeen.Format(time.RFC3339Nano), a.LastSeen.Format(time.RFC3339Nano),

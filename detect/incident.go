@@ -255,7 +255,9 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		from, to = h.addr, topAddr(a.Reflectors.Top)
 	}
 	if a.Requests.Bytes > 0 {
-		a.Amplification = float64(a.Responses.Bytes) / float64(a.Requests.Bytes)
+		// Two decimals are all a reader needs (5435.43, 916.67); the exact ratio follows from
+		// the byte counts beside it.
+		a.Amplification = math.Round(float64(a.Responses.Bytes)/float64(a.Requests.Bytes)*100) / 100
 		a.HasAmplification = true
 	}
 	a.Severity = e.severity(k, h, r, a)
