@@ -33,7 +33,13 @@ func defaultConfig() Config {
 	return Config{
 		Sensor: host,
 		Detect: detect.DefaultConfig(),
-		Output: sinks.Config{}, // the zero value writes JSON lines to stdout
+		// The zero value of sinks.Config writes JSON lines to stdout; Kafka spools what it
+		// cannot deliver, and the SASL password may come from the environment, so that it
+		// stays out of ps and shell history (the file and the flag win over it).
+		Output: sinks.Config{Kafka: sinks.KafkaConfig{
+			Spool: defaultSpool(),
+			SASL:  sinks.SASLConfig{Password: os.Getenv("NTPWATCH_KAFKA_PASSWORD")},
+		}},
 	}
 }
 

@@ -25,14 +25,6 @@ const outputCloseTimeout = 10 * time.Second
 func sinkFlags(fs *flag.FlagSet, cfg *Config) {
 	o := &cfg.Output
 	k := &o.Kafka
-	// The password may come from the environment, so that it stays out of ps and shell
-	// history; --kafka-sasl-password and the config file win over it.
-	if k.SASL.Password == "" {
-		k.SASL.Password = os.Getenv("NTPWATCH_KAFKA_PASSWORD")
-	}
-	if k.Spool == "" {
-		k.Spool = defaultSpool()
-	}
 	fs.Var(listFlag{&o.Sinks}, "sink", "where alerts go: `stdout|file|kafka`, several with commas (default stdout)")
 	fs.StringVar(&o.Format, "format", o.Format, "alert format: `json` (ntpwatch.alert/v1, the default) or eve (Suricata EVE)")
 	fs.StringVar(&o.File, "out", o.File, "`file` of the file sink: appended to, reopened on SIGHUP")
