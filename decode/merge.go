@@ -1,0 +1,187 @@
+package decode
+
+import (
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// Merge returns a Source that yields the frames of srcs as one timeline in timestamp order,
+// so that a rotated set such as dump-*.pcap, given in any order, reads as the single capture
+// it was cut from. Frames with equal timestamps come in the order of srcs, which keeps the
+// result deterministic. Within one source the order of the file is kept even where its
+// timestamps go backwards: the merge never reorders a file, it only interleaves files.
+//
+// A member cut short in a record (ErrTruncated) is passed to warn, which must not be nil, and
+// the merge goes on with the others; any other error of a member ends the merge with that
+// error. Closing the merge closes every member. The merge implements Progresser: the sum of
+// its members' progress, with an unknown total when any member's is unknown.
+//
+// Sources are zero-copy, so the merge holds one pending frame per member and calls a member's
+// Next again only when the caller asks for the frame after the one it took from that member:
+// data stays valid exactly as long as the Source contract promises.
+func Merge(srcs []Source, warn func(error)) Source {
+	return &mergeSource{srcs: srcs, warn: warn, last: -1}
+}
+
+// pending is the frame a member offers next.
+type pending struct {
+	src  int // index in mergeSource.srcs: the tie-breaker for equal timestamps
+	t    int64
+	data []byte
+	ci   gopacket.CaptureInfo
+	link layers.LinkType
+}
+
+// mergeSource is the Source of Merge. heap is a binary min-heap of the members that have a
+// pending frame, ordered by (t, src).
+type mergeSource struct {
+	srcs    []Source
+	warn    func(error)
+	heap    []pending
+	started bool
+	last    int // the member whose frame was returned last, to be advanced first; -1 for none
+}
+
+// Next returns the earliest pending frame. See Source.
+func (m *mergeSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	if !m.started {
+		m.started = true
+		for i := range m.srcs {
+			if err := m.fill(i); err != nil {
+				return nil, gopacket.CaptureInfo{}, 0, err
+			}
+		}
+	} else if m.last >= 0 {
+		// The caller is done with the frame of m.last (it lies at the heap's root): replace
+		// it by that member's next frame, or drop the member at its end.
+		i := m.last
+		m.last = -1
+		if err := m.advance(i); err != nil {
+			return nil, gopacket.CaptureInfo{}, 0, err
+		}
+	}
+	if len(m.heap) == 0 {
+		return nil, gopacket.CaptureInfo{}, 0, io.EOF
+	}
+	top := &m.heap[0]
+	m.last = top.src
+	return top.data, top.ci, top.link, nil
+}
+
+// read asks member i for its next frame. ok is false at the member's end, including a
+// truncated end, which is reported to warn.
+func (m *mergeSource) read(i int) (p pending, ok bool, err error) {
+	data, ci, link, err := m.srcs[i].Next()
+	switch {
+	case err == nil:
+		return pending{src: i, t: ci.Timestamp.UnixNano(), data: data, ci: ci, link: link}, true, nil
+	case errors.Is(err, io.EOF):
+		return p, false, nil
+	case errors.Is(err, ErrTruncated):
+		m.warn(err)
+		return p, false, nil
+	}
+	return p, false, err
+}
+
+// fill pushes member i's first frame onto the heap.
+func (m *mergeSource) fill(i int) error {
+	p, ok, err := m.read(i)
+	if ok {
+		m.heap = append(m.heap, p)
+		m.up(len(m.heap) - 1)
+	}
+	return err
+}
+
+// advance replaces the root, which belongs to member i, by member i's next frame.
+func (m *mergeSource) advance(i int) error {
+	p, ok, err := m.read(i)
+	if ok {
+		m.heap[0] = p
+	} else {
+		n := len(m.heap) - 1
+		m.heap[0] = m.heap[n]
+		m.heap = m.heap[:n]
+	}
+	if len(m.heap) > 0 {
+		m.down(0)
+	}
+	return err
+}
+
+func (m *mergeSource) less(a, b int) bool {
+	x, y := &m.heap[a], &m.heap[b]
+	return x.t < y.t || x.t == y.t && x.src < y.src
+}
+
+func (m *mergeSource) up(j int) {
+	for j > 0 {
+		parent := (j - 1) / 2
+		if !m.less(j, parent) {
+			return
+		}
+		m.heap[j], m.heap[parent] = m.heap[parent], m.heap[j]
+		j = parent
+	}
+}
+
+func (m *mergeSource) down(j int) {
+	n := len(m.heap)
+	for {
+		small := j
+		if l := 2*j + 1; l < n && m.less(l, small) {
+			small = l
+		}
+		if r := 2*j + 2; r < n && m.less(r, small) {
+			small = r
+		}
+		if small == j {
+			return
+		}
+		m.heap[j], m.heap[small] = m.heap[small], m.heap[j]
+		j = small
+	}
+}
+
+// Name joins the members' names with commas.
+func (m *mergeSource) Name() string {
+	names := make([]string, len(m.srcs))
+	for i, s := range m.srcs {
+		names[i] = s.Name()
+	}
+	return strings.Join(names, ",")
+}
+
+// Progress sums the members' progress; total is -1 when a member does not know its size.
+// It is safe to call from another goroutine when the members' Progress methods are.
+func (m *mergeSource) Progress() (done, total int64) {
+	for _, s := range m.srcs {
+		p, ok := s.(Progresser)
+		if !ok {
+			total = -1
+			continue
+		}
+		d, t := p.Progress()
+		done += d
+		if t < 0 || total < 0 {
+			total = -1
+		} else {
+			total += t
+		}
+	}
+	return done, total
+}
+
+// Close closes every member and returns their errors joined.
+func (m *mergeSource) Close() error {
+	var errs []error
+	for _, s := range m.srcs {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
