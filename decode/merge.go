@@ -12,8 +12,10 @@ import (
 // Merge returns a Source that yields the frames of srcs as one timeline in timestamp order,
 // so that a rotated set such as dump-*.pcap, given in any order, reads as the single capture
 // it was cut from. Frames with equal timestamps come in the order of srcs, which keeps the
-// result deterministic. Within one source the order of the file is kept even where its
-// timestamps go backwards: the merge never reorders a file, it only interleaves files.
+// result deterministic: first the member whose first frame is older (so where a rotated
+// set was cut between two frames of the same time they keep their order, whatever the order
+// of the arguments), then the order of srcs. Within one member the order of the file is kept
+// even where its timestamps go backwards: the merge never reorders a file, it interleaves.
 //
 // A member cut short in a record (ErrTruncated) is passed to warn, which must not be nil, and
 // the merge goes on with the others; any other error of a member ends the merge with that
@@ -29,15 +31,16 @@ func Merge(srcs []Source, warn func(error)) Source {
 
 // pending is the frame a member offers next.
 type pending struct {
-	src  int // index in mergeSource.srcs: the tie-breaker for equal timestamps
-	t    int64
-	data []byte
-	ci   gopacket.CaptureInfo
-	link layers.LinkType
+	src   int   // index in mergeSource.srcs: the last tie-breaker for equal timestamps
+	t     int64 // the frame's time, Unix nanoseconds
+	begin int64 // the time of the member's first frame: the first tie-breaker
+	data  []byte
+	ci    gopacket.CaptureInfo
+	link  layers.LinkType
 }
 
 // mergeSource is the Source of Merge. heap is a binary min-heap of the members that have a
-// pending frame, ordered by (t, src).
+// pending frame, ordered by (t, begin, src).
 type mergeSource struct {
 	srcs    []Source
 	warn    func(error)
@@ -74,11 +77,15 @@ func (m *mergeSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, err
 
 // read asks member i for its next frame. ok is false at the member's end, including a
 // truncated end, which is reported to warn.
-func (m *mergeSource) read(i int) (p pending, ok bool, err error) {
+func (m *mergeSource) read(i int, begin int64) (p pending, ok bool, err error) {
 	data, ci, link, err := m.srcs[i].Next()
 	switch {
 	case err == nil:
-		return pending{src: i, t: ci.Timestamp.UnixNano(), data: data, ci: ci, link: link}, true, nil
+		t := ci.Timestamp.UnixNano()
+		if begin == noBegin {
+			begin = t
+		}
+		return pending{src: i, t: t, begin: begin, data: data, ci: ci, link: link}, true, nil
 	case errors.Is(err, io.EOF):
 		return p, false, nil
 	case errors.Is(err, ErrTruncated):
@@ -88,9 +95,12 @@ func (m *mergeSource) read(i int) (p pending, ok bool, err error) {
 	return p, false, err
 }
 
+// noBegin marks a member whose first frame is still to be read.
+const noBegin = -1 << 63
+
 // fill pushes member i's first frame onto the heap.
 func (m *mergeSource) fill(i int) error {
-	p, ok, err := m.read(i)
+	p, ok, err := m.read(i, noBegin)
 	if ok {
 		m.heap = append(m.heap, p)
 		m.up(len(m.heap) - 1)
@@ -100,7 +110,7 @@ func (m *mergeSource) fill(i int) error {
 
 // advance replaces the root, which belongs to member i, by member i's next frame.
 func (m *mergeSource) advance(i int) error {
-	p, ok, err := m.read(i)
+	p, ok, err := m.read(i, m.heap[0].begin)
 	if ok {
 		m.heap[0] = p
 	} else {
@@ -116,7 +126,13 @@ func (m *mergeSource) advance(i int) error {
 
 func (m *mergeSource) less(a, b int) bool {
 	x, y := &m.heap[a], &m.heap[b]
-	return x.t < y.t || x.t == y.t && x.src < y.src
+	if x.t != y.t {
+		return x.t < y.t
+	}
+	if x.begin != y.begin {
+		return x.begin < y.begin
+	}
+	return x.src < y.src
 }
 
 func (m *mergeSource) up(j int) {

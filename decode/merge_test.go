@@ -90,6 +90,12 @@ func TestMergeOrder(t *testing.T) {
 		{"interleaved, ties by argument order", func() []Source {
 			return []Source{newFake("a", nil, 1, 3, 5), newFake("b", nil, 2, 3, 4, 6)}
 		}, []string{"a@1", "b@2", "a@3", "b@3", "b@4", "a@5", "b@6"}, 0, false},
+		{"equal times at a cut keep the order of the files' starts", func() []Source {
+			return []Source{newFake("b", nil, 3, 4), newFake("a", nil, 1, 2, 3)}
+		}, []string{"a@1", "a@2", "a@3", "b@3", "b@4"}, 0, false},
+		{"same start: argument order", func() []Source {
+			return []Source{newFake("b", nil, 1, 2), newFake("a", nil, 1, 2)}
+		}, []string{"b@1", "a@1", "b@2", "a@2"}, 0, false},
 		{"rotated files given out of order", func() []Source {
 			return []Source{newFake("c", nil, 7, 8), newFake("a", nil, 1, 2, 3), newFake("b", nil, 4, 5, 6)}
 		}, []string{"a@1", "a@2", "a@3", "b@4", "b@5", "b@6", "c@7", "c@8"}, 0, false},
