@@ -18,6 +18,7 @@ func commonFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Sensor, "sensor", cfg.Sensor, "sensor `name` put in every alert")
 	fs.Var(prefixList{&cfg.Detect.HomeNet}, "home-net", "your networks, `CIDR,...` (like Suricata's HOME_NET): adds direction and spoofed_egress")
 	fs.StringVar(&cfg.NTPLog, "ntp-log", cfg.NTPLog, "write one JSON line per NTP message to `file`")
+	fs.BoolVar(&cfg.Quiet, "quiet", cfg.Quiet, "no progress bar on the terminal")
 	sinkFlags(fs, cfg)
 }
 

@@ -30,6 +30,8 @@ type pipeline struct {
 
 	alerts  uint64
 	started time.Time
+	view    runView      // what the analyst sees: progress, summary, report
+	report  sinks.Report // the outputs' account, set by close
 }
 
 const (
@@ -54,7 +56,7 @@ func newPipeline(ctx context.Context, cfg *Config, e env) (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pipeline{dec: decode.NewDecoder(), out: out, stderr: e.stderr, started: time.Now()}
+	p := &pipeline{dec: decode.NewDecoder(), out: out, stderr: e.stderr, started: clock()}
 	cfg.Detect.Sensor = cfg.Sensor
 	p.eng = detect.NewEngine(cfg.Detect, p.emit)
 	if cfg.NTPLog != "" {
@@ -70,6 +72,7 @@ func newPipeline(ctx context.Context, cfg *Config, e env) (*pipeline, error) {
 
 func (p *pipeline) emit(a *detect.Alert) {
 	p.alerts++
+	p.view.alert(a)
 	p.out.Send(a)
 }
 
@@ -123,6 +126,7 @@ func (p *pipeline) read(ctx context.Context, sources []decode.Source, full chan<
 			}
 			pkt := &b.pkts[b.n]
 			kind := p.dec.Decode(data, ci, link, pkt)
+			p.view.frame(pkt)
 			b.last = pkt.Time
 			if kind == decode.KindOther {
 				continue // counted by the decoder; nothing for the engine but the clock
@@ -149,6 +153,7 @@ func (p *pipeline) analyse(b *batch) error {
 				return fmt.Errorf("--ntp-log: %w", err)
 			}
 		}
+		p.view.packet(pkt)
 		p.eng.Observe(pkt)
 	}
 	if !b.last.IsZero() {
@@ -170,13 +175,7 @@ func (p *pipeline) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("--ntp-log: %w", err))
 		}
 	}
-	errs = append(errs, closeOutputs(ctx, p.out, p.stderr))
-	return errors.Join(errs...)
-}
-
-// printSummary writes a short account of the run on stderr.
-func (p *pipeline) printSummary(w io.Writer) {
-	el := time.Since(p.started)
-	st := p.dec.Stats()
-	fmt.Fprintf(w, "ntpwatch: %d frames, %d NTP messages, %d alerts in %.2fs\n", st.Frames, st.NTP, p.alerts, el.Seconds())
+	var err error
+	p.report, err = closeOutputsReport(ctx, p.out, p.stderr)
+	return errors.Join(append(errs, err)...)
 }

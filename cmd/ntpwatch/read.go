@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/ntpwatch/ntpwatch/decode"
@@ -22,7 +23,8 @@ flags:
 `
 
 func runRead(ctx context.Context, e env) error {
-	cfg, files, err := parseConfig("read", readUsage, e.args, e.stderr)
+	var opts analystOptions
+	cfg, files, err := parseConfig("read", readUsage, e.args, e.stderr, opts.flags)
 	if err != nil {
 		return err
 	}
@@ -42,18 +44,24 @@ func runRead(ctx context.Context, e env) error {
 		}
 		sources = append(sources, src)
 	}
-	cfg.Detect.Source = strings.Join(files, ",")
+	// The files are one timeline whatever their order on the command line, so the alerts
+	// name them in one order too: a rotated set given out of order gives the same alerts.
+	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
 	p, err := newPipeline(ctx, cfg, e)
 	if err != nil {
 		return err
 	}
-	runErr := p.run(ctx, sources)
+	p.startView(&opts)
+	var prog *progress
+	src := decode.Merge(sources, func(err error) { prog.warn(err) })
+	prog = startProgress(e.stderr, cfg.Quiet, src, &p.view.published)
+	runErr := p.run(ctx, []decode.Source{src})
+	prog.finish()
 	if err := p.close(ctx); err != nil {
 		return errors.Join(runErr, err)
 	}
 	if runErr != nil {
 		return runErr
 	}
-	p.printSummary(e.stderr)
-	return nil
+	return p.writeSummaries(e.stderr, files, &opts)
 }

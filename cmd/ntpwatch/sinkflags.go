@@ -115,6 +115,12 @@ func openOutputs(ctx context.Context, cfg sinks.Config, e env) (*sinks.Output, e
 // SIGINT: stopping a run must deliver or spool its alerts, not drop them. It tells stderr what
 // was spooled or replayed, and returns an error, meaning exit status 1, when an alert was lost.
 func closeOutputs(ctx context.Context, out *sinks.Output, stderr io.Writer) error {
+	_, err := closeOutputsReport(ctx, out, stderr)
+	return err
+}
+
+// closeOutputsReport is closeOutputs that also returns the outputs' account, for the summary.
+func closeOutputsReport(ctx context.Context, out *sinks.Output, stderr io.Writer) (sinks.Report, error) {
 	if stop, ok := hangups.LoadAndDelete(out); ok {
 		stop.(func())()
 	}
@@ -122,10 +128,10 @@ func closeOutputs(ctx context.Context, out *sinks.Output, stderr io.Writer) erro
 	defer cancel()
 	rep := out.Close(ctx)
 	if rep.Failed() {
-		return errors.New(rep.String())
+		return rep, errors.New(rep.String())
 	}
 	if rep.Spooled > 0 || rep.Replayed > 0 {
 		fmt.Fprintf(stderr, "ntpwatch: %s\n", rep)
 	}
-	return nil
+	return rep, nil
 }

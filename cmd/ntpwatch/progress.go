@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progressRefresh is how often the bar is redrawn: often enough to look alive, rarely enough
+// to cost nothing next to the analysis.
+const progressRefresh = 100 * time.Millisecond
+
+// maxHeldWarnings bounds the warnings held back while the bar is drawn.
+const maxHeldWarnings = 100
+
+// progress draws a progress bar on stderr while a run reads its input: bytes read of the
+// total (a spinner when the total is unknown, as for stdin), packets per second and the time
+// left. It runs on a goroutine of its own and reads only counters that the analysis
+// publishes atomically: the packet path does nothing for it beyond a counter.
+//
+// Warnings given to warn while the bar is up are held and printed when it goes, so that a
+// line of text never tears the bar.
+type progress struct {
+	w      io.Writer
+	bar    *progressbar.ProgressBar // nil when no bar is drawn
+	src    decode.Progresser
+	frames *atomic.Uint64
+	start  time.Time
+	stop   chan struct{}
+	done   chan struct{}
+
+	mu       sync.Mutex
+	held     []string
+	heldLost int
+}
+
+// isTerminal tells whether w is a terminal: only then is a bar drawn.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// startProgress starts the bar for src when stderr is a terminal and quiet is off; otherwise
+// the returned progress only passes warnings through.
+func startProgress(stderr io.Writer, quiet bool, src decode.Source, frames *atomic.Uint64) *progress {
+	p := &progress{w: stderr}
+	pr, ok := src.(decode.Progresser)
+	if quiet || !ok || !isTerminal(stderr) {
+		return p
+	}
+	_, total := pr.Progress()
+	p.src, p.frames, p.start = pr, frames, time.Now()
+	opts := []progressbar.Option{
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetDescription("reading"),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(progressRefresh),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetTheme(progressbar.Theme{Saucer: "=", SaucerHead: ">", SaucerPadding: " ", BarStart: "[", BarEnd: "]"}),
+	}
+	if total < 0 {
+		opts = append(opts, progressbar.OptionSpinnerType(14), progressbar.OptionSetElapsedTime(true))
+	} else {
+		opts = append(opts, progressbar.OptionSetPredictTime(true))
+	}
+	p.bar = progressbar.NewOptions64(total, opts...)
+	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	go p.loop()
+	return p
+}
+
+func (p *progress) loop() {
+	defer close(p.done)
+	t := time.NewTicker(progressRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.draw()
+		}
+	}
+}
+
+// draw updates the bar from the published counters.
+func (p *progress) draw() {
+	done, _ := p.src.Progress()
+	n := p.frames.Load()
+	rate := float64(n) / time.Since(p.start).Seconds()
+	p.bar.Describe(fmt.Sprintf("%s pkts, %s pkts/s", commas(n), siCount(rate)))
+	p.bar.Set64(done)
+}
+
+// warn prints a warning, or holds it while the bar is drawn.
+func (p *progress) warn(err error) {
+	line := fmt.Sprintf("ntpwatch: warning: %v\n", err)
+	if p.bar == nil {
+		io.WriteString(p.w, line)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.held) < maxHeldWarnings {
+		p.held = append(p.held, line)
+	} else {
+		p.heldLost++
+	}
+}
+
+// finish removes the bar and prints the warnings it held back.
+func (p *progress) finish() {
+	if p.bar != nil {
+		close(p.stop)
+		<-p.done
+		p.bar.Finish()
+		p.bar.Exit()
+		fmt.Fprint(p.w, "\r\x1b[K") // the bar's line is left empty for the summary
+		p.bar = nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.held {
+		io.WriteString(p.w, l)
+	}
+	if p.heldLost > 0 {
+		fmt.Fprintf(p.w, "ntpwatch: warning: %d more warnings not shown\n", p.heldLost)
+	}
+	p.held, p.heldLost = nil, 0
+}
+
+// siCount writes a count in decimal units: 1.23M.
+func siCount(v float64) string {
+	return strings.ReplaceAll(siUnits(v, ""), " ", "")
+}

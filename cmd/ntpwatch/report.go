@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxReportCharts caps the incidents drawn with a timeline: the largest by wire bytes. The
+// table lists up to maxReportRows incidents.
+const (
+	maxReportCharts = 12
+	maxReportRows   = 500
+)
+
+//go:embed report.html.tmpl
+var reportTemplateText string
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"commas":   commas,
+	"bytes":    humanBytes,
+	"bits":     humanBits,
+	"ampl":     amplification,
+	"duration": shortDuration,
+	"utc":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+	"clock":    func(t time.Time) string { return t.UTC().Format("15:04:05") },
+	"f":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+}).Parse(reportTemplateText))
+
+// reportData is what the template shows.
+type reportData struct {
+	S         *summary
+	Charts    []chart
+	Rows      []incidentRow
+	MoreRows  int
+	Undrawn   int // incidents without a chart
+	Talkers   []talkerTable
+	Generated string
+}
+
+type talkerTable struct {
+	Title, Role string
+	List        []talker
+}
+
+// writeReport writes the HTML report of a run to path.
+func writeReport(path string, s *summary, tl *timelines) error {
+	d := reportData{S: s, Generated: fmt.Sprintf("%d packets in %s", s.Inputs.Packets, shortDuration(s.Run.Elapsed))}
+	d.Rows = s.Incidents.List
+	if len(d.Rows) > maxReportRows {
+		d.MoreRows = len(d.Rows) - maxReportRows
+		d.Rows = d.Rows[:maxReportRows]
+	}
+	drawn := slices.Clone(s.Incidents.List)
+	slices.SortStableFunc(drawn, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
+	if len(drawn) > maxReportCharts {
+		d.Undrawn = len(drawn) - maxReportCharts
+		drawn = drawn[:maxReportCharts]
+	}
+	for i := range drawn {
+		d.Charts = append(d.Charts, newChart(&drawn[i], tl))
+	}
+	d.Talkers = []talkerTable{
+		{"Top reflectors", "reflector", s.Incidents.TopReflectors},
+		{"Top victims", "victim", s.Incidents.TopVictims},
+		{"Top scanners", "scanner", s.Incidents.TopScanners},
+	}
+	var buf bytes.Buffer
+	if err := reportTemplate.Execute(&buf, &d); err != nil {
+		return fmt.Errorf("--report: %w", err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--report: %w", err)
+	}
+	return nil
+}
+
+// Chart geometry in SVG user units: a wide replies panel over a narrow requests panel, both
+// on one time axis. Requests get a panel and a scale of their own because amplification
+// makes them thousands of times smaller than the replies: on one scale they would be a flat
+// line at zero.
+const (
+	chartW       = 1100
+	chartLeft    = 84
+	chartRight   = 40
+	replyTop     = 24
+	replyHeight  = 170
+	reqTop       = replyTop + replyHeight + 30
+	reqHeight    = 60
+	axisY        = reqTop + reqHeight
+	chartH       = axisY + 28
+	chartPlotW   = chartW - chartLeft - chartRight
+	chartMinSpan = 10 // seconds: a one-packet incident still gets a readable axis
+)
+
+// chart is one incident's timeline, laid out for the template.
+type chart struct {
+	Row               *incidentRow
+	Title, Subtitle   string
+	W, H, Left, Right int
+	PlotW             int
+	Reply, Req        panel
+	AxisY             int
+	XTicks            []tick
+	Band              [2]float64 // the incident's first..last seen, x coordinates
+	Detected          *float64   // x of the start event, when known
+	DetectedLabel     string
+	Note              string // why there is no curve, when there is none
+	Width             string // bucket width, e.g. "1 s"
+}
+
+type panel struct {
+	Top, Height, Bottom int
+	Label               string
+	Area, Line          string // SVG path data
+	YTicks              []tick
+}
+
+type tick struct {
+	Pos   float64
+	Label string
+}
+
+func newChart(r *incidentRow, tl *timelines) chart {
+	c := chart{Row: r, W: chartW, H: chartH, Left: chartLeft, Right: chartW - chartRight, PlotW: chartPlotW, AxisY: axisY}
+	c.Title, c.Subtitle = describeIncident(r)
+	first, last := r.First.Unix(), r.Last.Unix()+1
+	pad := max(2, (last-first)/10)
+	from, to := first-pad, last+pad
+	if to-from < chartMinSpan {
+		mid := (from + to) / 2
+		from, to = mid-chartMinSpan/2, mid+chartMinSpan/2
+	}
+	x := func(sec float64) float64 {
+		return float64(chartLeft) + (sec-float64(from))/float64(to-from)*chartPlotW
+	}
+	c.Band = [2]float64{x(float64(r.First.UnixNano()) / 1e9), x(float64(r.Last.UnixNano()) / 1e9)}
+	c.Band[1] = max(c.Band[1], c.Band[0]+1)
+	if tl != nil {
+		if t, ok := tl.detected[r.ID]; ok {
+			v := x(float64(t.UnixNano()) / 1e9)
+			c.Detected, c.DetectedLabel = &v, "alert "+t.UTC().Format("15:04:05")
+		}
+	}
+	c.XTicks = timeTicks(from, to, x)
+	c.Reply = panel{Top: replyTop, Height: replyHeight, Label: "replies"}
+	c.Req = panel{Top: reqTop, Height: reqHeight, Label: "requests"}
+	var s *series
+	if tl != nil {
+		s = tl.hosts[r.Subject]
+	}
+	if s == nil {
+		c.Note = "no timeline kept for this host (the report's host table was full)"
+		c.Reply.scale(nil, 0, 1, x)
+		c.Req.scale(nil, 0, 1, x)
+	} else {
+		req, resp, start, width := s.rates(from, to)
+		c.Width = fmt.Sprintf("%d s", width)
+		c.Reply.scale(resp, start, width, x)
+		c.Req.scale(req, start, width, x)
+	}
+	c.Reply.Bottom = c.Reply.Top + c.Reply.Height
+	c.Req.Bottom = c.Req.Top + c.Req.Height
+	return c
+}
+
+// describeIncident gives a chart's title and a line of its figures.
+func describeIncident(r *incidentRow) (title, sub string) {
+	peer := ""
+	if len(r.Top) > 0 {
+		peer = r.Top[0].Addr.String()
+		if r.Peers > 1 {
+			peer += fmt.Sprintf(" and %d more", r.Peers-1)
+		}
+	}
+	switch r.Kind {
+	case "reflection":
+		title = fmt.Sprintf("Reflection: %s floods %s", r.Subject, peer)
+	case "exposed_amplifier":
+		title = fmt.Sprintf("Exposed amplifier: %s answers %s requests", r.Subject, r.Vector)
+	case "victim_flood":
+		title = fmt.Sprintf("Victim flood: %s hit by %d reflectors", r.Subject, r.Peers)
+	case "scan":
+		title = fmt.Sprintf("Scan: %s probed %d hosts", r.Subject, r.Peers)
+	case "spoofed_egress":
+		title = fmt.Sprintf("Spoofed egress: requests forged as %s", r.Subject)
+	default:
+		title = fmt.Sprintf("%s: %s", r.Kind, r.Subject)
+	}
+	sub = fmt.Sprintf("%s, %s · %s .. %s (%s) · %s replies, %s · amplification %s · peak %s",
+		r.Severity, r.Vector, r.First.UTC().Format("2006-01-02 15:04:05"), r.Last.UTC().Format("15:04:05 MST"),
+		shortDuration(r.Duration), commas(r.Responses.Packets), humanBytes(r.Responses.Bytes),
+		amplification(r.Amplification), humanBits(r.PeakBPS))
+	return title, sub
+}
+
+// scale draws rates (bit/s per bucket of width seconds from start) as a step curve in p,
+// with a tick every 30 units of height at most.
+func (p *panel) scale(rates []float64, start, width int64, x func(float64) float64) {
+	peak := 0.0
+	for _, v := range rates {
+		peak = max(peak, v)
+	}
+	top, step := niceScale(peak, max(1, p.Height/40))
+	for v := 0.0; v <= top*1.0001; v += step {
+		p.YTicks = append(p.YTicks, tick{p.y(v, top), humanBits(v)})
+	}
+	if len(rates) == 0 {
+		return
+	}
+	var area, line strings.Builder
+	base := float64(p.Top + p.Height)
+	fmt.Fprintf(&area, "M%.1f,%.1f", x(float64(start)), base)
+	for i, v := range rates {
+		x0, x1 := x(float64(start+int64(i)*width)), x(float64(start+int64(i+1)*width))
+		y := p.y(v, top)
+		fmt.Fprintf(&area, "L%.1f,%.1fL%.1f,%.1f", x0, y, x1, y)
+		if i == 0 {
+			fmt.Fprintf(&line, "M%.1f,%.1f", x0, y)
+		} else {
+			fmt.Fprintf(&line, "L%.1f,%.1f", x0, y)
+		}
+		fmt.Fprintf(&line, "L%.1f,%.1f", x1, y)
+	}
+	fmt.Fprintf(&area, "L%.1f,%.1fZ", x(float64(start+int64(len(rates))*width)), base)
+	p.Area, p.Line = area.String(), line.String()
+}
+
+func (p *panel) y(v, top float64) float64 {
+	return float64(p.Top) + float64(p.Height)*(1-v/top)
+}
+
+// niceScale returns an axis top at or above peak and a tick step of 1, 2 or 5 times a power
+// of ten that divides it into about n steps.
+func niceScale(peak float64, n int) (top, step float64) {
+	if peak <= 0 {
+		return 1000, 1000 / float64(n)
+	}
+	raw := peak / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		step = m * mag
+		if step >= raw {
+			break
+		}
+	}
+	return math.Ceil(peak/step) * step, step
+}
+
+// timeSteps are the tick intervals of a time axis, in seconds.
+var timeSteps = []int64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400}
+
+// timeTicks places ticks on round UTC times, at most about 10 across the axis.
+func timeTicks(from, to int64, x func(float64) float64) []tick {
+	step := timeSteps[len(timeSteps)-1]
+	for _, s := range timeSteps {
+		if (to-from)/s <= 10 {
+			step = s
+			break
+		}
+	}
+	layout := "15:04:05"
+	if step >= 60 {
+		layout = "15:04"
+	}
+	var ticks []tick
+	for t := (from + step - 1) / step * step; t <= to; t += step {
+		ticks = append(ticks, tick{x(float64(t)), time.Unix(t, 0).UTC().Format(layout)})
+	}
+	return ticks
+}
+
+// BandWidth is the width of the incident's shaded band.
+func (c chart) BandWidth() float64 { return c.Band[1] - c.Band[0] }

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ntpwatch/ntpwatch/decode"
+)
+
+// maxSummaryIncidents is how many incidents the text summary lists; --summary-json and
+// --report have them all.
+const maxSummaryIncidents = 10
+
+// summaryLabel is the width of the label column of the text summary.
+const summaryLabel = 12
+
+// writeSummaryText prints s for people: a label column and aligned values, zeros left out.
+func writeSummaryText(w io.Writer, s *summary) {
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(w, "  %-*s%s\n", summaryLabel, label, fmt.Sprintf(format, args...))
+	}
+	in := &s.Inputs
+	fmt.Fprintln(w, "ntpwatch summary")
+	files := strings.Join(in.Files, " ")
+	if len(in.Files) > 3 {
+		files = fmt.Sprintf("%d files: %s .. %s", len(in.Files), in.Files[0], in.Files[len(in.Files)-1])
+	}
+	line("input", "%s", files)
+	line("", "%s packets, %s on the wire%s", commas(in.Packets), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	if in.First != nil {
+		line("", "%s .. %s (%s)", in.First.Format("2006-01-02 15:04:05.000"), timeAfter(*in.First, *in.Last),
+			shortDuration(in.Duration))
+	}
+
+	line("ntp", "%s messages%s", commas(s.NTP.Messages), nonZero(s.NTP.ByMode, modeNames[1:], ""))
+	if vec := vectors(s.NTP.ByVector); vec != "" {
+		line("", "amplifying: %s", vec)
+	}
+	var odd []string
+	for _, c := range []struct {
+		n    uint64
+		what string
+	}{{s.NTP.Malformed, "malformed"}, {s.NTP.Partial, "partial"}, {s.NTP.Fragments, "fragments"}} {
+		if c.n > 0 {
+			odd = append(odd, commas(c.n)+" "+c.what)
+		}
+	}
+	if len(odd) > 0 {
+		line("", "%s", strings.Join(odd, ", "))
+	}
+	problems := nonZero(s.Problems, problemNames(), "")
+	if problems == "" {
+		problems = ": none"
+	}
+	line("problems", "%s", strings.TrimPrefix(problems, ": "))
+
+	inc := &s.Incidents
+	kinds := nonZeroKinds(inc.ByKind)
+	line("incidents", "%s%s", commas(inc.Total), kinds)
+	if len(inc.List) > 0 {
+		writeIncidentTable(w, inc.List)
+	}
+	for _, top := range []struct {
+		title string
+		list  []talker
+	}{{"top reflectors", inc.TopReflectors}, {"top victims", inc.TopVictims}, {"top scanners", inc.TopScanners}} {
+		if len(top.list) > 0 {
+			writeTalkers(w, top.title, top.list)
+		}
+	}
+
+	for _, t := range s.Tables {
+		if t.Evictions > 0 || t.Refusals > 0 {
+			line("table "+t.Name, "%s evicted, %s refused (cap %s, peak %s)", commas(t.Evictions), commas(t.Refusals),
+				commas(uint64(t.Cap)), commas(uint64(t.Peak)))
+		}
+	}
+	a := &s.Alerts
+	alerts := fmt.Sprintf("%s delivered, %s spooled, %s lost", commas(a.Delivered), commas(a.Spooled), commas(a.Lost))
+	if a.Replayed > 0 {
+		alerts += fmt.Sprintf(", %s replayed from the spool", commas(a.Replayed))
+	}
+	line("alerts", "%s", alerts)
+	line("elapsed", "%s, %s packets/s", shortDuration(s.Run.Elapsed), commas(uint64(math.Round(s.Run.PacketsPerSecond))))
+}
+
+// writeIncidentTable lists the largest incidents by wire bytes, in start order.
+func writeIncidentTable(w io.Writer, list []incidentRow) {
+	rows := slices.Clone(list)
+	if len(rows) > maxSummaryIncidents {
+		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
+		rows = rows[:maxSummaryIncidents]
+	}
+	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
+	t := textTable{right: []bool{false, false, false, true, true, true, true, true, true, true}}
+	t.add("kind", "subject", "severity", "requests", "replies", "bytes", "ampl.", "peak", "start", "duration")
+	for _, r := range rows {
+		t.add(r.Kind, r.Subject.String(), r.Severity,
+			commas(r.Requests.Packets), commas(r.Responses.Packets), humanBytes(r.Responses.Bytes),
+			amplification(r.Amplification), humanBits(r.PeakBPS), r.First.Format("15:04:05"), shortDuration(r.Duration))
+	}
+	t.write(w, "    ")
+	if len(list) > len(rows) {
+		fmt.Fprintf(w, "    ... and %d more (--summary-json or --report list them all)\n", len(list)-len(rows))
+	}
+}
+
+// writeTalkers prints one top list.
+func writeTalkers(w io.Writer, title string, list []talker) {
+	fmt.Fprintf(w, "  %s\n", title)
+	t := textTable{right: []bool{false, true, true, true, true}}
+	t.add("address", "packets", "bytes", "ampl.", "duration")
+	for _, h := range list {
+		t.add(h.Addr.String(), commas(h.Packets), humanBytes(h.Bytes), amplification(h.Amplification), shortDuration(h.Duration))
+	}
+	t.write(w, "    ")
+}
+
+// textTable lays out columns two spaces apart, text to the left and numbers to the right.
+type textTable struct {
+	right []bool
+	rows  [][]string
+}
+
+func (t *textTable) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *textTable) write(w io.Writer, indent string) {
+	width := make([]int, len(t.right))
+	for _, r := range t.rows {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range t.rows {
+		var b strings.Builder
+		b.WriteString(indent)
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if t.right[i] {
+				b.WriteString(pad + c)
+			} else if i < len(r)-1 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString(c)
+			}
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}
+
+// linkTypes lists the link types seen, with counts only when there are several.
+func linkTypes(m map[string]uint64) string {
+	keys := sortedKeys(m)
+	switch len(keys) {
+	case 0:
+		return ""
+	case 1:
+		return ", " + keys[0]
+	}
+	return ", link types" + nonZero(m, keys, "")
+}
+
+// nonZero lists "name count" for the non-zero entries of m in the order of keys, after ": ".
+func nonZero(m map[string]uint64, keys []string, sep string) string {
+	var parts []string
+	for _, k := range keys {
+		if n := m[k]; n > 0 {
+			parts = append(parts, k+" "+commas(n))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ") + sep
+}
+
+func nonZeroKinds(m map[string]kindSummary) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		if n := m[k].Incidents; n > 0 {
+			parts = append(parts, k+" "+commas(n))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+// vectors lists the amplifying vectors seen as "monlist 30 requests / 3,000 replies".
+func vectors(m map[string]vectorSummary) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		v := m[k]
+		if v.Requests > 0 || v.Responses > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s requests / %s replies", k, commas(v.Requests), commas(v.Responses)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func cmpDesc(a, b uint64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+// timeAfter formats last relative to first: the time only when on the same day.
+func timeAfter(first, last time.Time) string {
+	if first.YearDay() == last.YearDay() && first.Year() == last.Year() {
+		return last.Format("15:04:05.000 MST")
+	}
+	return last.Format("2006-01-02 15:04:05.000 MST")
+}
+
+// commas writes n with thousands separators: 1,320,000.
+func commas(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// humanBytes writes n in decimal units: 1.3 MB.
+func humanBytes(n uint64) string {
+	return siUnits(float64(n), "B")
+}
+
+// humanBits writes a bit rate in decimal units: 23.2 Mbit/s.
+func humanBits(bps float64) string {
+	return siUnits(bps, "bit/s")
+}
+
+// siUnits writes v with a decimal prefix and three significant digits at most, trailing
+// zeros dropped: 880 kB, 1.32 MB, 5 Mbit/s.
+func siUnits(v float64, unit string) string {
+	prefixes := []string{"", "k", "M", "G", "T", "P"}
+	i := 0
+	for v >= 999.5 && i < len(prefixes)-1 {
+		v /= 1000
+		i++
+	}
+	digits := 0
+	switch {
+	case i == 0:
+	case v < 9.995:
+		digits = 2
+	case v < 99.95:
+		digits = 1
+	}
+	n := strconv.FormatFloat(v, 'f', digits, 64)
+	if digits > 0 {
+		n = strings.TrimRight(strings.TrimRight(n, "0"), ".")
+	}
+	return n + " " + prefixes[i] + unit
+}
+
+// amplification writes a ratio with one decimal below 100 and none above: 61.2, 5500.
+func amplification(a *float64) string {
+	switch {
+	case a == nil:
+		return "-"
+	case *a >= 100:
+		return strconv.FormatFloat(*a, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(*a, 'f', 1, 64)
+}
+
+// shortDuration rounds seconds to what a person reads: 0.12s, 14.5s, 2m54s, 3h02m.
+func shortDuration(sec float64) string {
+	switch {
+	case sec < 10:
+		return strconv.FormatFloat(sec, 'f', 2, 64) + "s"
+	case sec < 60:
+		return strconv.FormatFloat(sec, 'f', 1, 64) + "s"
+	case sec < 3600:
+		s := int(math.Round(sec))
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	}
+	m := int(math.Round(sec / 60))
+	return fmt.Sprintf("%dh%02dm", m/60, m%60)
+}
+
+// problemNames lists the decode problems in decode's order.
+func problemNames() []string {
+	var names []string
+	for _, p := range decode.Problems() {
+		names = append(names, p.String())
+	}
+	return names
+}
