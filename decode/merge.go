@@ -26,7 +26,34 @@ import (
 // Next again only when the caller asks for the frame after the one it took from that member:
 // data stays valid exactly as long as the Source contract promises.
 func Merge(srcs []Source, warn func(error)) Source {
-	return &mergeSource{srcs: srcs, warn: warn, last: -1}
+	if len(srcs) == 1 {
+		// One member needs no heap: the common case costs one call more than the file.
+		return &single{srcs[0], warn}
+	}
+	return &mergeSource{srcs: srcs, warn: warn}
+}
+
+// single is the merge of one source: it only turns a truncation into a warning.
+type single struct {
+	Source
+	warn func(error)
+}
+
+func (s *single) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	data, ci, link, err := s.Source.Next()
+	if err != nil && errors.Is(err, ErrTruncated) {
+		s.warn(err)
+		err = io.EOF
+	}
+	return data, ci, link, err
+}
+
+// Progress is the member's, or unknown.
+func (s *single) Progress() (done, total int64) {
+	if p, ok := s.Source.(Progresser); ok {
+		return p.Progress()
+	}
+	return 0, -1
 }
 
 // pending is the frame a member offers next.
@@ -46,7 +73,7 @@ type mergeSource struct {
 	warn    func(error)
 	heap    []pending
 	started bool
-	last    int // the member whose frame was returned last, to be advanced first; -1 for none
+	taken   bool // the root's frame was returned: its member is advanced at the next call
 }
 
 // Next returns the earliest pending frame. See Source.
@@ -58,12 +85,10 @@ func (m *mergeSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, err
 				return nil, gopacket.CaptureInfo{}, 0, err
 			}
 		}
-	} else if m.last >= 0 {
-		// The caller is done with the frame of m.last (it lies at the heap's root): replace
-		// it by that member's next frame, or drop the member at its end.
-		i := m.last
-		m.last = -1
-		if err := m.advance(i); err != nil {
+	} else if m.taken {
+		// The caller is done with the root's frame: only now may its member overwrite it.
+		m.taken = false
+		if err := m.advance(); err != nil {
 			return nil, gopacket.CaptureInfo{}, 0, err
 		}
 	}
@@ -71,28 +96,28 @@ func (m *mergeSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, err
 		return nil, gopacket.CaptureInfo{}, 0, io.EOF
 	}
 	top := &m.heap[0]
-	m.last = top.src
+	m.taken = true
 	return top.data, top.ci, top.link, nil
 }
 
-// read asks member i for its next frame. ok is false at the member's end, including a
-// truncated end, which is reported to warn.
-func (m *mergeSource) read(i int, begin int64) (p pending, ok bool, err error) {
-	data, ci, link, err := m.srcs[i].Next()
+// read asks member p.src for its next frame, into p. ok is false at the member's end,
+// including a truncated end, which is reported to warn.
+func (m *mergeSource) read(p *pending) (ok bool, err error) {
+	p.data, p.ci, p.link, err = m.srcs[p.src].Next()
 	switch {
 	case err == nil:
-		t := ci.Timestamp.UnixNano()
-		if begin == noBegin {
-			begin = t
+		p.t = p.ci.Timestamp.UnixNano()
+		if p.begin == noBegin {
+			p.begin = p.t
 		}
-		return pending{src: i, t: t, begin: begin, data: data, ci: ci, link: link}, true, nil
+		return true, nil
 	case errors.Is(err, io.EOF):
-		return p, false, nil
+		return false, nil
 	case errors.Is(err, ErrTruncated):
 		m.warn(err)
-		return p, false, nil
+		return false, nil
 	}
-	return p, false, err
+	return false, err
 }
 
 // noBegin marks a member whose first frame is still to be read.
@@ -100,7 +125,8 @@ const noBegin = -1 << 63
 
 // fill pushes member i's first frame onto the heap.
 func (m *mergeSource) fill(i int) error {
-	p, ok, err := m.read(i, noBegin)
+	p := pending{src: i, begin: noBegin}
+	ok, err := m.read(&p)
 	if ok {
 		m.heap = append(m.heap, p)
 		m.up(len(m.heap) - 1)
@@ -108,12 +134,10 @@ func (m *mergeSource) fill(i int) error {
 	return err
 }
 
-// advance replaces the root, which belongs to member i, by member i's next frame.
-func (m *mergeSource) advance(i int) error {
-	p, ok, err := m.read(i, m.heap[0].begin)
-	if ok {
-		m.heap[0] = p
-	} else {
+// advance replaces the root by its member's next frame, or drops the member at its end.
+func (m *mergeSource) advance() error {
+	ok, err := m.read(&m.heap[0])
+	if !ok {
 		n := len(m.heap) - 1
 		m.heap[0] = m.heap[n]
 		m.heap = m.heap[:n]

@@ -35,6 +35,13 @@ type timelines struct {
 	evicted   uint64 // idle hosts dropped by a sweep
 	nextSweep int64
 	detected  map[string]time.Time // incident id -> packet time of its start event
+
+	// recent caches the series of the last two addresses seen: an attack repeats one
+	// reflector-victim pair packet after packet, and a comparison is cheaper than a lookup.
+	recent [2]struct {
+		addr netip.Addr
+		s    *series
+	}
 }
 
 func newTimelines() *timelines {
@@ -78,14 +85,19 @@ func (tl *timelines) packet(p *decode.Packet, t int64) {
 }
 
 func (tl *timelines) add(a netip.Addr, sec int64, isReq bool, wire uint64) {
-	s := tl.hosts[a]
-	if s == nil {
-		if len(tl.hosts) >= maxTimelineHosts {
-			tl.refused++
+	var s *series
+	switch {
+	case tl.recent[0].s != nil && tl.recent[0].addr == a:
+		s = tl.recent[0].s
+	case tl.recent[1].s != nil && tl.recent[1].addr == a:
+		s = tl.recent[1].s
+	default:
+		s = tl.lookup(a, sec)
+		if s == nil {
 			return
 		}
-		s = &series{start: sec, width: 1}
-		tl.hosts[a] = s
+		tl.recent[1] = tl.recent[0]
+		tl.recent[0].addr, tl.recent[0].s = a, s
 	}
 	i := s.bucket(sec)
 	if isReq {
@@ -94,6 +106,20 @@ func (tl *timelines) add(a netip.Addr, sec int64, isReq bool, wire uint64) {
 		s.resp[i] += wire
 	}
 	s.last = max(s.last, sec)
+}
+
+// lookup returns a's series, made when there is room; nil when there is none.
+func (tl *timelines) lookup(a netip.Addr, sec int64) *series {
+	s := tl.hosts[a]
+	if s == nil {
+		if len(tl.hosts) >= maxTimelineHosts {
+			tl.refused++
+			return nil
+		}
+		s = &series{start: sec, width: 1}
+		tl.hosts[a] = s
+	}
+	return s
 }
 
 // bucket returns the index of sec's bucket, growing or compacting the series for it. Times
@@ -128,6 +154,10 @@ func (s *series) compact() {
 // sweep drops the hosts idle for timelineIdle that are no incident's subject.
 func (tl *timelines) sweep(sec int64) {
 	tl.nextSweep = sec + timelineSweep
+	tl.recent = [2]struct {
+		addr netip.Addr
+		s    *series
+	}{}
 	for a, s := range tl.hosts {
 		if !s.pinned && s.last < sec-timelineIdle {
 			delete(tl.hosts, a)
