@@ -55,6 +55,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		// "ntpwatch help read" is "ntpwatch read -h", on stdout since it was asked for.
+		if len(args) > 1 && name == "help" {
+			if _, ok := commands()[args[1]]; ok && args[1] != "version" {
+				return run(ctx, []string{args[1], "-h"}, stdin, stdout, stdout)
+			}
+		}
 		printHelp(stdout)
 		return exitOK
 	}
@@ -79,15 +85,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprint(w, `ntpwatch finds NTP reflection/amplification attacks (monlist and relatives) in traffic.
+	fmt.Fprint(w, `ntpwatch finds NTP reflection and amplification attacks (the monlist abuse of
+CVE-2013-5211 and its mode 6 and mode 7 relatives) in packet captures, and writes one
+JSON alert per incident event for a SIEM, with a summary for the analyst.
 
 usage:
-  ntpwatch read [flags] FILE|- ...   analyse captures: pcap, pcapng, gzip, - for stdin
+  ntpwatch read [flags] FILE|- ...   analyse captures: pcap, pcapng, gzip; - for stdin
   ntpwatch version                   print the version
-  ntpwatch help                      this text
+  ntpwatch help [COMMAND]            this text, or a command's flags and examples
 
-'ntpwatch read -h' lists the flags. Exit status: 0 success, 1 an alert could not be
-delivered or spooled, 2 bad usage or unreadable input.
+examples:
+  ntpwatch read capture.pcap > alerts.jsonl
+  ntpwatch read --home-net 198.51.100.0/24 dump-*.pcap.gz
+  ntpwatch read --report incident.html capture.pcapng
+  tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
+
+exit status:
+  0  success
+  1  a runtime failure: an alert that could be neither delivered nor spooled
+  2  bad usage or unreadable input (a missing file, a file that is not a capture, a bad flag)
 `)
 }
 

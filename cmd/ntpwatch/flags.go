@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // flagGroup adds the flags of one concern (detection, outputs, live capture...) to a flag
@@ -63,7 +62,7 @@ func parseFlags(name, usage string, args []string, stderr io.Writer, cfg *Config
 				fs.PrintDefaults()
 				return nil, nil, err
 			}
-			return nil, nil, usageError{errors.New(strings.TrimSpace(err.Error()))}
+			return nil, nil, usageError{flagError(name, err)}
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -30,7 +30,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"ampl":     amplification,
 	"duration": shortDuration,
 	"utc":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
-	"clock":    func(t time.Time) string { return t.UTC().Format("15:04:05") },
+	"stamp":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 	"f":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 }).Parse(reportTemplateText))
 
@@ -53,7 +53,8 @@ type talkerTable struct {
 // writeReport writes the HTML report of a run to path.
 func writeReport(path string, s *summary, tl *timelines) error {
 	d := reportData{S: s, Generated: fmt.Sprintf("%d packets in %s", s.Inputs.Packets, shortDuration(s.Run.Elapsed))}
-	d.Rows = s.Incidents.List
+	d.Rows = slices.Clone(s.Incidents.List)
+	slices.SortStableFunc(d.Rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
 	if len(d.Rows) > maxReportRows {
 		d.MoreRows = len(d.Rows) - maxReportRows
 		d.Rows = d.Rows[:maxReportRows]
@@ -138,8 +139,10 @@ func newChart(r *incidentRow, tl *timelines) chart {
 		mid := (from + to) / 2
 		from, to = mid-chartMinSpan/2, mid+chartMinSpan/2
 	}
+	// x maps a time to its coordinate; buckets reaching past the axis are cut at its ends.
 	x := func(sec float64) float64 {
-		return float64(chartLeft) + (sec-float64(from))/float64(to-from)*chartPlotW
+		v := float64(chartLeft) + (sec-float64(from))/float64(to-from)*chartPlotW
+		return min(max(v, chartLeft), chartLeft+chartPlotW)
 	}
 	c.Band = [2]float64{x(float64(r.First.UnixNano()) / 1e9), x(float64(r.Last.UnixNano()) / 1e9)}
 	c.Band[1] = max(c.Band[1], c.Band[0]+1)

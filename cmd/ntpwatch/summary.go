@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -406,4 +407,16 @@ func (p *pipeline) writeSummaries(w io.Writer, files []string, opts *analystOpti
 func addCounter(c *detect.Counter, o detect.Counter) {
 	c.Packets += o.Packets
 	c.Bytes += o.Bytes
+}
+
+// flagError rewords the flag package's errors as one line that says what to do.
+func flagError(cmd string, err error) error {
+	msg := strings.TrimSpace(err.Error())
+	if f, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return fmt.Errorf("unknown flag %s; 'ntpwatch %s -h' lists the flags", f, cmd)
+	}
+	if f, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return fmt.Errorf("flag %s needs a value", f)
+	}
+	return errors.New(msg)
 }
