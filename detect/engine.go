@@ -245,13 +245,22 @@ func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
 		used = false
 	}
 	countPeer(used, pr.last, s, c, func(r *role) *uint32 { return &r.peers })
+	for side, r := range [2]*role{s, c} {
+		if pr.last < r.first {
+			pr.view[side] = pairView{} // the pair's first message of this episode of r
+		}
+	}
 	if isReq {
+		pr.view[sideSrv].req.add(pay)
+		pr.view[sideCli].req.add(pay)
 		countPeer(pr.req.Packets > 0, pr.lastReq, s, c, func(r *role) *uint32 { return &r.reqPeers })
 		pr.req.add(pay)
 		pr.lastReq = t
 	} else {
 		countPeer(pr.resp.Packets > 0, pr.lastResp, s, c, func(r *role) *uint32 { return &r.respPeers })
 		pr.resp.add(pay)
+		pr.view[sideSrv].resp.add(pay)
+		pr.view[sideCli].resp.add(pay)
 		pr.lastResp = t
 		if data {
 			countPeer(pr.data, pr.lastData, s, c, func(r *role) *uint32 { return &r.dataPeers })

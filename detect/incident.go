@@ -348,13 +348,17 @@ var remediation = [numVectors]string{
 
 // pairResponses and pairEgress choose what a top list ranks a pair by; ok is false for a
 // pair that does not belong in the list.
-func pairResponses(p *pair) (c Counter, ok bool) { return p.resp, p.resp.Packets > 0 }
-func pairEgress(p *pair) (c Counter, ok bool)    { return p.req, p.egress }
+// Both count within the episode of the list owner's role (side).
+func pairResponses(p *pair, side int) (c Counter, ok bool) {
+	v := &p.view[side]
+	return v.resp, v.resp.Packets > 0
+}
+func pairEgress(p *pair, side int) (c Counter, ok bool) { return p.view[side].req, p.egress }
 
 // top builds the top_n list of a host's pairs of this episode (last at or after first),
 // ranked by rank: bytes, then packets, then address, so that ties are deterministic. side
 // says which of h's lists: its clients (sideSrv) or its servers (sideCli).
-func (e *Engine) top(h *host, side int, first int64, rank func(*pair) (Counter, bool)) []HostStat {
+func (e *Engine) top(h *host, side int, first int64, rank func(*pair, int) (Counter, bool)) []HostStat {
 	n := e.cfg.TopN
 	top := e.topBuf[:0]
 	for p := h.pairs[side]; p != nil; p = p.side[side].next {
@@ -362,7 +366,7 @@ func (e *Engine) top(h *host, side int, first int64, rank func(*pair) (Counter, 
 		if side == sideSrv {
 			peer = p.key.cli
 		}
-		if c, ok := rank(p); ok && p.last >= first {
+		if c, ok := rank(p, side); ok && p.last >= first {
 			top = insertTop(top, n, HostStat{Addr: peer, Packets: c.Packets, Bytes: c.Bytes})
 		}
 	}

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -188,5 +189,39 @@ func TestDeterministic(t *testing.T) {
 	b, _ := run(t, DefaultConfig(), ps)
 	if lines(a) != lines(b) {
 		t.Errorf("two runs differ:\n%s\n%s", lines(a), lines(b))
+	}
+}
+
+// TestVictimListPerEpisode: the server pauses for longer than the idle timeout while the
+// victim stays busy with another reflector; the server's second reflection incident lists
+// the victim with that incident's replies only, not the first attack's as well.
+func TestVictimListPerEpisode(t *testing.T) {
+	other := netip.MustParseAddr("192.0.2.11")
+	var ps []decode.Packet
+	for i := range 30 {
+		ps = monlist(ps, at(time.Duration(i)*time.Second), victim, server, 8)
+	}
+	// The victim keeps receiving from another reflector through the server's pause.
+	for i := range 200 {
+		ps = monlist(ps, at(30*time.Second+time.Duration(i)*time.Second), victim, other, 8)
+	}
+	for i := range 30 {
+		ps = monlist(ps, at(3*time.Minute+time.Duration(i)*time.Second), victim, server, 8)
+	}
+	slices.SortStableFunc(ps, func(a, b decode.Packet) int { return a.Time.Compare(b.Time) })
+	got, _ := run(t, DefaultConfig(), ps)
+	var ends []Alert
+	for _, a := range only(got, KindReflection) {
+		if a.State == StateEnd && a.Reflector == server {
+			ends = append(ends, a)
+		}
+	}
+	if len(ends) != 2 {
+		t.Fatalf("want two reflection incidents of %v:\n%s", server, lines(only(got, KindReflection)))
+	}
+	for _, a := range ends {
+		if len(a.Victims.Top) != 1 || a.Victims.Top[0].Packets != a.Responses.Packets || a.Victims.Top[0].Bytes != a.Responses.Bytes {
+			t.Errorf("victims %+v do not add up to the incident's responses %+v", a.Victims.Top, a.Responses)
+		}
 	}
 }

@@ -161,10 +161,20 @@ func ranks(incs []IncidentSummary, n int) (reflectors, victims, scanners []HostS
 		s.Bytes += bytes
 		m[a] = s
 	}
+	// A server's exposed_amplifier and reflection incidents of one episode report the same
+	// role counters: count each episode (subject and first packet) once, at its largest.
+	type episode struct {
+		addr  netip.Addr
+		first int64
+	}
+	served := map[episode]Counter{}
 	for _, in := range incs {
 		switch in.Kind {
 		case KindReflection, KindExposedAmplifier:
-			add(refl, in.Subject, in.Responses.Packets, in.Responses.Bytes)
+			k := episode{in.Subject, in.FirstSeen.UnixNano()}
+			if c := served[k]; in.Responses.Bytes > c.Bytes || c.Packets == 0 {
+				served[k] = in.Responses
+			}
 			if in.Kind == KindReflection {
 				for _, v := range in.Top {
 					add(vict, v.Addr, v.Packets, v.Bytes)
@@ -177,6 +187,9 @@ func ranks(incs []IncidentSummary, n int) (reflectors, victims, scanners []HostS
 		case KindScan:
 			add(scan, in.Subject, in.Requests.Packets, in.Requests.Bytes)
 		}
+	}
+	for k, c := range served {
+		add(refl, k.addr, c.Packets, c.Bytes)
 	}
 	sorted := func(m agg) []HostStat {
 		var top []HostStat

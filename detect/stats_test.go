@@ -38,7 +38,7 @@ func TestStats(t *testing.T) {
 		st.Incidents[1].Peers != 1 || st.Incidents[1].Top[0].Addr != victim {
 		t.Errorf("incidents %+v", st.Incidents)
 	}
-	if len(st.TopReflectors) != 1 || st.TopReflectors[0].Addr != server || st.TopReflectors[0].Packets != 60000 ||
+	if len(st.TopReflectors) != 1 || st.TopReflectors[0].Addr != server || st.TopReflectors[0].Packets != 30000 ||
 		len(st.TopVictims) != 1 || st.TopVictims[0].Addr != victim || len(st.TopScanners) != 0 {
 		t.Errorf("top reflectors %+v victims %+v scanners %+v", st.TopReflectors, st.TopVictims, st.TopScanners)
 	}

@@ -64,10 +64,18 @@ type pair struct {
 	lastData   int64 // meaningful when data is set
 	lastEgress int64 // meaningful when egress is set
 	req, resp  Counter
+	// view counts the pair's requests and responses within the current episode of each
+	// side's role, indexed by side: a server's victims list and a client's reflectors list
+	// then add up to the incident's own counters even when the other side stayed active
+	// across an idle gap of this pair.
+	view       [2]pairView
 	data       bool // answered with data (an amplifier)
 	nodata     bool // answered without data (err=4 "no data": a patched server)
 	egress     bool // requests with this forged client as source left the home net
 }
+
+// pairView is a pair's traffic within one role's episode.
+type pairView struct{ req, resp Counter }
 
 // table maps keys to entries with a cap, a recency list for eviction, and a free list so
 // that a full table recycles entries instead of allocating.

@@ -237,9 +237,7 @@ func victimOf(in *detect.IncidentSummary, addr netip.Addr) (detect.Counter, bool
 	case detect.KindReflection:
 		for _, v := range in.Top {
 			if v.Addr == addr {
-				// A victim's entry counts its pair's traffic, which may predate the
-				// incident: no more than the incident's replies went to it.
-				return detect.Counter{Packets: min(v.Packets, in.Responses.Packets), Bytes: min(v.Bytes, in.Responses.Bytes)}, true
+				return detect.Counter{Packets: v.Packets, Bytes: v.Bytes}, true
 			}
 		}
 	}
@@ -253,7 +251,7 @@ func scannerOf(in *detect.IncidentSummary, addr netip.Addr) (detect.Counter, boo
 // talkers adds to a top list the amplification and time span of the incidents each host
 // took part in (in role), which detect's ranking leaves out. Its packets and bytes are the
 // largest of the sums per kind: the exposed_amplifier and reflection incidents of one server
-// count the same replies, which detect's ranking adds up twice.
+// count the same replies, so adding them up would count them twice.
 func talkers(top []detect.HostStat, incs []detect.IncidentSummary, role func(*detect.IncidentSummary, netip.Addr) (detect.Counter, bool)) []talker {
 	out := make([]talker, 0, len(top))
 	for _, h := range top {
