@@ -48,8 +48,12 @@ pcaps:
 kafka-dev:
 	$(GO) run ./cmd/ntpgen kafka -listen 127.0.0.1:9092
 
+# Package benchmarks, then ntpwatch against tcpdump and tshark on two big generated captures
+# (written once into build/bench, about 1.2 GB): the table of README "Performance".
+BENCHRUNS ?= 3
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./decode ./detect
+	$(GO) test -run '^$$' -bench . -benchmem ./decode ./detect ./cmd/ntpwatch
+	$(BIN)/ntpgen bench -dir build/bench -runs $(BENCHRUNS) -ntpwatch $(BIN)/ntpwatch
 
 # Every fuzz target for FUZZTIME each (go test runs one target per invocation).
 fuzz: deps

@@ -4,6 +4,8 @@
 //	ntpgen pcaps [-dir pcaps]                    write every sample capture
 //	ntpgen scenario -name NAME -o FILE [...]     write one scenario (pcap, pcap-ns or pcapng; .gz)
 //	ntpgen list                                  list the scenarios
+//	ntpgen bench-pcaps [-dir build/bench]        write the big benchmark captures (once)
+//	ntpgen bench [-runs 3] [-ntpwatch bin/ntpwatch]  measure ntpwatch, tcpdump and tshark on them
 package main
 
 import (
@@ -23,10 +25,12 @@ type command struct {
 
 // commands holds every subcommand; each lives in a file of its own and adds itself here.
 var commands = map[string]command{
-	"pcaps":    {"write every sample capture into a folder", runPcaps},
-	"scenario": {"write one scenario capture", runScenario},
-	"list":     {"list the scenarios", runList},
-	"kafka":    {"run an in-memory Kafka broker for trying the kafka sink", runKafka},
+	"pcaps":       {"write every sample capture into a folder", runPcaps},
+	"scenario":    {"write one scenario capture", runScenario},
+	"list":        {"list the scenarios", runList},
+	"kafka":       {"run an in-memory Kafka broker for trying the kafka sink", runKafka},
+	"bench-pcaps": {"write the benchmark captures (once; cached)", runBenchPcaps},
+	"bench":       {"measure ntpwatch against tcpdump and tshark on the benchmark captures", runBench},
 }
 
 // errUsage marks a bad command line: exit status 2.
