@@ -56,6 +56,7 @@ type Engine struct {
 	hosts    hostTable
 	pairs    pairTable
 	lastPair *pair // the pair of the previous amplifying packet: attack streams repeat it
+	door     doorkeeper
 
 	exposed  map[netip.Addr]struct{} // hosts that had their exposed_amplifier incident
 	exposedT TableStats
@@ -89,6 +90,7 @@ func NewEngine(cfg Config, emit func(*Alert)) *Engine {
 	e.exposedT = TableStats{Name: "exposed_amplifiers", Cap: cfg.Tables.MaxHosts}
 	e.incT = TableStats{Name: "incidents", Cap: cfg.Tables.MaxIncidents}
 	e.nextSweep = math.MaxInt64
+	e.door = newDoorkeeper()
 	return e
 }
 
@@ -166,7 +168,11 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 	if pr != nil && pr.key.srv == sa && pr.key.cli == ca {
 		s, c = pr.hosts[sideSrv], pr.hosts[sideCli]
 	} else {
-		if s = e.host(sa); s == nil {
+		// A storm from ever new sources repeats the server of the previous pair: its host
+		// needs no lookup.
+		if pr != nil && pr.key.srv == sa {
+			s = pr.hosts[sideSrv]
+		} else if s = e.host(sa); s == nil {
 			return
 		}
 		if c = e.host(ca); c != nil {

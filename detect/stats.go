@@ -23,6 +23,7 @@ type TableStats struct {
 	Peak      int    // most entries at any time
 	Evictions uint64 // entries dropped to make room
 	Refusals  uint64 // entries not created because nothing could be evicted
+	Deferred  uint64 // hosts not created at the cap because it was their first packet
 }
 
 // VectorCount counts the amplifying NTP messages of one vector.

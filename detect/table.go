@@ -200,11 +200,15 @@ const evictTries = 8
 
 func hostPinned(h *host) bool { return h.pins > 0 }
 
-// host returns the entry of a, creating it when needed. At the cap it evicts a host that was
-// not seen lately and has no open incident, with its pairs; when the candidates are all
-// pinned it refuses and returns nil.
+// host returns the entry of a, creating it when needed. At the cap a host is created only
+// when the doorkeeper saw its address before (admit), and it evicts a host that was not seen
+// lately and has no open incident, with its pairs; when the candidates are all pinned it
+// refuses. It returns nil when it defers or refuses.
 func (e *Engine) host(a netip.Addr) *host {
 	t := &e.hosts
+	if t.full() && !e.admit(a) {
+		return nil // not in the table: every host in it is known to the doorkeeper
+	}
 	if h := t.get(a); h != nil {
 		return h
 	}
@@ -218,6 +222,7 @@ func (e *Engine) host(a netip.Addr) *host {
 	}
 	h := t.insert(a, e.now)
 	h.addr = a
+	e.remember(a)
 	return h
 }
 
