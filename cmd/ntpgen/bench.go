@@ -203,8 +203,8 @@ func printTable(w io.Writer, rows []*benchRow, res []benchResult) {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\t-\t-\t-\t-\t(%s)\n", x.tool, x.file, x.packets, r.missing)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t\n",
-			x.tool, x.file, x.packets, x.wall.Seconds(), group(x.pps), x.mbps, x.rssMiB, x.cpu.Seconds(), x.cores)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t\n",
+			x.tool, x.file, x.packets, x.wall.Seconds(), x.pps, x.mbps, x.rssMiB, x.cpu.Seconds(), x.cores)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "(medians of %d runs; wall time of the whole process, start-up included; CPU s = user+system; cores = CPU s/wall)\n", len(rows[0].walls))
@@ -237,26 +237,13 @@ func printTargets(w io.Writer, res []benchResult) {
 		fmt.Fprintf(w, "SKIP  ntpwatch/tcpdump ratio: tcpdump was not run\n")
 	}
 	if na := get("ntpwatch", benchAttack.name); na != nil {
-		check(fmt.Sprintf("ntpwatch packets/s on %s >= %s", benchAttack.name, group(targetAttackPS)), na.pps >= targetAttackPS, group(na.pps))
+		check(fmt.Sprintf("ntpwatch packets/s on %s >= %d", benchAttack.name, targetAttackPS), na.pps >= targetAttackPS, fmt.Sprintf("%.0f", na.pps))
 	}
 	for _, x := range []*benchResult{nm, get("ntpwatch", benchAttack.name)} {
 		if x != nil {
 			check(fmt.Sprintf("ntpwatch peak RSS on %s <= %d MiB", x.file, targetRSSMiB), x.rssMiB <= targetRSSMiB, fmt.Sprintf("%.0f MiB", x.rssMiB))
 		}
 	}
-}
-
-// group formats n with thousands separators.
-func group(f float64) string {
-	s := fmt.Sprintf("%.0f", f)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // machine describes where the numbers come from: cores, CPU model, Go version and the load

@@ -178,7 +178,4 @@ func TestBenchTargets(t *testing.T) {
 			t.Errorf("verdicts lack %q:\n%s", want, b.String())
 		}
 	}
-	if g := group(1234567.4); g != "1,234,567" {
-		t.Errorf("group = %q", g)
-	}
 }
