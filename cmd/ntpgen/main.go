@@ -6,6 +6,8 @@
 //	ntpgen list                                  list the scenarios
 //	ntpgen bench-pcaps [-dir build/bench]        write the big benchmark captures (once)
 //	ntpgen bench [-runs 3] [-ntpwatch bin/ntpwatch]  measure ntpwatch, tcpdump and tshark on them
+//	ntpgen amplifier [-listen 127.0.0.1:123]      answer monlist on loopback (live tests)
+//	ntpgen sender -from 127.0.0.2 -count N ...   send monlist requests from a loopback victim
 package main
 
 import (
@@ -31,6 +33,8 @@ var commands = map[string]command{
 	"kafka":       {"run an in-memory Kafka broker for trying the kafka sink", runKafka},
 	"bench-pcaps": {"write the benchmark captures (once; cached)", runBenchPcaps},
 	"bench":       {"measure ntpwatch against tcpdump and tshark on the benchmark captures", runBench},
+	"amplifier":   {"answer monlist on a loopback address (live test traffic)", runAmplifier},
+	"sender":      {"send monlist requests from a loopback address, the victim (live test traffic)", runSender},
 }
 
 // errUsage marks a bad command line: exit status 2.

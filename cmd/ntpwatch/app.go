@@ -43,6 +43,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"read":    {"analyse capture files (pcap, pcapng, gzip) or stdin", runRead},
+		"live":    {"capture on a network interface until SIGINT/SIGTERM", runLive},
 		"version": {"print the version", runVersion},
 	}
 }
@@ -91,6 +92,7 @@ JSON alert per incident event for a SIEM, with a summary for the analyst.
 
 usage:
   ntpwatch read [flags] FILE|- ...   analyse captures: pcap, pcapng, gzip; - for stdin
+  ntpwatch live -i IFACE [flags]     capture on an interface until SIGINT/SIGTERM
   ntpwatch version                   print the version
   ntpwatch help [COMMAND]            this text, or a command's flags and examples
 
@@ -99,6 +101,7 @@ examples:
   ntpwatch read --home-net 198.51.100.0/24 dump-*.pcap.gz
   ntpwatch read --report incident.html capture.pcapng
   tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
+  ntpwatch live -i eth1 --promisc --metrics-listen 127.0.0.1:9123
 
 exit status:
   0  success

@@ -32,6 +32,9 @@ type pipeline struct {
 	started time.Time
 	view    runView      // what the analyst sees: progress, summary, report
 	report  sinks.Report // the outputs' account, set by close
+
+	// onAlert, when set, sees every alert event on the analysis goroutine (live metrics).
+	onAlert func(*detect.Alert)
 }
 
 const (
@@ -73,6 +76,9 @@ func newPipeline(ctx context.Context, cfg *Config, e env) (*pipeline, error) {
 func (p *pipeline) emit(a *detect.Alert) {
 	p.alerts++
 	p.view.alert(a)
+	if p.onAlert != nil {
+		p.onAlert(a)
+	}
 	p.out.Send(a)
 }
 

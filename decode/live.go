@@ -1,0 +1,200 @@
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// Capture engines for OpenLive.
+const (
+	// EnginePcap captures through libpcap: portable, and what tcpdump uses.
+	EnginePcap = "pcap"
+	// EngineAFPacket captures through Linux AF_PACKET TPACKET_V3 rings, several sockets in one
+	// fanout group, each read by its own goroutine.
+	EngineAFPacket = "afpacket"
+)
+
+// ntpFrames matches what the decoder needs of one (untagged) frame: UDP with port 123 on
+// either side, and every IP fragment that may belong to such a datagram. libpcap's `udp`
+// stops at IPv4 fragments with a non-zero offset and at IPv6 fragment headers, which carry
+// no UDP header; they are let through whatever their ports and attributed (or counted as
+// orphans) by the decoder.
+const ntpFrames = "udp port 123 or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
+
+// DefaultBPF is the capture filter of a live source when none is given: NTP and the fragments
+// that may carry it, untagged, under one 802.1Q/802.1ad tag, or under two (QinQ). Each `vlan`
+// keyword shifts the offsets of everything after it (pcap-filter(7)), hence the nesting. On a
+// live Linux capture the kernel has usually moved the outer tag into the packet's metadata;
+// libpcap's `vlan` checks the metadata first, and a filter compiled for AF_PACKET sees the
+// frame without its outer tag, so single-tagged frames match the first alternative there.
+const DefaultBPF = ntpFrames + " or (vlan and (" + ntpFrames + " or (vlan and (" + ntpFrames + "))))"
+
+// DefaultSnaplen is the bytes captured of each frame: whole frames on any common MTU, so the
+// monlist items and the NTP log are complete. Byte counts never depend on it.
+const DefaultSnaplen = 65535
+
+// DefaultLiveTimeout is how long Next waits on a quiet link before returning ErrTimeout.
+const DefaultLiveTimeout = 100 * time.Millisecond
+
+// DefaultBufferSize is the kernel ring of a live capture in bytes, shared by the afpacket
+// workers: at 500-byte frames it holds about 100,000 of them, a fraction of a second at the
+// rates a 2014 monlist attack reached, so a reader that stalls briefly loses nothing.
+const DefaultBufferSize = 64 << 20
+
+// LiveConfig says how to capture from a network interface. The zero value of every field but
+// Interface selects its default.
+type LiveConfig struct {
+	Interface string
+	// Engine is EnginePcap (the default) or EngineAFPacket.
+	Engine string
+	// BPF is a libpcap filter expression; DefaultBPF when empty.
+	BPF string
+	// Snaplen is the bytes captured per frame; DefaultSnaplen when 0.
+	Snaplen int
+	// Promisc puts the interface into promiscuous mode, as a SPAN port or tap needs.
+	Promisc bool
+	// Workers is the number of AF_PACKET sockets in the fanout group, each with its own
+	// goroutine; 1 when 0. The pcap engine has one.
+	Workers int
+	// BufferSize is the kernel ring in bytes, split between the workers; DefaultBufferSize
+	// when 0.
+	BufferSize int
+	// Timeout is how long Next waits for a frame before returning ErrTimeout;
+	// DefaultLiveTimeout when 0.
+	Timeout time.Duration
+}
+
+// LiveSource is a Source on a network interface. Its Next returns ErrTimeout when no frame
+// came within LiveConfig.Timeout, so that the caller can hand over what it holds and check for
+// shutdown; it never returns io.EOF before Close.
+type LiveSource interface {
+	Source
+	// CaptureStats returns the kernel's counters for this source since it was opened. Like
+	// Next, it belongs to the source's goroutine.
+	CaptureStats() (CaptureStats, error)
+}
+
+// CaptureStats are the kernel's counters of a live capture.
+type CaptureStats struct {
+	Received uint64 // frames the filter passed to the capture (pcap ps_recv, AF_PACKET tp_packets)
+	Dropped  uint64 // frames lost because the ring was full (ps_drop, tp_drops)
+	// IfDropped are frames the interface or its driver dropped (pcap ps_ifdrop); AF_PACKET
+	// does not know them.
+	IfDropped uint64
+}
+
+// Add adds o's counters to s, to total the sources of one fanout group.
+func (s *CaptureStats) Add(o CaptureStats) {
+	s.Received += o.Received
+	s.Dropped += o.Dropped
+	s.IfDropped += o.IfDropped
+}
+
+// ErrTimeout is returned by a LiveSource's Next when no frame came within the timeout.
+var ErrTimeout = errors.New("no frame within the timeout")
+
+// ErrCapturePermission is matched (errors.Is) by the error of OpenLive when the process may
+// not capture: it needs root or the CAP_NET_RAW capability.
+var ErrCapturePermission = errors.New("permission denied: capturing needs root or CAP_NET_RAW (and CAP_NET_ADMIN for --promisc)")
+
+// OpenLive opens cfg.Interface for capture with cfg.Engine and returns one source per worker:
+// one for pcap, cfg.Workers for afpacket. Each source belongs to one goroutine. Errors name
+// the interface on one line; a missing interface and a missing privilege are told apart
+// (errors.Is(err, ErrCapturePermission)).
+func OpenLive(cfg LiveConfig) ([]LiveSource, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("capture on %s: %w", cfg.Interface, err)
+	}
+	ifc, err := net.InterfaceByName(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
+	}
+	var srcs []LiveSource
+	switch cfg.Engine {
+	case EnginePcap:
+		srcs, err = openPcap(cfg)
+	case EngineAFPacket:
+		srcs, err = openAFPacket(cfg, ifc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("capture on %s (%s): %w", cfg.Interface, cfg.Engine, err)
+	}
+	return srcs, nil
+}
+
+func (c LiveConfig) withDefaults() LiveConfig {
+	if c.Engine == "" {
+		c.Engine = EnginePcap
+	}
+	if c.BPF == "" {
+		c.BPF = DefaultBPF
+	}
+	if c.Snaplen == 0 {
+		c.Snaplen = DefaultSnaplen
+	}
+	if c.Workers == 0 {
+		c.Workers = 1
+	}
+	if c.BufferSize == 0 {
+		c.BufferSize = DefaultBufferSize
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultLiveTimeout
+	}
+	return c
+}
+
+// maxWorkers bounds the fanout group: more sockets than cores only split the ring.
+const maxWorkers = 64
+
+func (c LiveConfig) validate() error {
+	var errs []error
+	switch c.Engine {
+	case EnginePcap:
+		if c.Workers != 1 {
+			errs = append(errs, fmt.Errorf("--workers %d: the pcap engine has one worker; use --engine afpacket for more", c.Workers))
+		}
+	case EngineAFPacket:
+		if c.Workers < 1 || c.Workers > maxWorkers {
+			errs = append(errs, fmt.Errorf("--workers %d: must be between 1 and %d", c.Workers, maxWorkers))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--engine %q: must be %s or %s", c.Engine, EnginePcap, EngineAFPacket))
+	}
+	if c.Snaplen < 64 || c.Snaplen > maxSnaplen {
+		errs = append(errs, fmt.Errorf("--snaplen %d: must be between 64 and %d", c.Snaplen, maxSnaplen))
+	}
+	if c.BufferSize < 1<<20 {
+		errs = append(errs, fmt.Errorf("buffer size %d: must be at least 1 MiB", c.BufferSize))
+	}
+	if c.Timeout < time.Millisecond {
+		errs = append(errs, fmt.Errorf("timeout %s: must be at least 1ms", c.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+// permissionError turns an operating system refusal into ErrCapturePermission.
+func permissionError(err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return ErrCapturePermission
+	}
+	return err
+}
+
+// insertVLANTag writes into buf the Ethernet frame data with an 802.1Q tag carrying tci put
+// back after the MAC addresses, and returns it. AF_PACKET hands frames over with the outer tag
+// moved into the packet's metadata (VLAN offload, or skb_vlan_untag in the receive path);
+// libpcap puts it back the same way, so both engines give the decoder the frame as it was on
+// the wire. The TPID is taken as 0x8100: the metadata that gopacket exposes omits it.
+func insertVLANTag(buf, data []byte, tci uint16) []byte {
+	if len(data) < 12 {
+		return append(buf[:0], data...)
+	}
+	buf = append(buf[:0], data[:12]...)
+	buf = append(buf, 0x81, 0x00, byte(tci>>8), byte(tci))
+	return append(buf, data[12:]...)
+}
