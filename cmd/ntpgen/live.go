@@ -71,15 +71,18 @@ func runAmplifier(args []string, stdout io.Writer) error {
 	defer conn.Close()
 	conn.SetReadBuffer(socketBuffer)
 	conn.SetWriteBuffer(socketBuffer)
+	forceBuffers(conn, socketBuffer)
 	fmt.Fprintf(stdout, "amplifier: listening on %s\n", conn.LocalAddr())
 	st, err := amplify(ctx, conn, *limit)
-	fmt.Fprintf(stdout, "amplifier: %d requests answered with %d replies (%d payload bytes), %d other datagrams ignored\n",
-		st.answered, st.replies, st.replyBytes, st.ignored)
+	span := st.last.Sub(st.first).Seconds()
+	fmt.Fprintf(stdout, "amplifier: %d requests answered with %d replies (%d payload bytes) in %.3fs (%.0f replies/s), %d other datagrams ignored\n",
+		st.answered, st.replies, st.replyBytes, span, float64(st.replies)/max(span, 1e-9), st.ignored)
 	return err
 }
 
 type amplifierStats struct {
 	answered, replies, replyBytes, ignored uint64
+	first, last                            time.Time // the first request and the last reply
 }
 
 // amplify answers each MON_GETLIST_1 request on conn with the full monitor list, the
@@ -106,6 +109,9 @@ func amplify(ctx context.Context, conn *net.UDPConn, limit int) (amplifierStats,
 			st.ignored++
 			continue
 		}
+		if st.answered == 0 {
+			st.first = time.Now()
+		}
 		victim := from.Addr().Unmap()
 		pkts, ok := replies[victim]
 		if !ok {
@@ -119,6 +125,7 @@ func amplify(ctx context.Context, conn *net.UDPConn, limit int) (amplifierStats,
 			st.replies++
 			st.replyBytes += uint64(len(p))
 		}
+		st.last = time.Now()
 		st.answered++
 	}
 	return st, nil
@@ -155,6 +162,7 @@ func runSender(args []string, stdout io.Writer) error {
 	}
 	defer conn.Close()
 	conn.SetReadBuffer(socketBuffer)
+	forceBuffers(conn, socketBuffer)
 	st, err := send(ctx, conn, to, *count, *rate)
 	fmt.Fprintf(stdout, "sender: %d requests (%d bytes) sent from %s in %.3fs (%.0f/s); %d replies (%d payload bytes) received\n",
 		st.sent, st.sent*monlistRequestLen, conn.LocalAddr(), st.elapsed.Seconds(), float64(st.sent)/max(st.elapsed.Seconds(), 1e-9), st.replies, st.replyBytes)

@@ -113,6 +113,7 @@ func runLive(ctx context.Context, e env) error {
 	var stopMetrics func()
 	if ln != nil {
 		stopMetrics = serveMetrics(ln, lv)
+		fmt.Fprintf(e.stderr, "ntpwatch live: metrics on http://%s/metrics\n", ln.Addr())
 	}
 	fmt.Fprintf(e.stderr, "ntpwatch live: capturing on %s with %s (%d worker(s)), filter %q\n",
 		o.Interface, lc.Engine, len(srcs), lc.BPF)

@@ -1,0 +1,306 @@
+package decode
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcap"
+)
+
+// defaultBPF compiles DefaultBPF for offline matching, as a filter on a capture file sees
+// frames: every VLAN tag still in the data.
+func defaultBPF(t *testing.T, link layers.LinkType) *pcap.BPF {
+	t.Helper()
+	f, err := pcap.NewBPF(link, DefaultSnaplen, DefaultBPF)
+	if err != nil {
+		t.Fatalf("compile DefaultBPF for %s: %v", link, err)
+	}
+	return f
+}
+
+// TestDefaultBPFFrames checks what DefaultBPF passes, frame by frame: NTP untagged and under
+// one or two tags of each TPID libpcap knows, and the fragments the decoder attributes.
+func TestDefaultBPFFrames(t *testing.T) {
+	ntp := []byte{0x17, 0, 3, 42, 0, 0, 0, 0} // an 8-byte MON_GETLIST_1 request
+	v4 := udpPacket(testV4Client, testV4Server, 40000, 123, ntp)
+	v6 := udpPacket(testV6Client, testV6Server, 40000, 123, ntp)
+	reply := udpPacket(testV4Server, testV4Client, 123, 40000, ntp)
+	dns := udpPacket(testV4Client, testV4Server, 40000, 53, ntp)
+	tcp := ipv4Packet(testV4Client, testV4Server, 6, 1, 0, make([]byte, 20))
+	frag := ipv4Packet(testV4Server, testV4Client, 17, 7, 185, make([]byte, 64)) // offset 1480
+	frag6 := ipv6Packet(testV6Server, testV6Client, 44, make([]byte, 64))
+	cases := []struct {
+		name  string
+		frame []byte
+		want  bool
+	}{
+		{"IPv4 request", ethernet(v4), true},
+		{"IPv4 reply", ethernet(reply), true},
+		{"IPv6 request", ethernet(v6), true},
+		{"802.1Q", ethernet(v4, 0x8100, 10), true},
+		{"802.1ad", ethernet(v4, 0x88a8, 10), true},
+		{"QinQ 802.1ad+802.1Q", ethernet(v4, 0x88a8, 100, 0x8100, 10), true},
+		{"QinQ 0x9100+802.1Q IPv6", ethernet(v6, 0x9100, 100, 0x8100, 10), true},
+		{"IPv4 non-first fragment", ethernet(frag), true},
+		{"IPv4 fragment under QinQ", ethernet(frag, 0x88a8, 100, 0x8100, 10), true},
+		{"IPv6 fragment", ethernet(frag6), true},
+		{"DNS", ethernet(dns), false},
+		{"DNS under 802.1Q", ethernet(dns, 0x8100, 10), false},
+		{"TCP", ethernet(tcp), false},
+	}
+	f := defaultBPF(t, layers.LinkTypeEthernet)
+	for _, tc := range cases {
+		if got := f.Matches(captureInfo(tc.frame), tc.frame); got != tc.want {
+			t.Errorf("%s: DefaultBPF matches %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestDefaultBPFKeepsWhatTheDecoderNeeds runs DefaultBPF over the sample and the real
+// captures: every frame the decoder makes something of (NTP, a malformed port-123 datagram,
+// an attributed fragment) must pass the filter, so a live capture sees what a file shows.
+func TestDefaultBPFKeepsWhatTheDecoderNeeds(t *testing.T) {
+	files, _ := filepath.Glob("../pcaps/*.pcap")
+	real := os.Getenv("NTPWATCH_REAL_PCAPS")
+	if real == "" {
+		real = "../../shared/pcaps/real"
+	}
+	more, _ := filepath.Glob(filepath.Join(real, "*", "*.pcap"))
+	if len(more) == 0 {
+		t.Logf("no real captures in %s (set NTPWATCH_REAL_PCAPS): checking the samples only", real)
+	}
+	files = append(files, more...)
+	if len(files) == 0 {
+		t.Skip("no captures found")
+	}
+	filters := map[layers.LinkType]*pcap.BPF{}
+	var kept, rejected int
+	for _, name := range files {
+		src, err := Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := NewDecoder()
+		var p Packet
+		for i := 1; ; i++ {
+			data, ci, link, err := src.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, ErrTruncated) {
+					t.Errorf("%s: %v", name, err)
+				}
+				break
+			}
+			f, ok := filters[link]
+			if !ok {
+				f, _ = pcap.NewBPF(link, DefaultSnaplen, DefaultBPF)
+				filters[link] = f // nil: libpcap cannot filter this link type offline
+			}
+			if f == nil {
+				continue
+			}
+			match := f.Matches(ci, data)
+			if kind := dec.Decode(data, ci, link, &p); kind != KindOther && !match {
+				t.Errorf("%s frame %d: %s %v:%d > %v:%d is not matched by DefaultBPF", name, i, kindName(kind), p.Src, p.SrcPort, p.Dst, p.DstPort)
+			}
+			if match {
+				kept++
+			} else {
+				rejected++
+			}
+		}
+		src.Close()
+	}
+	t.Logf("%d captures: DefaultBPF kept %d frames, rejected %d", len(files), kept, rejected)
+	if rejected == 0 {
+		t.Error("DefaultBPF rejected no frame at all: the samples hold non-NTP traffic it should leave out")
+	}
+}
+
+func kindName(k Kind) string {
+	return [...]string{"other", "ntp", "malformed", "fragment"}[k]
+}
+
+func TestInsertVLANTag(t *testing.T) {
+	frame := ethernet(udpPacket(testV4Client, testV4Server, 40000, 123, []byte{0x17, 0, 3, 42, 0, 0, 0, 0}))
+	got := insertVLANTag(nil, frame, 0x2064) // priority 1, VLAN 100
+	want := ethernet(udpPacket(testV4Client, testV4Server, 40000, 123, []byte{0x17, 0, 3, 42, 0, 0, 0, 0}), 0x8100, 0x2064)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("insertVLANTag:\n got %x\nwant %x", got, want)
+	}
+	var p Packet
+	if kind := NewDecoder().Decode(got, captureInfo(got), layers.LinkTypeEthernet, &p); kind != KindNTP || p.VLAN != 100 {
+		t.Errorf("decoded %s VLAN %d, want ntp VLAN 100", kindName(kind), p.VLAN)
+	}
+	if short := insertVLANTag(nil, frame[:6], 1); !bytes.Equal(short, frame[:6]) {
+		t.Errorf("a frame shorter than the MAC addresses changed: %x", short)
+	}
+}
+
+func TestOpenLiveErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  LiveConfig
+		want []string // in the error, which is one line
+	}{
+		{"no such interface", LiveConfig{Interface: "nosuch0"}, []string{"nosuch0", "no such network interface"}},
+		{"unknown engine", LiveConfig{Interface: "lo", Engine: "dpdk"}, []string{"lo", `--engine "dpdk"`}},
+		{"pcap workers", LiveConfig{Interface: "lo", Workers: 4}, []string{"--workers 4", "afpacket"}},
+		{"too many workers", LiveConfig{Interface: "lo", Engine: EngineAFPacket, Workers: 1000}, []string{"--workers 1000"}},
+		{"snaplen", LiveConfig{Interface: "lo", Snaplen: 10}, []string{"--snaplen 10"}},
+	}
+	for _, tc := range cases {
+		_, err := OpenLive(tc.cfg)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", tc.name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error is not one line: %q", tc.name, err)
+		}
+	}
+}
+
+// requireLive skips a test that needs to capture when the process may not, unless
+// NTPWATCH_REQUIRE_LIVE=1 (CI, as root) makes that a failure.
+func requireLive(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if errors.Is(err, ErrCapturePermission) && os.Getenv("NTPWATCH_REQUIRE_LIVE") != "1" {
+		t.Skipf("cannot capture here (%v); run as root, or set NTPWATCH_REQUIRE_LIVE=1 to fail instead", err)
+	}
+	t.Fatal(err)
+}
+
+// TestLiveLoopbackOnce sends datagrams across the loopback interface and checks that each
+// engine sees every one exactly once with its true length: the kernel hands AF_PACKET sockets
+// every frame sent on lo twice, outgoing and incoming. The traffic goes to a port of its
+// own, so the loopback tests of cmd/ntpwatch (port 123) running at the same time do not mix in.
+func TestLiveLoopbackOnce(t *testing.T) {
+	for _, engine := range []string{EnginePcap, EngineAFPacket} {
+		t.Run(engine, func(t *testing.T) {
+			sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sink.Close()
+			port := sink.LocalAddr().(*net.UDPAddr).Port
+			cfg := LiveConfig{Interface: "lo", Engine: engine, BPF: "udp and dst port " + strconv.Itoa(port)}
+			if engine == EngineAFPacket {
+				cfg.Workers = 2
+			}
+			srcs, err := OpenLive(cfg)
+			requireLive(t, err)
+			const n = 200
+			conn, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3)}, sink.LocalAddr().(*net.UDPAddr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			wantBytes := 0
+			for i := range n {
+				payload := make([]byte, 8+i%100)
+				if _, err := conn.Write(payload); err != nil {
+					t.Fatal(err)
+				}
+				wantBytes += 14 + 20 + 8 + len(payload)
+			}
+			var mu sync.Mutex
+			frames, wire := 0, 0
+			var drops uint64
+			var wg sync.WaitGroup
+			for _, src := range srcs {
+				wg.Go(func() {
+					defer src.Close()
+					dec := NewDecoder()
+					var p Packet
+					quiet := 0
+					// Read until the link stays quiet for ten timeouts in a row: all n
+					// frames were sent before reading started.
+					for quiet < 10 {
+						data, ci, link, err := src.Next()
+						if errors.Is(err, ErrTimeout) {
+							quiet++
+							continue
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						quiet = 0
+						// Not port 123, so the decoder sets only the time and the
+						// wire length (KindOther), which is what is counted here.
+						dec.Decode(data, ci, link, &p)
+						mu.Lock()
+						frames++
+						wire += int(p.WireLen)
+						mu.Unlock()
+					}
+					cs, err := src.CaptureStats()
+					if err != nil {
+						t.Error(err)
+					}
+					mu.Lock()
+					drops += cs.Dropped
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			if frames != n || wire != wantBytes {
+				t.Errorf("captured %d frames of %d wire bytes, want %d of %d", frames, wire, n, wantBytes)
+			}
+			if drops != 0 {
+				t.Errorf("kernel dropped %d frames", drops)
+			}
+		})
+	}
+}
+
+// TestLiveTimeout checks that a quiet link returns ErrTimeout rather than blocking, so that a
+// reader can hand over what it holds and notice a shutdown.
+func TestLiveTimeout(t *testing.T) {
+	for _, engine := range []string{EnginePcap, EngineAFPacket} {
+		t.Run(engine, func(t *testing.T) {
+			// A filter nothing on lo matches: the port is reserved by a socket nobody sends to.
+			l, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			port := strconv.Itoa(l.LocalAddr().(*net.UDPAddr).Port)
+			srcs, err := OpenLive(LiveConfig{Interface: "lo", Engine: engine, BPF: "udp port " + port, Timeout: 20 * time.Millisecond})
+			requireLive(t, err)
+			defer srcs[0].Close()
+			done := make(chan error, 1)
+			go func() {
+				_, _, _, err := srcs[0].Next()
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrTimeout) {
+					t.Errorf("Next on a quiet link: %v, want ErrTimeout", err)
+				}
+			case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
+				t.Fatal("Next blocked on a quiet link")
+			}
+		})
+	}
+}
+
