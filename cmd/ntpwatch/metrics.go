@@ -142,9 +142,11 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	put(&mBatchQueue, float64(len(lv.full)))
 	put(&mBatchCap, float64(cap(lv.full)))
+	last := 0.0 // no packet yet
 	if !lastPacket.IsZero() {
-		put(&mLastPacket, float64(lastPacket.UnixNano())/1e9)
+		last = float64(lastPacket.UnixNano()) / 1e9
 	}
+	put(&mLastPacket, last)
 	put(&mWorkers, float64(lv.running.Load()))
 }
 
