@@ -37,7 +37,7 @@ const DefaultBPF = ntpFrames + " or (vlan and (" + ntpFrames + " or (vlan and ("
 const DefaultSnaplen = 65535
 
 // DefaultLiveTimeout is how long Next waits on a quiet link before returning ErrTimeout.
-const DefaultLiveTimeout = 100 * time.Millisecond
+const DefaultLiveTimeout = 50 * time.Millisecond
 
 // DefaultBufferSize is the kernel ring of a live capture in bytes, shared by the afpacket
 // workers: at 500-byte frames it holds about 100,000 of them, a fraction of a second at the

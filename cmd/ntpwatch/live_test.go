@@ -347,15 +347,26 @@ func metricValue(page, series string) (float64, bool) {
 	return 0, false
 }
 
-// waitMetric scrapes until series reaches want: the snapshots behind the metrics are
-// published a few times a second.
+// waitMetric scrapes until series is want: the snapshots behind the metrics are published a
+// few times a second.
 func waitMetric(t *testing.T, url, series string, want float64) string {
+	t.Helper()
+	return waitMetricFunc(t, url, series, want, func(v float64) bool { return v == want })
+}
+
+// waitMetricAtLeast scrapes until series is at least want.
+func waitMetricAtLeast(t *testing.T, url, series string, want float64) string {
+	t.Helper()
+	return waitMetricFunc(t, url, series, want, func(v float64) bool { return v >= want })
+}
+
+func waitMetricFunc(t *testing.T, url, series string, want float64, ok func(float64) bool) string {
 	t.Helper()
 	deadline := time.Now().Add(hangGuard)
 	for {
 		page := scrape(t, url)
 		v, _ := metricValue(page, series)
-		if v == want {
+		if ok(v) {
 			return page
 		}
 		if time.Now().After(deadline) {
@@ -517,13 +528,21 @@ func TestLiveService(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd.Process.Signal(syscall.SIGHUP)
-			stderr.wait(t, "reopened the alert file")
+			// The reopen creates the file anew.
+			for deadline := time.Now().Add(hangGuard); ; time.Sleep(10 * time.Millisecond) {
+				if _, err := os.Stat(alertFile); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s was not created again after SIGHUP", alertFile)
+				}
+			}
 
 			// An attack still going on when SIGTERM comes.
 			amp = startNtpgen(t, ntpgen, "amplifier", "-listen", "127.0.0.1:123", "-duration", "2m")
 			amp.out.wait(t, "listening")
 			slow := startNtpgen(t, ntpgen, "sender", "-count", "2000", "-rate", "100")
-			waitMetric(t, url+"/metrics", `ntpwatch_ntp_messages_total{mode="7"}`, float64(answered+replies+101))
+			waitMetricAtLeast(t, url+"/metrics", `ntpwatch_ntp_messages_total{mode="7"}`, float64(answered+replies+101))
 			term := time.Now()
 			cmd.Process.Signal(syscall.SIGTERM)
 			exited := make(chan error, 1)
@@ -609,8 +628,9 @@ func TestLiveBadUsage(t *testing.T) {
 	}
 }
 
-// TestLivePermission runs the binary as nobody without capabilities: one line naming the
-// interface and the missing privilege, exit status 2.
+// TestLivePermission runs the binary as nobody: without capabilities it must stop with one
+// line naming the interface and the missing privilege (exit status 2); with CAP_NET_RAW alone,
+// as README's systemd unit grants it, both engines must capture, promiscuous mode included.
 func TestLivePermission(t *testing.T) {
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil || os.Geteuid() != 0 {
@@ -619,15 +639,42 @@ func TestLivePermission(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	ntpwatch := buildTool(t, dir, "ntpwatch")
-	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-		ntpwatch, "live", "-i", "lo")
-	out, err := cmd.CombinedOutput()
-	msg := strings.TrimSpace(string(out))
-	if code := cmd.ProcessState.ExitCode(); code != exitUsage {
-		t.Fatalf("exit %d (%v), want %d; output: %s", code, err, exitUsage, msg)
+	asNobody := func(caps string, args ...string) *exec.Cmd {
+		return exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
+			"--inh-caps=-all" + caps, "--ambient-caps=-all" + caps, "--bounding-set=-all" + caps, ntpwatch}, args...)...)
 	}
-	if !strings.Contains(msg, "capture on lo") || !strings.Contains(msg, "CAP_NET_RAW") || strings.Contains(msg, "\n") {
-		t.Errorf("output %q: want one line naming lo and CAP_NET_RAW", msg)
+	t.Run("no capability", func(t *testing.T) {
+		cmd := asNobody("", "live", "-i", "lo")
+		out, err := cmd.CombinedOutput()
+		msg := strings.TrimSpace(string(out))
+		if code := cmd.ProcessState.ExitCode(); code != exitUsage {
+			t.Fatalf("exit %d (%v), want %d; output: %s", code, err, exitUsage, msg)
+		}
+		if !strings.Contains(msg, "capture on lo") || !strings.Contains(msg, "CAP_NET_RAW") || strings.Contains(msg, "\n") {
+			t.Errorf("output %q: want one line naming lo and CAP_NET_RAW", msg)
+		}
+	})
+	for _, engine := range []string{decode.EnginePcap, decode.EngineAFPacket} {
+		t.Run("CAP_NET_RAW "+engine, func(t *testing.T) {
+			cmd := asNobody(",+net_raw", "live", "-i", "lo", "--engine", engine, "--promisc")
+			errPipe, _ := cmd.StderrPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if cmd.ProcessState == nil {
+					cmd.Process.Kill()
+					cmd.Wait()
+				}
+			}()
+			stderr := collect(errPipe)
+			stderr.wait(t, "capturing on lo")
+			cmd.Process.Signal(syscall.SIGTERM)
+			<-stderr.done
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("exit: %v\n%s", err, stderr)
+			}
+		})
 	}
 }
 

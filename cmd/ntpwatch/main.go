@@ -2,6 +2,7 @@
 // in packet captures or on a live interface, and publishes them as alerts.
 //
 //	ntpwatch read [flags] FILE|- ...   analyse captures (pcap, pcapng, gzip, stdin)
+//	ntpwatch live -i IFACE [flags]     capture on an interface until SIGINT/SIGTERM
 //	ntpwatch version
 //
 // Exit status: 0 success, 1 runtime failure (an alert neither delivered nor spooled),
