@@ -54,7 +54,7 @@ type fileSource struct {
 	file    *os.File // nil for stdin, which Close leaves open
 	counter *countingReader
 	size    int64
-	pcap    *pcapgo.Reader
+	pcap    *pcapReader
 	ng      *ngReader
 	link    layers.LinkType
 	packets int64
@@ -120,12 +120,12 @@ func (s *fileSource) openFormat() error {
 	format, what := sniff(head)
 	switch format {
 	case formatPcap:
-		r, err := pcapgo.NewReader(br) // reuses br: it is a bufio.Reader of at least 4096 bytes
-		if err != nil {
+		// pcapgo checks the file header and reads it off br (it reuses br, a bufio.Reader of
+		// at least 4096 bytes); pcapReader reads the records in place.
+		if _, err := pcapgo.NewReader(br); err != nil {
 			return fmt.Errorf("pcap header: %w", readErr(err))
 		}
-		r.SetSnaplen(maxSnaplen)
-		s.pcap = r
+		s.pcap = newPcapReader(br, head[0:4], maxSnaplen)
 		// pcapgo cuts the header's 32-bit link type to 8 bits; take it from the header.
 		if binary.LittleEndian.Uint32(head[0:4])>>16 == 0xa1b2 {
 			s.link = linkType(binary.LittleEndian.Uint32(head[20:24]))
@@ -146,7 +146,7 @@ func (s *fileSource) openFormat() error {
 // Next returns the next frame. See Source.
 func (s *fileSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 	if s.pcap != nil {
-		data, ci, err := s.pcap.ZeroCopyReadPacketData()
+		data, ci, err := s.pcap.next()
 		if err != nil {
 			return nil, ci, 0, s.wrap(err)
 		}
