@@ -68,10 +68,10 @@ type pair struct {
 	// side's role, indexed by side: a server's victims list and a client's reflectors list
 	// then add up to the incident's own counters even when the other side stayed active
 	// across an idle gap of this pair.
-	view       [2]pairView
-	data       bool // answered with data (an amplifier)
-	nodata     bool // answered without data (err=4 "no data": a patched server)
-	egress     bool // requests with this forged client as source left the home net
+	view   [2]pairView
+	data   bool // answered with data (an amplifier)
+	nodata bool // answered without data (err=4 "no data": a patched server)
+	egress bool // requests with this forged client as source left the home net
 }
 
 // pairView is a pair's traffic within one role's episode.
