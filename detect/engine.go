@@ -164,6 +164,7 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 		sa, ca = p.Dst, p.Src
 	}
 	var s, c *host
+	var sDeferred, cDeferred bool
 	pr := e.lastPair
 	if pr != nil && pr.key.srv == sa && pr.key.cli == ca {
 		s, c = pr.hosts[sideSrv], pr.hosts[sideCli]
@@ -172,30 +173,41 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 		// needs no lookup.
 		if pr != nil && pr.key.srv == sa {
 			s = pr.hosts[sideSrv]
-		} else if s = e.host(sa); s == nil {
-			return
+		} else {
+			s, sDeferred = e.host(sa)
 		}
-		if c = e.host(ca); c != nil {
+		c, cDeferred = e.host(ca)
+		if s != nil && c != nil {
 			pr = e.pair(s, c)
 			e.lastPair = pr
 		} else {
 			pr = nil
 		}
 	}
-	s.lru.seen = t
-	e.begin(s, false, t)
+	if s == nil && c == nil {
+		return
+	}
+	pay, wire := uint64(p.PayloadLen), uint64(p.WireLen)
+	if s != nil {
+		s.lru.seen = t
+		e.begin(s, false, t)
+		s.srv.add(t, e.window, vec, isReq, pay, wire)
+	}
 	if c != nil {
 		c.lru.seen = t
 		e.begin(c, true, t)
+		c.cli.add(t, e.window, vec, isReq, pay, wire)
 	}
-	pay, wire := uint64(p.PayloadLen), uint64(p.WireLen)
-	if pr != nil {
+	switch {
+	case pr != nil:
 		pr.lru.seen = t
 		e.accountPair(pr, t, isReq, data, pay)
-	}
-	s.srv.add(t, e.window, vec, isReq, pay, wire)
-	if c != nil {
-		c.cli.add(t, e.window, vec, isReq, pay, wire)
+	case cDeferred && s != nil:
+		// A forged source's first packet at the cap: its host waits for a second one, but
+		// it is a peer of the server now (a victim of a storm from ever new addresses).
+		countDeferred(&s.srv, isReq, data)
+	case sDeferred && c != nil:
+		countDeferred(&c.cli, isReq, data)
 	}
 
 	if isReq {
@@ -208,13 +220,30 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 		e.checkScan(c, t)
 		return
 	}
-	if data && (!e.hasHome || !e.cfg.inHome(ca)) {
-		s.exposedWin.add(t, e.window, 1)
-		e.checkExposed(s, t)
+	if s != nil {
+		if data && (!e.hasHome || !e.cfg.inHome(ca)) {
+			s.exposedWin.add(t, e.window, 1)
+			e.checkExposed(s, t)
+		}
+		e.checkReflection(s, t)
 	}
-	e.checkReflection(s, t)
 	if c != nil {
 		e.checkVictimFlood(c, t)
+	}
+}
+
+// countDeferred counts, in role r, a peer whose host the doorkeeper turned away: once, as
+// it is turned away only on its first packet; when it comes back, its first pair does not
+// count it again (host.returning).
+func countDeferred(r *role, isReq, data bool) {
+	r.peers++
+	if isReq {
+		r.reqPeers++
+		return
+	}
+	r.respPeers++
+	if data {
+		r.dataPeers++
 	}
 }
 
@@ -250,7 +279,15 @@ func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
 		*pr = pair{key: pr.key, hosts: pr.hosts, lru: pr.lru, side: pr.side}
 		used = false
 	}
-	countPeer(used, pr.last, s, c, func(r *role) *uint32 { return &r.peers })
+	// A host back after being turned away or evicted was counted by the other side then:
+	// its first pair does not count it again there.
+	var skip [2]bool
+	if !used {
+		srvH, cliH := pr.hosts[sideSrv], pr.hosts[sideCli]
+		skip = [2]bool{cliH.returning, srvH.returning}
+		srvH.returning, cliH.returning = false, false
+	}
+	countPeer(used, pr.last, s, c, skip, func(r *role) *uint32 { return &r.peers })
 	for side, r := range [2]*role{s, c} {
 		if pr.last < r.first {
 			pr.view[side] = pairView{} // the pair's first message of this episode of r
@@ -259,17 +296,17 @@ func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
 	if isReq {
 		pr.view[sideSrv].req.add(pay)
 		pr.view[sideCli].req.add(pay)
-		countPeer(pr.req.Packets > 0, pr.lastReq, s, c, func(r *role) *uint32 { return &r.reqPeers })
+		countPeer(pr.req.Packets > 0, pr.lastReq, s, c, skip, func(r *role) *uint32 { return &r.reqPeers })
 		pr.req.add(pay)
 		pr.lastReq = t
 	} else {
-		countPeer(pr.resp.Packets > 0, pr.lastResp, s, c, func(r *role) *uint32 { return &r.respPeers })
+		countPeer(pr.resp.Packets > 0, pr.lastResp, s, c, skip, func(r *role) *uint32 { return &r.respPeers })
 		pr.resp.add(pay)
 		pr.view[sideSrv].resp.add(pay)
 		pr.view[sideCli].resp.add(pay)
 		pr.lastResp = t
 		if data {
-			countPeer(pr.data, pr.lastData, s, c, func(r *role) *uint32 { return &r.dataPeers })
+			countPeer(pr.data, pr.lastData, s, c, skip, func(r *role) *uint32 { return &r.dataPeers })
 			pr.data = true
 			pr.lastData = t
 		} else {
@@ -284,11 +321,11 @@ func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
 // countPeer increments one of the per-episode peer counts of the server and the client
 // roles for a pair that had not done this (last at last) yet within that role's episode.
 // field is a plain function of its argument, which the compiler inlines.
-func countPeer(seen bool, last int64, s, c *role, field func(*role) *uint32) {
-	if !seen || last < s.first {
+func countPeer(seen bool, last int64, s, c *role, skip [2]bool, field func(*role) *uint32) {
+	if (!seen || last < s.first) && !skip[sideSrv] {
 		*field(s)++
 	}
-	if !seen || last < c.first {
+	if (!seen || last < c.first) && !skip[sideCli] {
 		*field(c)++
 	}
 }

@@ -38,6 +38,10 @@ type host struct {
 	inc         [numKinds]*incident
 	pins        int  // open incidents: a pinned host is never evicted
 	exposedDone bool // exposed_amplifier was considered: once per host
+	// returning is set when the host entered a full table because the doorkeeper knew its
+	// address: it was turned away (or evicted) before, and counted among the peers of the
+	// other side then, so its first pair must not count it again.
+	returning bool
 }
 
 // The two sides of a pair, indexes of host.pairs, pair.hosts and pair.side.
@@ -203,27 +207,30 @@ func hostPinned(h *host) bool { return h.pins > 0 }
 // host returns the entry of a, creating it when needed. At the cap a host is created only
 // when the doorkeeper saw its address before (admit), and it evicts a host that was not seen
 // lately and has no open incident, with its pairs; when the candidates are all pinned it
-// refuses. It returns nil when it defers or refuses.
-func (e *Engine) host(a netip.Addr) *host {
+// refuses. It returns nil when it defers or refuses; deferred is true for a first packet
+// turned away by the doorkeeper, which the caller counts on the other side.
+func (e *Engine) host(a netip.Addr) (h *host, deferred bool) {
 	t := &e.hosts
-	if t.full() && !e.admit(a) {
-		return nil // not in the table: every host in it is known to the doorkeeper
+	full := t.full()
+	if full && !e.admit(a) {
+		return nil, true // not in the table: every host in it is known to the doorkeeper
 	}
 	if h := t.get(a); h != nil {
-		return h
+		return h, false
 	}
-	if t.full() {
+	if full {
 		v := t.victim(e.now, hostPinned)
 		if v == nil {
 			t.stat.Refusals++
-			return nil
+			return nil, false
 		}
 		e.evictHost(v)
 	}
-	h := t.insert(a, e.now)
+	h = t.insert(a, e.now)
 	h.addr = a
+	h.returning = full
 	e.remember(a)
-	return h
+	return h, false
 }
 
 // evictHost drops h and the detail of its pairs; the other ends' totals are unchanged.
