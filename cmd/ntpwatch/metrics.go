@@ -36,6 +36,7 @@ var (
 	mTableCap   = metricDesc{"ntpwatch_table_capacity_entries", "The cap of each table.", []string{"table"}, false}
 	mTableEvict = metricDesc{"ntpwatch_table_evictions_total", "Entries dropped from a full table to make room.", []string{"table"}, true}
 	mTableRefus = metricDesc{"ntpwatch_table_refusals_total", "Entries not created because nothing could be evicted.", []string{"table"}, true}
+	mTableDefer = metricDesc{"ntpwatch_table_deferred_total", "First packets of new hosts turned away by the full host table's doorkeeper.", []string{"table"}, true}
 	mAlerts     = metricDesc{"ntpwatch_alerts_total", "Alert events emitted, by kind and state (start, update, end).", []string{"kind", "state"}, true}
 	mIncidents  = metricDesc{"ntpwatch_incidents_total", "Incidents started, by kind.", []string{"kind"}, true}
 	mDelivered  = metricDesc{"ntpwatch_sink_delivered_alerts_total", "Alerts of this run a sink delivered.", []string{"sink"}, true}
@@ -54,7 +55,7 @@ var (
 // liveMetrics lists every metric, in the order of README "Live sensor".
 var liveMetrics = []*metricDesc{
 	&mPackets, &mBytes, &mDecoded, &mNTP, &mProblems, &mKernelRecv, &mKernelDrop, &mIfDrop,
-	&mTableLen, &mTableCap, &mTableEvict, &mTableRefus, &mAlerts, &mIncidents,
+	&mTableLen, &mTableCap, &mTableEvict, &mTableRefus, &mTableDefer, &mAlerts, &mIncidents,
 	&mDelivered, &mFailures, &mSpooled, &mReplayed, &mDropped, &mSinkQueue, &mSinkCap,
 	&mBatchQueue, &mBatchCap, &mLastPacket, &mWorkers,
 }
@@ -117,6 +118,7 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 		put(&mTableCap, float64(t.Cap), t.Name)
 		put(&mTableEvict, float64(t.Evictions), t.Name)
 		put(&mTableRefus, float64(t.Refusals), t.Name)
+		put(&mTableDefer, float64(t.Deferred), t.Name)
 	}
 	for k, kind := range alertKinds {
 		for s, state := range alertStates {

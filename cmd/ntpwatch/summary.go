@@ -122,6 +122,7 @@ type tableSummary struct {
 	Peak      int    `json:"peak"`
 	Evictions uint64 `json:"evictions"`
 	Refusals  uint64 `json:"refusals"`
+	Deferred  uint64 `json:"deferred"` // first packets of new hosts turned away at the cap
 }
 
 type alertsSummary struct {
@@ -190,7 +191,7 @@ func buildSummary(files []string, span timeSpan, ds decode.Stats, es detect.Stat
 	inc.TopScanners = talkers(es.TopScanners, es.Incidents, scannerOf)
 
 	for _, t := range es.Tables {
-		s.Tables = append(s.Tables, tableSummary{t.Name, t.Len, t.Cap, t.Peak, t.Evictions, t.Refusals})
+		s.Tables = append(s.Tables, tableSummary{t.Name, t.Len, t.Cap, t.Peak, t.Evictions, t.Refusals, t.Deferred})
 	}
 	s.Tables = append(s.Tables, tableSummary{Name: "fragments", Len: int(ds.FragmentsTracked), Evictions: ds.FragmentEvictions})
 

@@ -76,9 +76,12 @@ func writeSummaryText(w io.Writer, s *summary) {
 	}
 
 	for _, t := range s.Tables {
-		if t.Evictions > 0 || t.Refusals > 0 {
-			line("table "+t.Name, "%s evicted, %s refused (cap %s, peak %s)", commas(t.Evictions), commas(t.Refusals),
-				commas(uint64(t.Cap)), commas(uint64(t.Peak)))
+		if t.Evictions > 0 || t.Refusals > 0 || t.Deferred > 0 {
+			text := fmt.Sprintf("%s evicted, %s refused", commas(t.Evictions), commas(t.Refusals))
+			if t.Deferred > 0 {
+				text += fmt.Sprintf(", %s first packets turned away", commas(t.Deferred))
+			}
+			line("table "+t.Name, "%s (cap %s, peak %s)", text, commas(uint64(t.Cap)), commas(uint64(t.Peak)))
 		}
 	}
 	a := &s.Alerts
