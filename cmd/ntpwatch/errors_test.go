@@ -55,3 +55,19 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestReadInterrupted: Ctrl-C during a read (a cancelled context) ends it with the end
+// events of what was read, a summary that says so, and exit status 0.
+func TestReadInterrupted(t *testing.T) {
+	repoRoot(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"read", "--sensor", "test", "pcaps/reflection.pcap"}, nil, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupted") || !strings.Contains(errb.String(), "ntpwatch summary") {
+		t.Errorf("stderr does not say the run was interrupted, or has no summary:\n%s", errb.String())
+	}
+}

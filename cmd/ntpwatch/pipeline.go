@@ -125,8 +125,8 @@ func (p *pipeline) read(ctx context.Context, sources []decode.Source, full chan<
 				full <- b
 				return err
 			}
-			frames++
-			if frames&0xffff == 0 && ctx.Err() != nil {
+			// Look at ctx on the first frame and every 65,536 after: cheap, and prompt.
+			if frames++; frames&0xffff == 1 && ctx.Err() != nil {
 				full <- b
 				return ctx.Err()
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -57,11 +58,20 @@ func runRead(ctx context.Context, e env) error {
 	prog = startProgress(e.stderr, cfg.Quiet, src, &p.view.published)
 	runErr := p.run(ctx, []decode.Source{src})
 	prog.finish()
+	// Ctrl-C ends a long read early, as it does tcpdump's: what was read is analysed to the
+	// end (its incidents end, the outputs drain), the summary says so, and the status is 0.
+	interrupted := errors.Is(runErr, context.Canceled) && ctx.Err() != nil
+	if interrupted {
+		runErr = nil
+	}
 	if err := p.close(ctx); err != nil {
 		return errors.Join(runErr, err)
 	}
 	if runErr != nil {
 		return runErr
+	}
+	if interrupted {
+		fmt.Fprintf(e.stderr, "ntpwatch: interrupted: the alerts and the summary cover the %d frames read before\n", p.dec.Stats().Frames)
 	}
 	return p.writeSummaries(e.stderr, files, &opts)
 }
