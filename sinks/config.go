@@ -85,6 +85,17 @@ const (
 	SinkKafka  = "kafka"
 )
 
+// ErrSetting marks an error of Open that comes from the settings rather than from the
+// world: an invalid Config, or a file named by an option that cannot be read or created
+// (--out, --kafka-tls-ca, ...). An unreachable broker is not one. errors.Is finds it.
+var ErrSetting = errors.New("bad setting")
+
+// settingError is an error of the settings, with its own message.
+type settingError struct{ err error }
+
+func (e settingError) Error() string   { return e.err.Error() }
+func (e settingError) Unwrap() []error { return []error{e.err, ErrSetting} }
+
 // Validate reports every problem of c at once, each naming the flag to fix.
 func (c Config) Validate() error {
 	var errs []error

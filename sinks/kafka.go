@@ -39,11 +39,11 @@ type kafkaSink struct {
 func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
 	tlsCfg, err := tlsConfig(k.TLS)
 	if err != nil {
-		return nil, err
+		return nil, settingError{err}
 	}
 	mech, err := saslMechanism(k.SASL)
 	if err != nil {
-		return nil, err
+		return nil, settingError{err}
 	}
 	if err := checkBrokers(ctx, k, tlsCfg, mech); err != nil {
 		return nil, err

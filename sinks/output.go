@@ -83,7 +83,7 @@ type Output struct {
 // earlier run spooled. Errors are one line naming the flag to fix.
 func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, settingError{err}
 	}
 	cfg = cfg.withDefaults()
 	o := &Output{format: AppendJSON}
@@ -98,7 +98,9 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 		case SinkStdout:
 			dest = &lineSink{w: stdout}
 		case SinkFile:
-			o.file, err = openLineSink(cfg.File)
+			if o.file, err = openLineSink(cfg.File); err != nil {
+				err = settingError{err}
+			}
 			dest = o.file
 		case SinkKafka:
 			dest, err = openKafka(ctx, cfg.Kafka)

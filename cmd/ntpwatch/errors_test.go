@@ -31,6 +31,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"read", "--frobnicate", "x.pcap"}, "frobnicate"},
 		{"bad home net", []string{"read", "--home-net", "10.0.0.0/33", "x.pcap"}, "home-net"},
 		{"missing config", []string{"read", "--config", filepath.Join(dir, "nope.yaml"), "x.pcap"}, "nope.yaml"},
+		{"unwritable out", []string{"read", "--sink", "file", "--out", filepath.Join(dir, "no", "such", "dir.jsonl"), "../../pcaps/reflection.pcap"}, "dir.jsonl"},
+		{"missing TLS CA", []string{"read", "--sink", "kafka", "--kafka-brokers", "127.0.0.1:9", "--kafka-tls-ca", filepath.Join(dir, "ca.pem"), "../../pcaps/reflection.pcap"}, "ca.pem"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

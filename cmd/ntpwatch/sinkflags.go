@@ -84,6 +84,9 @@ var hangups sync.Map // *sinks.Output -> func()
 // rotation). A reopen that fails is reported on stderr and the old file kept.
 func openOutputs(ctx context.Context, cfg sinks.Config, e env) (*sinks.Output, error) {
 	out, err := sinks.Open(ctx, cfg, e.stdout)
+	if errors.Is(err, sinks.ErrSetting) {
+		return nil, usageError{err} // a file named by a flag: exit status 2
+	}
 	if err != nil {
 		return nil, err
 	}
