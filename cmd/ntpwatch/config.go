@@ -22,6 +22,7 @@ type Config struct {
 	Quiet  bool          `yaml:"quiet"`   // no progress bar
 	Detect detect.Config `yaml:"detect"`
 	Output sinks.Config  `yaml:"output"`
+	Live   LiveConfig    `yaml:"live"` // ntpwatch live only
 }
 
 // defaultConfig is the configuration of a run given no file and no flags.
@@ -33,6 +34,7 @@ func defaultConfig() Config {
 	return Config{
 		Sensor: host,
 		Detect: detect.DefaultConfig(),
+		Live:   defaultLiveConfig(),
 		// The zero value of sinks.Config writes JSON lines to stdout; Kafka spools what it
 		// cannot deliver, and the SASL password may come from the environment, so that it
 		// stays out of ps and shell history (the file and the flag win over it).

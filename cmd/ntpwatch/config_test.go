@@ -123,7 +123,8 @@ func TestReadmeConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README's example: %v", err)
 	}
-	if cfg.Sensor != "border-tap-1" || len(cfg.Detect.HomeNet) != 2 || cfg.Output.Kafka.Topic != "ntpwatch-alerts" {
+	if cfg.Sensor != "border-tap-1" || len(cfg.Detect.HomeNet) != 2 || cfg.Output.Kafka.Topic != "ntpwatch-alerts" ||
+		cfg.Live.Interface != "eth1" || cfg.Live.Workers != 2 || cfg.Live.BPF == "" {
 		t.Errorf("the README's example did not load: %+v", cfg)
 	}
 }

@@ -43,28 +43,42 @@ const (
 	flushAge = 10 * time.Millisecond
 )
 
-// liveOptions are the flags of the live command; they go to decode.OpenLive, not into Config.
-type liveOptions struct {
-	decode.LiveConfig
-	bufferMiB     int
-	metricsListen string
+// LiveConfig is the `live:` section of the configuration: the capture of `ntpwatch live`.
+// It becomes a decode.LiveConfig; the decode package knows nothing of YAML or flags.
+type LiveConfig struct {
+	Interface     string `yaml:"interface"`      // -i
+	Engine        string `yaml:"engine"`         // --engine: pcap or afpacket
+	BPF           string `yaml:"bpf"`            // --bpf
+	Snaplen       int    `yaml:"snaplen"`        // --snaplen
+	Promisc       bool   `yaml:"promisc"`        // --promisc
+	Workers       int    `yaml:"workers"`        // --workers (afpacket); 0: one per core but one, at least 2
+	BufferMiB     int    `yaml:"buffer_mb"`      // --buffer-mb: the kernel ring, shared by the workers
+	MetricsListen string `yaml:"metrics_listen"` // --metrics-listen
 }
 
-func (o *liveOptions) flags(fs *flag.FlagSet, _ *Config) {
-	fs.StringVar(&o.Interface, "i", "", "capture on interface `IFACE` (required)")
-	fs.StringVar(&o.Engine, "engine", decode.EnginePcap, "capture `engine`: pcap (libpcap) or afpacket (Linux TPACKET_V3 with fanout)")
-	fs.StringVar(&o.BPF, "bpf", decode.DefaultBPF, "capture filter `expression` (pcap-filter(7))")
-	fs.IntVar(&o.Snaplen, "snaplen", decode.DefaultSnaplen, "`bytes` captured per frame; byte counts never depend on it")
-	fs.BoolVar(&o.Promisc, "promisc", false, "put the interface in promiscuous mode (a SPAN port or tap needs it)")
-	fs.IntVar(&o.Workers, "workers", 0, "afpacket: `sockets` in the fanout group, each decoded on its own goroutine (0: one per core but one, at least 2)")
-	fs.IntVar(&o.bufferMiB, "buffer-mb", decode.DefaultBufferSize>>20, "kernel capture ring in `MiB`, shared by the workers")
-	fs.StringVar(&o.metricsListen, "metrics-listen", "", "serve Prometheus metrics on /metrics and /healthz at `ADDR` (host:port)")
+// defaultLiveConfig is the live section given no file and no flags.
+func defaultLiveConfig() LiveConfig {
+	return LiveConfig{Engine: decode.EnginePcap, BPF: decode.DefaultBPF, Snaplen: decode.DefaultSnaplen,
+		BufferMiB: decode.DefaultBufferSize >> 20}
 }
 
-// liveConfig is the decode.LiveConfig the flags ask for, with the worker default filled in.
-func (o *liveOptions) liveConfig() decode.LiveConfig {
-	c := o.LiveConfig
-	c.BufferSize = o.bufferMiB << 20
+// liveFlags adds the flags of the live command.
+func liveFlags(fs *flag.FlagSet, cfg *Config) {
+	o := &cfg.Live
+	fs.StringVar(&o.Interface, "i", o.Interface, "capture on interface `IFACE` (required)")
+	fs.StringVar(&o.Engine, "engine", o.Engine, "capture `engine`: pcap (libpcap) or afpacket (Linux TPACKET_V3 with fanout)")
+	fs.StringVar(&o.BPF, "bpf", o.BPF, "capture filter `expression` (pcap-filter(7))")
+	fs.IntVar(&o.Snaplen, "snaplen", o.Snaplen, "`bytes` captured per frame; byte counts never depend on it")
+	fs.BoolVar(&o.Promisc, "promisc", o.Promisc, "put the interface in promiscuous mode (a SPAN port or tap needs it)")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "afpacket: `sockets` in the fanout group, each decoded on its own goroutine (0: one per core but one, at least 2)")
+	fs.IntVar(&o.BufferMiB, "buffer-mb", o.BufferMiB, "kernel capture ring in `MiB`, shared by the workers")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, "serve Prometheus metrics on /metrics and /healthz at `ADDR` (host:port)")
+}
+
+// decodeConfig is the decode.LiveConfig of o, with the worker default filled in.
+func (o *LiveConfig) decodeConfig() decode.LiveConfig {
+	c := decode.LiveConfig{Interface: o.Interface, Engine: o.Engine, BPF: o.BPF, Snaplen: o.Snaplen,
+		Promisc: o.Promisc, Workers: o.Workers, BufferSize: o.BufferMiB << 20}
 	if c.Workers == 0 {
 		c.Workers = 1
 		if c.Engine == decode.EngineAFPacket {
@@ -75,28 +89,28 @@ func (o *liveOptions) liveConfig() decode.LiveConfig {
 }
 
 func runLive(ctx context.Context, e env) error {
-	var o liveOptions
-	cfg, args, err := parseConfig("live", liveUsage, e.args, e.stderr, o.flags)
+	cfg, args, err := parseConfig("live", liveUsage, e.args, e.stderr, liveFlags)
 	if err != nil {
 		return err
 	}
+	o := &cfg.Live
 	if len(args) > 0 {
 		return usagef("unexpected argument %q; 'ntpwatch live -h' for help", args[0])
 	}
 	if o.Interface == "" {
 		return usagef("-i IFACE is required ('ip link' lists the interfaces)")
 	}
-	if o.bufferMiB < 1 || o.bufferMiB > 4096 {
-		return usagef("--buffer-mb %d: must be between 1 and 4096", o.bufferMiB)
+	if o.BufferMiB < 1 || o.BufferMiB > 4096 {
+		return usagef("--buffer-mb %d: must be between 1 and 4096", o.BufferMiB)
 	}
 	var ln net.Listener
-	if o.metricsListen != "" {
-		if ln, err = net.Listen("tcp", o.metricsListen); err != nil {
+	if o.MetricsListen != "" {
+		if ln, err = net.Listen("tcp", o.MetricsListen); err != nil {
 			return usagef("--metrics-listen: %w", err)
 		}
 		defer ln.Close()
 	}
-	lc := o.liveConfig()
+	lc := o.decodeConfig()
 	srcs, err := decode.OpenLive(lc)
 	if err != nil {
 		return usageError{err}
