@@ -30,8 +30,11 @@ type pipeline struct {
 
 	alerts  uint64
 	started time.Time
-	view    runView      // what the analyst sees: progress, summary, report
-	report  sinks.Report // the outputs' account, set by close
+	view    runView // what the analyst sees: progress, summary, report
+	// warn, when set, takes the warnings of the reader (a file cut short), so that they
+	// do not break into a progress bar; else they go to stderr.
+	warn   func(error)
+	report sinks.Report // the outputs' account, set by close
 
 	// onAlert, when set, sees every alert event on the analysis goroutine (live metrics).
 	onAlert func(*detect.Alert)
@@ -111,6 +114,7 @@ func (p *pipeline) read(ctx context.Context, sources []decode.Source, full chan<
 	b := <-free
 	b.n = 0
 	frames := 0
+	var span timeSpan // local, not captured by a closure: it must stay off the heap
 	for _, src := range sources {
 		for {
 			data, ci, link, err := src.Next()
@@ -119,20 +123,25 @@ func (p *pipeline) read(ctx context.Context, sources []decode.Source, full chan<
 					break
 				}
 				if errors.Is(err, decode.ErrTruncated) {
-					fmt.Fprintf(p.stderr, "ntpwatch: warning: %v\n", err)
+					p.warnf(err)
 					break
 				}
 				full <- b
+				p.view.span = span
 				return err
 			}
 			// Look at ctx on the first frame and every 65,536 after: cheap, and prompt.
 			if frames++; frames&0xffff == 1 && ctx.Err() != nil {
 				full <- b
+				p.view.span = span
 				return ctx.Err()
 			}
 			pkt := &b.pkts[b.n]
 			kind := p.dec.Decode(data, ci, link, pkt)
-			p.view.frame(pkt)
+			if frames%progressEvery == 0 {
+				p.view.published.Store(uint64(frames))
+			}
+			span.add(pkt.Time.UnixNano())
 			b.last = pkt.Time
 			if kind == decode.KindOther {
 				continue // counted by the decoder; nothing for the engine but the clock
@@ -145,7 +154,17 @@ func (p *pipeline) read(ctx context.Context, sources []decode.Source, full chan<
 		}
 	}
 	full <- b
+	p.view.span = span
 	return nil
+}
+
+// warnf reports a warning of the reader.
+func (p *pipeline) warnf(err error) {
+	if p.warn != nil {
+		p.warn(err)
+		return
+	}
+	fmt.Fprintf(p.stderr, "ntpwatch: warning: %v\n", err)
 }
 
 // analyse feeds one batch to the engine (and the NTP log), then moves the engine's clock to

@@ -54,7 +54,13 @@ func runRead(ctx context.Context, e env) error {
 	}
 	p.startView(&opts)
 	var prog *progress
-	src := decode.Merge(sources, func(err error) { prog.warn(err) })
+	p.warn = func(err error) { prog.warn(err) }
+	// One file needs no merge: the reader sees its truncation itself (p.warn), and every
+	// frame saves a call through the merge.
+	src := sources[0]
+	if len(sources) > 1 {
+		src = decode.Merge(sources, p.warn)
+	}
 	prog = startProgress(e.stderr, cfg.Quiet, src, &p.view.published)
 	runErr := p.run(ctx, []decode.Source{src})
 	prog.finish()
