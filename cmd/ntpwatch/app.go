@@ -111,10 +111,35 @@ exit status:
 }
 
 func runVersion(ctx context.Context, e env) error {
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		v = bi.Main.Version
-	}
-	fmt.Fprintf(e.stdout, "ntpwatch %s\n", v)
+	fmt.Fprintf(e.stdout, "ntpwatch %s\n", version())
 	return nil
+}
+
+// version is the module version, or for a build from a git checkout the commit it was built
+// from (Go records it in the binary), so that a bug report says which code ran.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+modified"
+			}
+		}
+	}
+	if rev == "" {
+		return "(devel)"
+	}
+	return fmt.Sprintf("(devel) %.12s%s %s %s", rev, dirty, at, bi.GoVersion)
 }
