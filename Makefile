@@ -23,7 +23,7 @@ deps:
 	fi
 
 build: deps
-	$(GO) build -o $(BIN)/ntpwatch ./cmd/ntpwatch
+	$(GO) build -buildvcs=auto -o $(BIN)/ntpwatch ./cmd/ntpwatch
 	$(GO) build -o $(BIN)/ntpgen ./cmd/ntpgen
 
 # The main job on the bundled sample: a home NTP server used as a monlist reflector.
