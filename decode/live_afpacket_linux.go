@@ -46,6 +46,11 @@ type afpacketSource struct {
 	buf  []byte // a frame with its VLAN tag put back
 	// promiscFD is the socket whose membership keeps the interface promiscuous, or -1.
 	promiscFD int
+	// ready is when the socket had its filter and its place in the fanout group. A packet
+	// socket receives every frame from its creation until then: frames the filter would
+	// have refused, and, before it joins the group, copies of frames that the group's
+	// sockets also get. Next drops the frames stamped before ready, then stops looking.
+	ready time.Time
 }
 
 // openAFPacket opens cfg.Workers TPACKET_V3 sockets on ifc in one fanout group. The kernel
@@ -84,7 +89,8 @@ func openAFPacket(cfg LiveConfig, ifc *net.Interface) ([]LiveSource, error) {
 			closeAll()
 			return nil, permissionError(err)
 		}
-		srcs = append(srcs, &afpacketSource{name: ifc.Name, tp: tp, link: link, promiscFD: -1})
+		src := &afpacketSource{name: ifc.Name, tp: tp, link: link, promiscFD: -1}
+		srcs = append(srcs, src)
 		if err := tp.SetBPF(prog); err != nil {
 			closeAll()
 			return nil, fmt.Errorf("attach filter: %w", permissionError(err))
@@ -95,6 +101,7 @@ func openAFPacket(cfg LiveConfig, ifc *net.Interface) ([]LiveSource, error) {
 				return nil, fmt.Errorf("join fanout group %d: %w", fanoutID, permissionError(err))
 			}
 		}
+		src.ready = time.Now()
 	}
 	if cfg.Promisc {
 		// AF_PACKET has no promiscuous option of its own: membership is per socket and ends
@@ -176,6 +183,13 @@ func afFilter(cfg LiveConfig, link layers.LinkType, loopback bool) ([]bpf.RawIns
 // Next returns the next frame, or ErrTimeout. See LiveSource.
 func (s *afpacketSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 	data, ci, err := s.tp.ZeroCopyReadPacketData()
+	for err == nil && !s.ready.IsZero() {
+		if !ci.Timestamp.Before(s.ready) {
+			s.ready = time.Time{} // the ring is in time order: no earlier frame follows
+			break
+		}
+		data, ci, err = s.tp.ZeroCopyReadPacketData()
+	}
 	if err != nil {
 		if errors.Is(err, afpacket.ErrTimeout) {
 			return nil, ci, 0, ErrTimeout
