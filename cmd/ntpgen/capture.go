@@ -20,12 +20,10 @@ import (
 type capture struct {
 	frames []frame
 	ipID   uint16
-	buf    []byte
 }
 
 type frame struct {
 	t    time.Time
-	seq  int
 	data []byte
 }
 
@@ -35,14 +33,8 @@ func (c *capture) udp(t time.Time, ep *Endpoints, payload []byte) {
 	c.add(t, appendUDPFrame(nil, ep, c.ipID, payload))
 }
 
-// tcp adds one TCP segment with n payload bytes at time t.
-func (c *capture) tcp(t time.Time, ep *Endpoints, flags byte, n int) {
-	c.ipID++
-	c.add(t, appendTCPFrame(nil, ep, c.ipID, flags, n))
-}
-
 func (c *capture) add(t time.Time, data []byte) {
-	c.frames = append(c.frames, frame{t: t, seq: len(c.frames), data: data})
+	c.frames = append(c.frames, frame{t: t, data: data})
 }
 
 // output says how a capture is written.

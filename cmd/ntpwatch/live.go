@@ -162,7 +162,6 @@ type live struct {
 	mu         sync.Mutex // guards the fields below
 	engine     detect.Stats
 	lastPacket time.Time // packet time of the latest batch
-	readErr    error
 }
 
 // readerSnapshot is what one reader last published: its decoder's and its socket's counters.
