@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/google/gopacket/layers"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // benchFrames are the per-packet paths that must not allocate.
@@ -13,23 +13,23 @@ func benchFrames() map[string][]byte {
 	for i := range clients {
 		clients[i] = netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)})
 	}
-	reply := udpPacket(testV4Server, testV4Client, 123, 40000, monlistReply(true, clients...))
-	_, second := fragments4(testV4Server, testV4Client, 9, reply[20:], 160)
+	reply := testutil.UDP(testutil.V4Server, testutil.V4Client, 123, 40000, testutil.MonlistReply(true, clients...))
+	_, second := fragments4(testutil.V4Server, testutil.V4Client, 9, reply[20:], 160)
 	return map[string][]byte{
-		"vlan_ipv4_monlist_reply": ethernet(reply, etherTypeVLAN, 10),
-		"ipv6_mode3":              ethernet(udpPacket(testV6Client, testV6Server, 40000, 123, ntpClientRequest())),
-		"tcp":                     ethernet(ipv4Packet(testV4Client, testV4Server, 6, 1, 0, make([]byte, 40))),
-		"fragment":                ethernet(second),
+		"vlan_ipv4_monlist_reply": testutil.Ethernet(reply, etherTypeVLAN, 10),
+		"ipv6_mode3":              testutil.Ethernet(testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntpClientRequest())),
+		"tcp":                     testutil.Ethernet(testutil.IPv4(testutil.V4Client, testutil.V4Server, 6, 1, 0, make([]byte, 40))),
+		"fragment":                testutil.Ethernet(second),
 	}
 }
 
 func TestDecodeAllocatesNothing(t *testing.T) {
 	for name, frame := range benchFrames() {
-		d := NewDecoder()
+		d := NewDecoder(nil)
 		var p Packet
-		ci := captureInfo(frame)
-		d.Decode(frame, ci, layers.LinkTypeEthernet, &p) // grows Monlist once
-		if n := testing.AllocsPerRun(100, func() { d.Decode(frame, ci, layers.LinkTypeEthernet, &p) }); n != 0 {
+		f := frameOf(frame, LinkTypeEthernet)
+		d.Decode(f, &p) // grows Monlist once
+		if n := testing.AllocsPerRun(100, func() { d.Decode(f, &p) }); n != 0 {
 			t.Errorf("%s: %v allocations per Decode", name, n)
 		}
 	}
@@ -38,13 +38,13 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 func BenchmarkDecode(b *testing.B) {
 	for name, frame := range benchFrames() {
 		b.Run(name, func(b *testing.B) {
-			d := NewDecoder()
+			d := NewDecoder(nil)
 			var p Packet
-			ci := captureInfo(frame)
+			f := frameOf(frame, LinkTypeEthernet)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(frame)))
 			for b.Loop() {
-				d.Decode(frame, ci, layers.LinkTypeEthernet, &p)
+				d.Decode(f, &p)
 			}
 		})
 	}
@@ -53,7 +53,7 @@ func BenchmarkDecode(b *testing.B) {
 func BenchmarkAppendNTPLog(b *testing.B) {
 	frame := benchFrames()["vlan_ipv4_monlist_reply"]
 	var p Packet
-	NewDecoder().Decode(frame, captureInfo(frame), layers.LinkTypeEthernet, &p)
+	NewDecoder(nil).Decode(frameOf(frame, LinkTypeEthernet), &p)
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -4,12 +4,11 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 )
 
-// ntpPort is the NTP server port (RFC 5905 section 7.2).
-const ntpPort = 123
+// ipProtoUDP is the IP protocol number of UDP (RFC 768).
+const ipProtoUDP = 17
 
 // maxHeaderChain bounds the VLAN tags and IPv6 extension headers walked in one frame, so a
 // crafted frame cannot make the decoder loop long.
@@ -18,23 +17,32 @@ const maxHeaderChain = 8
 // Decoder turns frames into Packets. It walks the link, IP and UDP headers by hand rather than
 // through gopacket's DecodingLayerParser: gopacket's IPv4 layer hands every fragment, the first
 // included, to LayerTypeFragment, v1.1.19 knows neither SLL2 nor the 0x9100 QinQ tag, and a
-// walk that reads only the bytes it needs lets the ~70% of frames that are not UDP/123 leave
-// after a few loads, without building addresses. A Decoder belongs to one goroutine.
+// walk that reads only the bytes it needs lets the frames on no port of the protocol table
+// leave after a few loads, without building addresses. A datagram on a port of the table goes
+// to that protocol's classifier. A Decoder belongs to one goroutine.
 type Decoder struct {
+	table *proto.Table
 	stats Stats
 	frags fragTable
+	msg   proto.Message
 }
 
-// NewDecoder returns a Decoder whose fragment table holds DefaultFragmentCap datagrams.
-func NewDecoder() *Decoder {
-	return NewDecoderFragmentCap(DefaultFragmentCap)
+// NewDecoder returns a Decoder of the protocols of table (proto.Default when nil) whose
+// fragment table holds DefaultFragmentCap datagrams.
+func NewDecoder(table *proto.Table) *Decoder {
+	return NewDecoderFragmentCap(table, DefaultFragmentCap)
 }
 
-// NewDecoderFragmentCap returns a Decoder whose fragment table holds at most n datagrams
-// (at least 1).
-func NewDecoderFragmentCap(n int) *Decoder {
-	return &Decoder{frags: newFragTable(n)}
+// NewDecoderFragmentCap is NewDecoder with a fragment table of at most n datagrams (at least 1).
+func NewDecoderFragmentCap(table *proto.Table, n int) *Decoder {
+	if table == nil {
+		table = proto.Default
+	}
+	return &Decoder{table: table, frags: newFragTable(n)}
 }
+
+// Table is the protocol table the Decoder classifies with.
+func (d *Decoder) Table() *proto.Table { return d.table }
 
 // Stats returns the counters since the Decoder was made.
 func (d *Decoder) Stats() Stats {
@@ -54,30 +62,24 @@ type ipInfo struct {
 }
 
 // Decode fills *p entirely from one frame, resetting what a previous call left, and returns
-// p.Kind. It allocates nothing: Monlist reuses p's backing array.
-func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkType, p *Packet) Kind {
-	monlist := p.NTP.Priv.Monlist[:0]
-	wire := ci.Length
-	if wire < len(data) {
-		wire = len(data)
-	}
-	*p = Packet{Time: ci.Timestamp, WireLen: uint32(wire)}
-	p.NTP.Priv.Monlist = monlist
+// p.Kind. It allocates nothing: NTP.Priv.Monlist reuses p's backing array.
+func (d *Decoder) Decode(f *Frame, p *Packet) Kind {
+	wire := max(f.WireLen, len(f.Data))
+	weight := max(f.Weight, 1)
+	p.NTP.Reset()
+	*p = Packet{Time: f.Time, WireLen: uint32(wire), Weight: weight, Vector: proto.NoVector, NTP: p.NTP}
 
-	d.decodeLink(data, link, p)
+	d.decodeLink(f.Data, f.Link, p)
 
 	s := &d.stats
 	s.Frames++
 	s.WireBytes += uint64(wire)
-	s.LinkTypes[link]++
+	s.countLink(f.Link)
 	s.Problems[p.Problem]++
 	switch p.Kind {
-	case KindNTP:
-		s.NTP++
-		s.Modes[p.NTP.Mode]++
-		if p.NTP.Partial {
-			s.Partial++
-		}
+	case KindMessage:
+		s.Messages++
+		s.count(p)
 	case KindMalformed:
 		s.Malformed++
 	case KindFragment:
@@ -89,7 +91,7 @@ func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 }
 
 // decodeLink strips the link layer and any VLAN tags, then hands the IP packet on.
-func (d *Decoder) decodeLink(b []byte, link layers.LinkType, p *Packet) {
+func (d *Decoder) decodeLink(b []byte, link LinkType, p *Packet) {
 	var etype uint16
 	var off int
 	switch link {
@@ -192,7 +194,7 @@ func (d *Decoder) decodeIPv4(b []byte, vlan uint16, p *Packet) {
 		p.Problem = ProblemIPHeader
 		return
 	}
-	if b[9] != uint8(layers.IPProtocolUDP) {
+	if b[9] != ipProtoUDP {
 		return // the cheap exit of most non-NTP traffic
 	}
 	if len(b) < ihl {
@@ -225,7 +227,7 @@ func (d *Decoder) decodeIPv6(b []byte, vlan uint16, p *Packet) {
 	}
 	ip := ipInfo{src: b[8:24], dst: b[24:40], ipLen: 40 + int(binary.BigEndian.Uint16(b[4:6])), vlan: vlan}
 	nh, off := b[6], 40
-	for i := 0; i < maxHeaderChain && nh != uint8(layers.IPProtocolUDP); i++ {
+	for i := 0; i < maxHeaderChain && nh != ipProtoUDP; i++ {
 		var l int
 		switch nh {
 		case 0, 43, 60: // hop-by-hop, routing, destination options: length in 8-byte units
@@ -249,7 +251,7 @@ func (d *Decoder) decodeIPv6(b []byte, vlan uint16, p *Packet) {
 			offset, more := fo>>3, fo&1 != 0
 			ip.key = newFragKey(ip.src, ip.dst, binary.BigEndian.Uint32(b[off+4:off+8]), b[off])
 			if offset != 0 {
-				if b[off] == uint8(layers.IPProtocolUDP) {
+				if b[off] == ipProtoUDP {
 					d.fragment(&ip, more, p)
 				}
 				return
@@ -266,14 +268,15 @@ func (d *Decoder) decodeIPv6(b []byte, vlan uint16, p *Packet) {
 			return
 		}
 	}
-	if nh != uint8(layers.IPProtocolUDP) {
+	if nh != ipProtoUDP {
 		return
 	}
 	d.decodeUDP(b[off:], ip.ipLen-off, &ip, p)
 }
 
-// decodeUDP reads the RFC 768 header and, for port 123 on either side, the NTP message. room is
-// the IP payload length from the IP header; a first fragment carries a UDP length beyond it.
+// decodeUDP reads the RFC 768 header and, for a port of the protocol table on either side,
+// hands the payload to the protocol's classifier. room is the IP payload length from the IP
+// header; a first fragment carries a UDP length beyond it.
 func (d *Decoder) decodeUDP(b []byte, room int, ip *ipInfo, p *Packet) {
 	if len(b) < 8 {
 		p.Problem = ProblemTruncated
@@ -281,11 +284,11 @@ func (d *Decoder) decodeUDP(b []byte, room int, ip *ipInfo, p *Packet) {
 	}
 	sport := binary.BigEndian.Uint16(b[0:2])
 	dport := binary.BigEndian.Uint16(b[2:4])
-	is123 := sport == ntpPort || dport == ntpPort
+	pr := d.table.Lookup(sport, dport)
 	if ip.firstFrag {
-		d.frags.add(ip.key, sport, dport, is123, ip.vlan)
+		d.frags.add(ip.key, sport, dport, pr, ip.vlan)
 	}
-	if !is123 {
+	if pr == nil {
 		return
 	}
 	ulen := int(binary.BigEndian.Uint16(b[4:6]))
@@ -298,15 +301,35 @@ func (d *Decoder) decodeUDP(b []byte, room int, ip *ipInfo, p *Packet) {
 	p.SrcPort, p.DstPort = sport, dport
 	p.IPLen = uint32(ip.ipLen)
 	p.PayloadLen = uint32(ulen - 8)
-	end := ulen
-	if end > len(b) {
-		end = len(b)
+	end := min(ulen, len(b))
+	d.classify(pr, b[8:end], ulen-8, sport, dport, p)
+	if p.Dir == proto.DirNone && p.Problem == ProblemNone {
+		// Both ports are in the table (a client's ephemeral port that is another protocol's
+		// server port): the other protocol may claim the datagram.
+		if other := d.table.Second(sport, dport); other != nil {
+			var q Packet
+			q.NTP.Priv.Monlist = p.NTP.Priv.Monlist
+			d.classify(other, b[8:end], ulen-8, sport, dport, &q)
+			if q.Dir != proto.DirNone {
+				p.Proto, p.Dir, p.Vector, p.Data, p.Refusal, p.NTP = q.Proto, q.Dir, q.Vector, q.Data, q.Refusal, q.NTP
+			}
+		}
 	}
-	if prob := parseNTP(b[8:end], ulen-8, &p.NTP); prob != ProblemNone {
-		p.Kind, p.Problem = KindMalformed, prob
+}
+
+// classify runs pr's classifier on a UDP payload and copies its verdict into p.
+func (d *Decoder) classify(pr *proto.Protocol, payload []byte, length int, sport, dport uint16, p *Packet) {
+	m := &d.msg
+	*m = proto.Message{Payload: payload, Len: length, SrcPort: sport, DstPort: dport,
+		Vector: proto.NoVector, NTP: &p.NTP}
+	pr.Classify(m)
+	p.Proto = pr
+	if m.Err != proto.WellFormed {
+		p.Kind, p.Problem = KindMalformed, problemOf(m.Err)
 		return
 	}
-	p.Kind = KindNTP
+	p.Kind = KindMessage
+	p.Dir, p.Vector, p.Data, p.Refusal = m.Dir, m.Vector, m.Data, m.Refusal
 }
 
 // fragment attributes a non-first fragment to its datagram through the fragment table.
@@ -316,10 +339,11 @@ func (d *Decoder) fragment(ip *ipInfo, more bool, p *Packet) {
 		p.Problem = ProblemOrphanFragment
 		return
 	}
-	if !e.is123 {
+	if e.proto == nil {
 		return
 	}
 	p.Kind = KindFragment
+	p.Proto = e.proto
 	p.VLAN = e.vlan
 	p.Src, p.Dst = addrOf(ip.src), addrOf(ip.dst)
 	p.SrcPort, p.DstPort = e.sport, e.dport

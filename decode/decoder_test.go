@@ -5,7 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/google/gopacket/layers"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // esnetMonlistRequest is frame 1 of esnet/ntp-monlist.pcap (dopheide-esnet/zeek-ntp-monlist,
@@ -23,14 +24,14 @@ const tcpdumpReadvar = `
 00 44 00 00 00 00 00 00 00 00`
 
 func TestDecodeRealFrames(t *testing.T) {
-	d := NewDecoder()
+	d := NewDecoder(nil)
 	var p Packet
 
-	data := mustHex(esnetMonlistRequest)
-	if k := d.Decode(data, captureInfo(data), layers.LinkTypeEthernet, &p); k != KindNTP {
+	data := testutil.Hex(esnetMonlistRequest)
+	if k := d.Decode(frameOf(data, LinkTypeEthernet), &p); k != KindMessage {
 		t.Fatalf("monlist request: kind %d problem %s", k, p.Problem)
 	}
-	want := Private{Implementation: 3, RequestCode: ReqMonGetList1, Monlist: p.NTP.Priv.Monlist}
+	want := proto.Private{Implementation: 3, RequestCode: proto.ReqMonGetList1, Monlist: p.NTP.Priv.Monlist}
 	if p.NTP.Version != 2 || p.NTP.Mode != 7 || !equalPrivate(p.NTP.Priv, want) {
 		t.Errorf("monlist request: got %+v", p.NTP)
 	}
@@ -40,18 +41,18 @@ func TestDecodeRealFrames(t *testing.T) {
 			p.Src, p.SrcPort, p.Dst, p.DstPort, p.IPLen, p.PayloadLen, p.WireLen)
 	}
 
-	data = mustHex(tcpdumpReadvar)
-	if k := d.Decode(data, captureInfo(data), layers.LinkTypeEthernet, &p); k != KindNTP {
+	data = testutil.Hex(tcpdumpReadvar)
+	if k := d.Decode(frameOf(data, LinkTypeEthernet), &p); k != KindMessage {
 		t.Fatalf("readvar: kind %d problem %s", k, p.Problem)
 	}
-	wantCtl := Control{OpCode: 2, Sequence: 0x44}
+	wantCtl := proto.Control{OpCode: 2, Sequence: 0x44}
 	if p.NTP.Version != 2 || p.NTP.Mode != 6 || p.NTP.Ctl != wantCtl || p.Src != netip.IPv6Loopback() ||
 		p.SrcPort != 38531 || p.PayloadLen != 12 || p.IPLen != 60 {
 		t.Errorf("readvar: got %+v from %v:%d payload %d ip %d", p.NTP, p.Src, p.SrcPort, p.PayloadLen, p.IPLen)
 	}
 }
 
-func equalPrivate(a, b Private) bool {
+func equalPrivate(a, b proto.Private) bool {
 	return slices.Equal(a.Monlist, b.Monlist) && a.Response == b.Response && a.More == b.More &&
 		a.Auth == b.Auth && a.Sequence == b.Sequence && a.Implementation == b.Implementation &&
 		a.RequestCode == b.RequestCode && a.Err == b.Err && a.Items == b.Items && a.MBZ == b.MBZ &&
@@ -64,11 +65,11 @@ func TestDecodeMonlistReply(t *testing.T) {
 		netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("203.0.113.11"),
 		netip.MustParseAddr("203.0.113.12"), netip.MustParseAddr("203.0.113.13"),
 	}
-	payload := monlistReply(true, clients...)
-	frame := ethernet(udpPacket(testV4Server, testV4Client, 123, 40000, payload), etherTypeVLAN, 42)
-	d := NewDecoder()
+	payload := testutil.MonlistReply(true, clients...)
+	frame := testutil.Ethernet(testutil.UDP(testutil.V4Server, testutil.V4Client, 123, 40000, payload), etherTypeVLAN, 42)
+	d := NewDecoder(nil)
 	var p Packet
-	if k := d.Decode(frame, captureInfo(frame), layers.LinkTypeEthernet, &p); k != KindNTP {
+	if k := d.Decode(frameOf(frame, LinkTypeEthernet), &p); k != KindMessage {
 		t.Fatalf("kind %d problem %s", k, p.Problem)
 	}
 	if len(payload) != 440 || p.PayloadLen != 440 || p.IPLen != 468 || p.WireLen != 486 || p.VLAN != 42 {
@@ -82,10 +83,8 @@ func TestDecodeMonlistReply(t *testing.T) {
 		t.Errorf("monlist: got %v, want %v", pr.Monlist, clients)
 	}
 	// The same frame cut by a 64-byte snaplen keeps every count from the headers.
-	cut := frame[:64]
-	ci := captureInfo(frame)
-	ci.CaptureLength = len(cut)
-	if k := d.Decode(cut, ci, layers.LinkTypeEthernet, &p); k != KindNTP {
+	cut := &Frame{Data: frame[:64], Time: testutil.Time, WireLen: len(frame), Link: LinkTypeEthernet}
+	if k := d.Decode(cut, &p); k != KindMessage {
 		t.Fatalf("snaplen 64: kind %d problem %s", k, p.Problem)
 	}
 	if p.PayloadLen != 440 || p.IPLen != 468 || p.WireLen != 486 || p.NTP.Priv.Items != 6 ||
@@ -93,4 +92,9 @@ func TestDecodeMonlistReply(t *testing.T) {
 		t.Errorf("snaplen 64: payload %d ip %d wire %d items %d monlist %v partial %v",
 			p.PayloadLen, p.IPLen, p.WireLen, p.NTP.Priv.Items, p.NTP.Priv.Monlist, p.NTP.Partial)
 	}
+}
+
+// frameOf is a frame of data with link type link at testutil.Time, captured whole.
+func frameOf(data []byte, link LinkType) *Frame {
+	return &Frame{Data: data, Time: testutil.Time, WireLen: len(data), Link: link}
 }

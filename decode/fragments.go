@@ -1,5 +1,7 @@
 package decode
 
+import "github.com/ntpwatch/ntpwatch/decode/proto"
+
 // DefaultFragmentCap is the number of fragmented datagrams a Decoder remembers. Fragmented UDP
 // is rare (monlist replies are 482-byte frames), so a few thousand entries cover normal traffic
 // while bounding what a flood of forged first fragments can hold: about 100 KiB.
@@ -25,7 +27,7 @@ func newFragKey(src, dst []byte, id uint32, proto uint8) fragKey {
 type fragEntry struct {
 	sport, dport uint16
 	vlan         uint16
-	is123        bool
+	proto        *proto.Protocol // nil for a datagram on no port of the protocol table
 	seq          uint64 // insertion number, to tell a live ring slot from a reused key
 }
 
@@ -53,7 +55,7 @@ func newFragTable(n int) fragTable {
 	return fragTable{m: make(map[fragKey]fragEntry, n), ring: make([]ringSlot, n)}
 }
 
-func (t *fragTable) add(k fragKey, sport, dport uint16, is123 bool, vlan uint16) {
+func (t *fragTable) add(k fragKey, sport, dport uint16, pr *proto.Protocol, vlan uint16) {
 	t.next++
 	slot := &t.ring[t.next%uint64(len(t.ring))]
 	if old, ok := t.m[slot.key]; ok && old.seq == slot.seq {
@@ -61,7 +63,7 @@ func (t *fragTable) add(k fragKey, sport, dport uint16, is123 bool, vlan uint16)
 		t.evictions++
 	}
 	*slot = ringSlot{key: k, seq: t.next}
-	t.m[k] = fragEntry{sport: sport, dport: dport, vlan: vlan, is123: is123, seq: t.next}
+	t.m[k] = fragEntry{sport: sport, dport: dport, vlan: vlan, proto: pr, seq: t.next}
 }
 
 // lookup finds a datagram for a non-first fragment and forgets it when this is the last one.

@@ -1,66 +1,35 @@
 package decode
 
 import (
-	"bytes"
-	"io"
 	"os"
 	"testing"
 
-	"github.com/google/gopacket/layers"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
-
-// FuzzNTP checks that any payload decodes without panic, and that the mode 6 and mode 7
-// headers re-encode to the bytes they came from: every bit field round-trips.
-func FuzzNTP(f *testing.F) {
-	f.Add(mustHex(esnetMonlistRequest)[42:])
-	f.Add(monlistReply(true, testV4Client, testV6Client))
-	f.Add(AppendControl(nil, 0, 2, &Control{Response: true, More: true, OpCode: 2, Sequence: 7, Count: 0}))
-	f.Add(ntpClientRequest())
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var n NTP
-		prob := parseNTP(b, len(b), &n)
-		if prob != ProblemNone {
-			return
-		}
-		switch n.Mode {
-		case 6:
-			if got := AppendControl(nil, n.LI, n.Version, &n.Ctl); !bytes.Equal(got, b[:ctlHeaderLen]) {
-				t.Errorf("mode 6 header %x re-encodes to %x", b[:ctlHeaderLen], got)
-			}
-		case 7:
-			if got := AppendPrivate(nil, n.Version, &n.Priv); !bytes.Equal(got, b[:privHeaderLen]) {
-				t.Errorf("mode 7 header %x re-encodes to %x", b[:privHeaderLen], got)
-			}
-			if n.Priv.IsMonlistReply() && len(n.Priv.Monlist) > int(n.Priv.Items) {
-				t.Errorf("%d monlist addresses for %d items", len(n.Priv.Monlist), n.Priv.Items)
-			}
-		default:
-			if int(n.Std.ExtensionLen)+int(n.Std.MACLen) != len(b)-stdHeaderLen {
-				t.Errorf("extension %d + MAC %d != %d trailer bytes", n.Std.ExtensionLen, n.Std.MACLen, len(b)-stdHeaderLen)
-			}
-		}
-	})
-}
 
 // FuzzDecode feeds whole frames of every link type: no panic, and the kinds keep their
 // promises about which fields are set.
 func FuzzDecode(f *testing.F) {
 	for _, fr := range benchFrames() {
-		f.Add(fr, uint8(LinkTypeEthernet))
+		f.Add(fr, uint16(LinkTypeEthernet))
 	}
-	f.Add(udpPacket(testV6Client, testV6Server, 40000, 123, ntpClientRequest()), uint8(LinkTypeRaw))
-	f.Add(append([]byte{2, 0, 0, 0}, udpPacket(testV4Client, testV4Server, 40000, 123, ntpClientRequest())...), uint8(LinkTypeNull))
-	d := NewDecoderFragmentCap(16)
-	f.Fuzz(func(t *testing.T, frame []byte, link uint8) {
+	f.Add(testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntpClientRequest()), uint16(LinkTypeRaw))
+	f.Add(append([]byte{2, 0, 0, 0}, testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntpClientRequest())...), uint16(LinkTypeNull))
+	d := NewDecoderFragmentCap(nil, 16)
+	f.Fuzz(func(t *testing.T, frame []byte, link uint16) {
 		var p Packet
-		k := d.Decode(frame, captureInfo(frame), layers.LinkType(link), &p)
+		k := d.Decode(frameOf(frame, LinkType(link)), &p)
 		if k == KindOther && (p.Src.IsValid() || p.SrcPort != 0) {
 			t.Errorf("KindOther with addresses: %+v", p)
 		}
-		if k != KindOther && p.SrcPort != 123 && p.DstPort != 123 {
-			t.Errorf("kind %d without port 123: %+v", k, p)
+		if k != KindOther && (p.Proto == nil || d.Table().Lookup(p.SrcPort, p.DstPort) == nil) {
+			t.Errorf("kind %d on no port of the table: %+v", k, p)
 		}
-		if k == KindNTP {
+		if k == KindMessage && (p.Dir == proto.DirNone) != (p.Vector < 0) {
+			t.Errorf("a message with direction %d and vector %d", p.Dir, p.Vector)
+		}
+		if k == KindMessage {
 			AppendNTPLog(nil, &p)
 		}
 	})
@@ -83,14 +52,14 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		defer src.Close()
-		d := NewDecoder()
+		d := NewDecoder(nil)
 		var p Packet
+		var fr Frame
 		for i := 0; i < 1000; i++ {
-			data, ci, link, err := src.Next()
-			if err == io.EOF || err != nil {
+			if err := src.Next(&fr); err != nil {
 				return
 			}
-			d.Decode(data, ci, link, &p)
+			d.Decode(&fr, &p)
 		}
 	})
 }

@@ -1,24 +1,46 @@
 package decode
 
-import "github.com/google/gopacket/layers"
+import "strconv"
 
-// Link types read by the Decoder, with their numbers from https://www.tcpdump.org/linktypes.html.
-// gopacket v1.1.19 declares layers.LinkType as a uint8, so link types above 255 arrive cut to
-// their low byte; pcapgo's readers do that cut themselves, and the constants below follow it.
+// LinkType is a link-layer header type of https://www.tcpdump.org/linktypes.html. Files give
+// it in 16 bits (pcapng) or in the low 16 bits of a 32-bit field whose upper bits say whether
+// frames carry an FCS (classic pcap); gopacket's 8-bit layers.LinkType is not used, as it cuts
+// LINKTYPE_LINUX_SLL2 (276) to 20.
+type LinkType uint16
+
+// Link types read by the Decoder.
 const (
-	LinkTypeNull       = layers.LinkTypeNull     // 0, BSD loopback, family in the writer's byte order
-	LinkTypeEthernet   = layers.LinkTypeEthernet // 1
-	LinkTypeRawOld     = layers.LinkType(12)     // DLT_RAW on most BSDs and old libpcap
-	LinkTypeRawOpenBSD = layers.LinkType(14)     // DLT_RAW on OpenBSD
-	LinkTypeRaw        = layers.LinkTypeRaw      // 101, raw IPv4 or IPv6
-	LinkTypeLoop       = layers.LinkTypeLoop     // 108, OpenBSD loopback, family in network order
-	LinkTypeLinuxSLL   = layers.LinkTypeLinuxSLL // 113, Linux cooked capture v1
-	LinkTypeIPv4       = layers.LinkTypeIPv4     // 228
-	LinkTypeIPv6       = layers.LinkTypeIPv6     // 229
-	// LinkTypeLinuxSLL2 is LINKTYPE_LINUX_SLL2 (276, Linux cooked capture v2) cut to 8 bits (20).
-	// Number 20 itself is unassigned, so the cut is unambiguous.
-	LinkTypeLinuxSLL2 = layers.LinkType(276 & 0xff)
+	LinkTypeNull       LinkType = 0   // BSD loopback, family in the writer's byte order
+	LinkTypeEthernet   LinkType = 1   // IEEE 802.3
+	LinkTypeRawOld     LinkType = 12  // DLT_RAW on most BSDs and old libpcap
+	LinkTypeRawOpenBSD LinkType = 14  // DLT_RAW on OpenBSD
+	LinkTypeRaw        LinkType = 101 // raw IPv4 or IPv6
+	LinkTypeLoop       LinkType = 108 // OpenBSD loopback, family in network order
+	LinkTypeLinuxSLL   LinkType = 113 // Linux cooked capture v1
+	LinkTypeIPv4       LinkType = 228
+	LinkTypeIPv6       LinkType = 229
+	LinkTypeLinuxSLL2  LinkType = 276 // Linux cooked capture v2
 )
+
+// linkTypeNames are the names the summary and the metrics show.
+var linkTypeNames = map[LinkType]string{
+	LinkTypeNull: "Null", LinkTypeEthernet: "Ethernet", LinkTypeRawOld: "Raw", LinkTypeRawOpenBSD: "Raw",
+	LinkTypeRaw: "Raw", LinkTypeLoop: "Loop", LinkTypeLinuxSLL: "Linux SLL", LinkTypeIPv4: "IPv4",
+	LinkTypeIPv6: "IPv6", LinkTypeLinuxSLL2: "Linux SLL2",
+}
+
+// String is the link type's name, or "linktype N" for one the decoder does not read.
+func (l LinkType) String() string {
+	if n, ok := linkTypeNames[l]; ok {
+		return n
+	}
+	return "linktype " + strconv.Itoa(int(l))
+}
+
+// linkTypeOfHeader takes the link type of a classic pcap file header's 32-bit field: the low
+// 16 bits (draft-ietf-opsawg-pcap section 4); the bits above say whether frames end in an FCS
+// and are masked off as libpcap does.
+func linkTypeOfHeader(v uint32) LinkType { return LinkType(v & 0xffff) }
 
 // Ethernet types (IEEE 802 numbers) the link layer walk follows.
 const (

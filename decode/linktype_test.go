@@ -5,7 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/google/gopacket/layers"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // ntpClientRequest is a 48-byte NTPv4 mode 3 request as ntpd sends it (first byte 0x23).
@@ -17,8 +18,8 @@ func ntpClientRequest() []byte {
 }
 
 func TestLinkTypes(t *testing.T) {
-	v4 := udpPacket(testV4Client, testV4Server, 40000, 123, ntpClientRequest())
-	v6 := udpPacket(testV6Client, testV6Server, 40000, 123, ntpClientRequest())
+	v4 := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntpClientRequest())
+	v6 := testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntpClientRequest())
 	sll := func(ip []byte, proto uint16) []byte {
 		h := make([]byte, 16) // packet type, ARPHRD, address length, address, protocol
 		binary.BigEndian.PutUint16(h[2:], 1)
@@ -35,16 +36,16 @@ func TestLinkTypes(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		link  layers.LinkType
+		link  LinkType
 		frame []byte
 		vlan  uint16
 		v6    bool
 	}{
-		{"ethernet ipv4", LinkTypeEthernet, ethernet(v4), 0, false},
-		{"ethernet ipv6", LinkTypeEthernet, ethernet(v6), 0, true},
-		{"802.1Q", LinkTypeEthernet, ethernet(v4, etherTypeVLAN, 100), 100, false},
-		{"802.1ad QinQ", LinkTypeEthernet, ethernet(v4, etherTypeQinQ, 200, etherTypeVLAN, 100), 200, false},
-		{"0x9100 QinQ ipv6", LinkTypeEthernet, ethernet(v6, etherTypeQinQ1, 300, etherTypeVLAN, 100), 300, true},
+		{"ethernet ipv4", LinkTypeEthernet, testutil.Ethernet(v4), 0, false},
+		{"ethernet ipv6", LinkTypeEthernet, testutil.Ethernet(v6), 0, true},
+		{"802.1Q", LinkTypeEthernet, testutil.Ethernet(v4, etherTypeVLAN, 100), 100, false},
+		{"802.1ad QinQ", LinkTypeEthernet, testutil.Ethernet(v4, etherTypeQinQ, 200, etherTypeVLAN, 100), 200, false},
+		{"0x9100 QinQ ipv6", LinkTypeEthernet, testutil.Ethernet(v6, etherTypeQinQ1, 300, etherTypeVLAN, 100), 300, true},
 		{"SLL", LinkTypeLinuxSLL, sll(v4, etherTypeIPv4), 0, false},
 		{"SLL ipv6", LinkTypeLinuxSLL, sll(v6, etherTypeIPv6), 0, true},
 		{"SLL2", LinkTypeLinuxSLL2, sll2(v4, etherTypeIPv4), 0, false},
@@ -62,31 +63,30 @@ func TestLinkTypes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := NewDecoder()
+			d := NewDecoder(nil)
 			var p Packet
-			if k := d.Decode(tt.frame, captureInfo(tt.frame), tt.link, &p); k != KindNTP {
+			if k := d.Decode(frameOf(tt.frame, tt.link), &p); k != KindMessage {
 				t.Fatalf("kind %d problem %s", k, p.Problem)
 			}
-			src, ipLen := testV4Client, uint32(76)
+			src, ipLen := testutil.V4Client, uint32(76)
 			if tt.v6 {
-				src, ipLen = testV6Client, 96
+				src, ipLen = testutil.V6Client, 96
 			}
 			if p.Src != src || p.SrcPort != 40000 || p.DstPort != 123 || p.VLAN != tt.vlan ||
 				p.PayloadLen != 48 || p.IPLen != ipLen || p.WireLen != uint32(len(tt.frame)) ||
 				p.NTP.Mode != 3 || p.NTP.Version != 4 || p.NTP.Std.Precision != -23 {
 				t.Errorf("got %+v", p)
 			}
-			if d.Stats().LinkTypes[tt.link] != 1 {
-				t.Errorf("link type %d not counted", tt.link)
+			if lt := d.Stats().LinkTypes[0]; lt.Type != tt.link || lt.Frames != 1 {
+				t.Errorf("link type %d not counted: %+v", tt.link, d.Stats().LinkTypes)
 			}
 			// A 64-byte snaplen keeps every length and the NTP mode, when the first NTP byte
 			// fits (it does not after two VLAN tags and IPv6).
 			udpEnd := len(tt.frame) - 48
 			if udpEnd < 64 {
-				cut, ci := tt.frame[:64], captureInfo(tt.frame)
-				ci.CaptureLength = 64
+				cut := &Frame{Data: tt.frame[:64], WireLen: len(tt.frame), Link: tt.link}
 				var q Packet
-				d.Decode(cut, ci, tt.link, &q)
+				d.Decode(cut, &q)
 				if q.PayloadLen != p.PayloadLen || q.IPLen != p.IPLen || q.WireLen != p.WireLen ||
 					q.Src != p.Src || q.DstPort != p.DstPort || q.NTP.Mode != p.NTP.Mode {
 					t.Errorf("snaplen 64: got %+v, full %+v", q, p)
@@ -98,7 +98,7 @@ func TestLinkTypes(t *testing.T) {
 
 func TestProblems(t *testing.T) {
 	ntp := ntpClientRequest()
-	v4 := udpPacket(testV4Client, testV4Server, 40000, 123, ntp)
+	v4 := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntp)
 	badUDP := append([]byte(nil), v4...)
 	binary.BigEndian.PutUint16(badUDP[24:], 4) // UDP length below 8
 	longUDP := append([]byte(nil), v4...)
@@ -107,38 +107,38 @@ func TestProblems(t *testing.T) {
 	badIHL[0] = 0x44
 	mode0 := append([]byte{0x20}, ntp[1:]...)
 	version5 := append([]byte{0x2b}, ntp[1:]...)
-	mode6 := AppendControl(nil, 0, 2, &Control{OpCode: 2, Count: 100})
-	mode7 := AppendPrivate(nil, 2, &Private{Response: true, Implementation: 3, RequestCode: 42, Items: 6, ItemSize: 72})
+	mode6 := proto.AppendControl(nil, 0, 2, &proto.Control{OpCode: 2, Count: 100})
+	mode7 := proto.AppendPrivate(nil, 2, &proto.Private{Response: true, Implementation: 3, RequestCode: 42, Items: 6, ItemSize: 72})
 	arp := append([]byte{0, 0, 0x5e, 0, 0x53, 1, 0, 0, 0x5e, 0, 0x53, 2, 0x08, 0x06}, make([]byte, 28)...)
-	tcp := ethernet(ipv4Packet(testV4Client, testV4Server, 6, 1, 0, make([]byte, 20)))
+	tcp := testutil.Ethernet(testutil.IPv4(testutil.V4Client, testutil.V4Server, 6, 1, 0, make([]byte, 20)))
 	tests := []struct {
 		name    string
-		link    layers.LinkType
+		link    LinkType
 		frame   []byte
 		kind    Kind
 		problem Problem
 	}{
 		{"tcp", LinkTypeEthernet, tcp, KindOther, ProblemNone},
-		{"udp not 123", LinkTypeEthernet, ethernet(udpPacket(testV4Client, testV4Server, 53, 53, ntp)), KindOther, ProblemNone},
+		{"udp not 123", LinkTypeEthernet, testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 53, 53, ntp)), KindOther, ProblemNone},
 		{"arp", LinkTypeEthernet, arp, KindOther, ProblemNetwork},
 		{"short ethernet", LinkTypeEthernet, make([]byte, 10), KindOther, ProblemTruncated},
-		{"unknown link", layers.LinkType(147), ethernet(v4), KindOther, ProblemLinkType},
+		{"unknown link", LinkType(147), testutil.Ethernet(v4), KindOther, ProblemLinkType},
 		{"bad ihl", LinkTypeRaw, badIHL, KindOther, ProblemIPHeader},
 		{"udp length 4", LinkTypeRaw, badUDP, KindOther, ProblemUDPHeader},
 		{"udp length beyond ip", LinkTypeRaw, longUDP, KindOther, ProblemUDPHeader},
-		{"mode 0", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, mode0), KindMalformed, ProblemNTPMode},
-		{"version 5", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, version5), KindMalformed, ProblemNTPVersion},
-		{"mode 3 of 40 bytes", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, ntp[:40]), KindMalformed, ProblemNTPShort},
-		{"empty payload", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, nil), KindMalformed, ProblemNTPShort},
-		{"mode 6 count beyond payload", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 123, 40000, mode6), KindMalformed, ProblemNTPLength},
-		{"mode 7 items beyond payload", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 123, 40000, mode7), KindMalformed, ProblemNTPLength},
-		{"mode 7 of 6 bytes", LinkTypeRaw, udpPacket(testV4Client, testV4Server, 40000, 123, mode7[:6]), KindMalformed, ProblemNTPShort},
+		{"mode 0", LinkTypeRaw, testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, mode0), KindMalformed, ProblemNTPMode},
+		{"version 5", LinkTypeRaw, testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, version5), KindMalformed, ProblemNTPVersion},
+		{"mode 3 of 40 bytes", LinkTypeRaw, testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntp[:40]), KindMalformed, ProblemNTPShort},
+		{"empty payload", LinkTypeRaw, testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, nil), KindMalformed, ProblemNTPShort},
+		{"mode 6 count beyond payload", LinkTypeRaw, testutil.UDP(testutil.V4Client, testutil.V4Server, 123, 40000, mode6), KindMalformed, ProblemNTPLength},
+		{"mode 7 items beyond payload", LinkTypeRaw, testutil.UDP(testutil.V4Client, testutil.V4Server, 123, 40000, mode7), KindMalformed, ProblemNTPLength},
+		{"mode 7 of 6 bytes", LinkTypeRaw, testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, mode7[:6]), KindMalformed, ProblemNTPShort},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := NewDecoder()
+			d := NewDecoder(nil)
 			var p Packet
-			k := d.Decode(tt.frame, captureInfo(tt.frame), tt.link, &p)
+			k := d.Decode(frameOf(tt.frame, tt.link), &p)
 			if k != tt.kind || p.Problem != tt.problem {
 				t.Errorf("got kind %d problem %s, want kind %d problem %s", k, p.Problem, tt.kind, tt.problem)
 			}
@@ -155,8 +155,8 @@ func TestProblems(t *testing.T) {
 // fragments splits an IPv4 UDP datagram into a first fragment of firstLen payload bytes
 // (a multiple of 8) and a second with the rest.
 func fragments4(src, dst netip.Addr, id uint16, udp []byte, firstLen int) (first, second []byte) {
-	first = ipv4Packet(src, dst, 17, id, 0x2000, udp[:firstLen])
-	second = ipv4Packet(src, dst, 17, id, uint16(firstLen/8), udp[firstLen:])
+	first = testutil.IPv4(src, dst, 17, id, 0x2000, udp[:firstLen])
+	second = testutil.IPv4(src, dst, 17, id, uint16(firstLen/8), udp[firstLen:])
 	return first, second
 }
 
@@ -165,16 +165,16 @@ func TestFragments(t *testing.T) {
 	for i := range clients {
 		clients[i] = netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)})
 	}
-	reply := udpPacket(testV4Server, testV4Client, 123, 40000, monlistReply(false, clients...))
+	reply := testutil.UDP(testutil.V4Server, testutil.V4Client, 123, 40000, testutil.MonlistReply(false, clients...))
 	udp := reply[20:] // the UDP datagram: 448 bytes
-	first, second := fragments4(testV4Server, testV4Client, 77, udp, 160)
+	first, second := fragments4(testutil.V4Server, testutil.V4Client, 77, udp, 160)
 
-	d := NewDecoder()
+	d := NewDecoder(nil)
 	var p Packet
-	if k := d.Decode(second, captureInfo(second), LinkTypeRaw, &p); k != KindOther || p.Problem != ProblemOrphanFragment {
+	if k := d.Decode(frameOf(second, LinkTypeRaw), &p); k != KindOther || p.Problem != ProblemOrphanFragment {
 		t.Errorf("second before first: kind %d problem %s, want orphan", k, p.Problem)
 	}
-	if k := d.Decode(first, captureInfo(first), LinkTypeRaw, &p); k != KindNTP {
+	if k := d.Decode(frameOf(first, LinkTypeRaw), &p); k != KindMessage {
 		t.Fatalf("first fragment: kind %d problem %s", k, p.Problem)
 	}
 	// 160 bytes of UDP hold the 8-byte headers and the first 2 of 6 items.
@@ -182,24 +182,24 @@ func TestFragments(t *testing.T) {
 		p.NTP.Priv.Monlist[1] != clients[1] || !p.NTP.Partial {
 		t.Errorf("first fragment: %+v", p)
 	}
-	if k := d.Decode(second, captureInfo(second), LinkTypeRaw, &p); k != KindFragment {
+	if k := d.Decode(frameOf(second, LinkTypeRaw), &p); k != KindFragment {
 		t.Fatalf("second fragment: kind %d problem %s", k, p.Problem)
 	}
-	if p.Src != testV4Server || p.SrcPort != 123 || p.DstPort != 40000 || p.PayloadLen != 0 ||
+	if p.Src != testutil.V4Server || p.SrcPort != 123 || p.DstPort != 40000 || p.PayloadLen != 0 ||
 		p.WireLen != uint32(len(second)) || p.IPLen != uint32(len(second)) {
 		t.Errorf("second fragment: %+v", p)
 	}
 	// The last fragment closed the datagram: a repeat is an orphan.
-	if d.Decode(second, captureInfo(second), LinkTypeRaw, &p); p.Problem != ProblemOrphanFragment {
+	if d.Decode(frameOf(second, LinkTypeRaw), &p); p.Problem != ProblemOrphanFragment {
 		t.Errorf("repeat after the last fragment: problem %s", p.Problem)
 	}
 	s := d.Stats()
-	if s.Fragments != 1 || s.Problems[ProblemOrphanFragment] != 2 || s.NTP != 1 || s.FragmentsTracked != 0 {
+	if s.Fragments != 1 || s.Problems[ProblemOrphanFragment] != 2 || s.Messages != 1 || s.FragmentsTracked != 0 {
 		t.Errorf("stats: %+v", s)
 	}
 
 	// IPv6: fragment header (RFC 8200 section 4.5) between the fixed header and UDP.
-	reply6 := udpPacket(testV6Server, testV6Client, 123, 40000, monlistReply(false, clients...))
+	reply6 := testutil.UDP(testutil.V6Server, testutil.V6Client, 123, 40000, testutil.MonlistReply(false, clients...))
 	udp6 := reply6[40:]
 	fh := func(offset int, more bool) []byte {
 		h := []byte{17, 0, 0, 0, 0, 0, 0, 9}
@@ -210,23 +210,23 @@ func TestFragments(t *testing.T) {
 		binary.BigEndian.PutUint16(h[2:], fo)
 		return h
 	}
-	first6 := ipv6Packet(testV6Server, testV6Client, 44, append(fh(0, true), udp6[:240]...))
-	second6 := ipv6Packet(testV6Server, testV6Client, 44, append(fh(240, false), udp6[240:]...))
-	if k := d.Decode(first6, captureInfo(first6), LinkTypeRaw, &p); k != KindNTP || len(p.NTP.Priv.Monlist) != 3 {
+	first6 := testutil.IPv6(testutil.V6Server, testutil.V6Client, 44, append(fh(0, true), udp6[:240]...))
+	second6 := testutil.IPv6(testutil.V6Server, testutil.V6Client, 44, append(fh(240, false), udp6[240:]...))
+	if k := d.Decode(frameOf(first6, LinkTypeRaw), &p); k != KindMessage || len(p.NTP.Priv.Monlist) != 3 {
 		t.Fatalf("first IPv6 fragment: kind %d problem %s monlist %v", k, p.Problem, p.NTP.Priv.Monlist)
 	}
-	if k := d.Decode(second6, captureInfo(second6), LinkTypeRaw, &p); k != KindFragment || p.Src != testV6Server || p.DstPort != 40000 {
+	if k := d.Decode(frameOf(second6, LinkTypeRaw), &p); k != KindFragment || p.Src != testutil.V6Server || p.DstPort != 40000 {
 		t.Errorf("second IPv6 fragment: kind %d %+v", k, p)
 	}
 
 	// A full table evicts its oldest datagram, and counts it.
-	d = NewDecoderFragmentCap(2)
+	d = NewDecoderFragmentCap(nil, 2)
 	for id := uint16(1); id <= 3; id++ {
-		f, _ := fragments4(testV4Server, testV4Client, id, udp, 160)
-		d.Decode(f, captureInfo(f), LinkTypeRaw, &p)
+		f, _ := fragments4(testutil.V4Server, testutil.V4Client, id, udp, 160)
+		d.Decode(frameOf(f, LinkTypeRaw), &p)
 	}
-	_, s1 := fragments4(testV4Server, testV4Client, 1, udp, 160)
-	if d.Decode(s1, captureInfo(s1), LinkTypeRaw, &p); p.Problem != ProblemOrphanFragment {
+	_, s1 := fragments4(testutil.V4Server, testutil.V4Client, 1, udp, 160)
+	if d.Decode(frameOf(s1, LinkTypeRaw), &p); p.Problem != ProblemOrphanFragment {
 		t.Errorf("evicted datagram: problem %s", p.Problem)
 	}
 	if s := d.Stats(); s.FragmentEvictions != 1 || s.FragmentsTracked != 2 {
@@ -235,20 +235,20 @@ func TestFragments(t *testing.T) {
 }
 
 func TestIPv6ExtensionHeadersAndIPv4Options(t *testing.T) {
-	udp := udpPacket(testV6Client, testV6Server, 40000, 123, ntpClientRequest())[40:]
+	udp := testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntpClientRequest())[40:]
 	hbh := []byte{60, 0, 1, 4, 0, 0, 0, 0}                          // hop-by-hop, next: destination options
 	dst := []byte{17, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // 16 bytes, next: UDP
-	v6 := ipv6Packet(testV6Client, testV6Server, 0, append(append(hbh, dst...), udp...))
+	v6 := testutil.IPv6(testutil.V6Client, testutil.V6Server, 0, append(append(hbh, dst...), udp...))
 
-	v4 := udpPacket(testV4Client, testV4Server, 40000, 123, ntpClientRequest())
+	v4 := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntpClientRequest())
 	opt := append([]byte{0x46}, v4[1:20]...) // IHL 6: one 4-byte option (NOPs, then end)
 	binary.BigEndian.PutUint16(opt[2:], uint16(len(v4)+4))
 	opt = append(append(opt, 1, 1, 1, 0), v4[20:]...)
 
 	for name, frame := range map[string][]byte{"ipv6 ext": v6, "ipv4 options": opt} {
-		d := NewDecoder()
+		d := NewDecoder(nil)
 		var p Packet
-		if k := d.Decode(frame, captureInfo(frame), LinkTypeRaw, &p); k != KindNTP || p.PayloadLen != 48 ||
+		if k := d.Decode(frameOf(frame, LinkTypeRaw), &p); k != KindMessage || p.PayloadLen != 48 ||
 			p.IPLen != uint32(len(frame)) || p.NTP.Mode != 3 {
 			t.Errorf("%s: kind %d problem %s %+v", name, k, p.Problem, p)
 		}

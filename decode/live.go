@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -98,7 +99,7 @@ var ErrTimeout = errors.New("no frame within the timeout")
 
 // ErrCapturePermission is matched (errors.Is) by the error of OpenLive when the process may
 // not capture: it needs root or the CAP_NET_RAW capability.
-var ErrCapturePermission = errors.New("permission denied: capturing needs root or CAP_NET_RAW (and CAP_NET_ADMIN for --promisc)")
+var ErrCapturePermission = errors.New("permission denied: capturing needs root or the CAP_NET_RAW capability")
 
 // OpenLive opens cfg.Interface for capture with cfg.Engine and returns one source per worker:
 // one for pcap, cfg.Workers for afpacket. Each source belongs to one goroutine. Errors name
@@ -106,7 +107,7 @@ var ErrCapturePermission = errors.New("permission denied: capturing needs root o
 // (errors.Is(err, ErrCapturePermission)).
 func OpenLive(cfg LiveConfig) ([]LiveSource, error) {
 	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("capture on %s: %w", cfg.Interface, err)
 	}
 	ifc, err := net.InterfaceByName(cfg.Interface)
@@ -151,31 +152,48 @@ func (c LiveConfig) withDefaults() LiveConfig {
 // maxWorkers bounds the fanout group: more sockets than cores only split the ring.
 const maxWorkers = 64
 
-func (c LiveConfig) validate() error {
+// Validate reports every field of c (with the defaults filled in) that cannot be used, each
+// as a *SettingError, joined.
+func (c LiveConfig) Validate() error {
+	c = c.withDefaults()
 	var errs []error
+	bad := func(field string, value any, format string, args ...any) {
+		errs = append(errs, &SettingError{Field: field, Value: fmt.Sprint(value), Err: fmt.Errorf(format, args...)})
+	}
 	switch c.Engine {
 	case EnginePcap:
 		if c.Workers != 1 {
-			errs = append(errs, fmt.Errorf("--workers %d: the pcap engine has one worker; use --engine afpacket for more", c.Workers))
+			bad("workers", c.Workers, "the pcap engine has one worker; the afpacket engine has more")
 		}
 	case EngineAFPacket:
 		if c.Workers < 1 || c.Workers > maxWorkers {
-			errs = append(errs, fmt.Errorf("--workers %d: must be between 1 and %d", c.Workers, maxWorkers))
+			bad("workers", c.Workers, "must be between 1 and %d", maxWorkers)
 		}
 	default:
-		errs = append(errs, fmt.Errorf("--engine %q: must be %s or %s", c.Engine, EnginePcap, EngineAFPacket))
+		bad("engine", strconv.Quote(c.Engine), "must be %s or %s", EnginePcap, EngineAFPacket)
 	}
 	if c.Snaplen < 64 || c.Snaplen > maxSnaplen {
-		errs = append(errs, fmt.Errorf("--snaplen %d: must be between 64 and %d", c.Snaplen, maxSnaplen))
+		bad("snaplen", c.Snaplen, "must be between 64 and %d", maxSnaplen)
 	}
 	if c.BufferSize < 1<<20 {
-		errs = append(errs, fmt.Errorf("buffer size %d: must be at least 1 MiB", c.BufferSize))
+		bad("buffer_size", c.BufferSize, "must be at least 1 MiB")
 	}
 	if c.Timeout < time.Millisecond {
-		errs = append(errs, fmt.Errorf("timeout %s: must be at least 1ms", c.Timeout))
+		bad("timeout", c.Timeout, "must be at least 1ms")
 	}
 	return errors.Join(errs...)
 }
+
+// SettingError is a LiveConfig field that cannot be used. Field is the name of the
+// LiveConfig field in lower case with underscores ("workers", "bpf"), so that a caller can
+// name the flag or key that set it.
+type SettingError struct {
+	Field, Value string
+	Err          error
+}
+
+func (e *SettingError) Error() string { return e.Field + " " + e.Value + ": " + e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
 
 // permissionError turns an operating system refusal into ErrCapturePermission.
 func permissionError(err error) error {

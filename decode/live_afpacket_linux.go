@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/afpacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
@@ -42,7 +41,7 @@ const packetOutgoing = 4
 type afpacketSource struct {
 	name string
 	tp   *afpacket.TPacket
-	link layers.LinkType
+	link LinkType
 	buf  []byte // a frame with its VLAN tag put back
 	// promiscFD is the socket whose membership keeps the interface promiscuous, or -1.
 	promiscFD int
@@ -134,7 +133,7 @@ func promiscSocket(ifindex int) (int, error) {
 
 // afLinkType maps the interface's hardware type to the link type of the frames a SOCK_RAW
 // packet socket reads from it.
-func afLinkType(name string) (layers.LinkType, error) {
+func afLinkType(name string) (LinkType, error) {
 	raw, err := os.ReadFile("/sys/class/net/" + name + "/type")
 	if err != nil {
 		return 0, fmt.Errorf("hardware type: %w", err)
@@ -145,21 +144,21 @@ func afLinkType(name string) (layers.LinkType, error) {
 	}
 	switch t {
 	case arphrdEther, arphrdLoopback:
-		return layers.LinkTypeEthernet, nil
+		return LinkTypeEthernet, nil
 	case arphrdNone:
-		return layers.LinkTypeRaw, nil
+		return LinkTypeRaw, nil
 	}
-	return 0, fmt.Errorf("hardware type %d is not Ethernet or raw IP: use --engine pcap", t)
+	return 0, fmt.Errorf("hardware type %d is not Ethernet or raw IP: use the pcap engine", t)
 }
 
 // afFilter compiles cfg.BPF for link with libpcap, truncating frames to the snaplen (the
 // kernel keeps as many bytes as the filter returns). On a loopback interface it first rejects
 // outgoing frames: the kernel hands each frame sent on lo to packet sockets twice, once going
 // out (PACKET_OUTGOING) and once coming in, and libpcap drops the first copy the same way.
-func afFilter(cfg LiveConfig, link layers.LinkType, loopback bool) ([]bpf.RawInstruction, error) {
-	ins, err := pcap.CompileBPFFilter(link, cfg.Snaplen, cfg.BPF)
+func afFilter(cfg LiveConfig, link LinkType, loopback bool) ([]bpf.RawInstruction, error) {
+	ins, err := pcap.CompileBPFFilter(layers.LinkType(link), cfg.Snaplen, cfg.BPF)
 	if err != nil {
-		return nil, fmt.Errorf("--bpf %q: %w", cfg.BPF, err)
+		return nil, &SettingError{Field: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
 	}
 	var prog []bpf.RawInstruction
 	if loopback {
@@ -181,7 +180,7 @@ func afFilter(cfg LiveConfig, link layers.LinkType, loopback bool) ([]bpf.RawIns
 }
 
 // Next returns the next frame, or ErrTimeout. See LiveSource.
-func (s *afpacketSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+func (s *afpacketSource) Next(f *Frame) error {
 	data, ci, err := s.tp.ZeroCopyReadPacketData()
 	for err == nil && !s.ready.IsZero() {
 		if !ci.Timestamp.Before(s.ready) {
@@ -192,20 +191,19 @@ func (s *afpacketSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, 
 	}
 	if err != nil {
 		if errors.Is(err, afpacket.ErrTimeout) {
-			return nil, ci, 0, ErrTimeout
+			return ErrTimeout
 		}
-		return nil, ci, 0, fmt.Errorf("capture on %s: %w", s.name, err)
+		return fmt.Errorf("capture on %s: %w", s.name, err)
 	}
+	*f = Frame{Data: data, Time: ci.Timestamp, WireLen: ci.Length, Link: s.link}
 	for _, a := range ci.AncillaryData {
-		if v, ok := a.(afpacket.AncillaryVLAN); ok && s.link == layers.LinkTypeEthernet {
+		if v, ok := a.(afpacket.AncillaryVLAN); ok && s.link == LinkTypeEthernet {
 			s.buf = insertVLANTag(s.buf, data, uint16(v.VLAN))
-			data = s.buf
-			ci.CaptureLength += 4
-			ci.Length += 4
+			f.Data = s.buf
+			f.WireLen += 4
 		}
 	}
-	ci.AncillaryData = nil
-	return data, ci, s.link, nil
+	return nil
 }
 
 // CaptureStats returns the socket's TPACKET_V3 counters (PACKET_STATISTICS), which gopacket

@@ -5,8 +5,8 @@ package decode
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
 )
@@ -17,7 +17,7 @@ import (
 type pcapSource struct {
 	name string
 	h    *pcap.Handle
-	link layers.LinkType
+	link LinkType
 }
 
 func openPcap(cfg LiveConfig) ([]LiveSource, error) {
@@ -45,9 +45,9 @@ func openPcap(cfg LiveConfig) ([]LiveSource, error) {
 	}
 	if err := h.SetBPFFilter(cfg.BPF); err != nil {
 		h.Close()
-		return nil, fmt.Errorf("--bpf %q: %w", cfg.BPF, err)
+		return nil, &SettingError{Field: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
 	}
-	return []LiveSource{&pcapSource{name: cfg.Interface, h: h, link: h.LinkType()}}, nil
+	return []LiveSource{&pcapSource{name: cfg.Interface, h: h, link: pcapLinkType(h.LinkType())}}, nil
 }
 
 // pcapActivateError names libpcap's refusal in the terms of ErrCapturePermission.
@@ -63,16 +63,27 @@ func pcapActivateError(err error) error {
 	return err
 }
 
+// pcapLinkType undoes gopacket's cut of pcap_datalink to 8 bits for the one link type above
+// 255 that libpcap hands out on Linux: LINKTYPE_LINUX_SLL2 (276) arrives as 20, a number no
+// link type uses.
+func pcapLinkType(l layers.LinkType) LinkType {
+	if l == layers.LinkType(LinkTypeLinuxSLL2&0xff) {
+		return LinkTypeLinuxSLL2
+	}
+	return LinkType(l)
+}
+
 // Next returns the next frame, or ErrTimeout. See LiveSource.
-func (s *pcapSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+func (s *pcapSource) Next(f *Frame) error {
 	data, ci, err := s.h.ZeroCopyReadPacketData()
 	if err != nil {
 		if errors.Is(err, pcap.NextErrorTimeoutExpired) {
-			return nil, ci, 0, ErrTimeout
+			return ErrTimeout
 		}
-		return nil, ci, 0, fmt.Errorf("capture on %s: %w", s.name, err)
+		return fmt.Errorf("capture on %s: %w", s.name, err)
 	}
-	return data, ci, s.link, nil
+	*f = Frame{Data: data, Time: ci.Timestamp, WireLen: ci.Length, Link: s.link}
+	return nil
 }
 
 // CaptureStats returns libpcap's counters (pcap_stats).

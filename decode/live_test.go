@@ -13,15 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // defaultBPF compiles DefaultBPF for offline matching, as a filter on a capture file sees
 // frames: every VLAN tag still in the data.
-func defaultBPF(t *testing.T, link layers.LinkType) *pcap.BPF {
+func defaultBPF(t *testing.T, link LinkType) *pcap.BPF {
 	t.Helper()
-	f, err := pcap.NewBPF(link, DefaultSnaplen, DefaultBPF)
+	f, err := pcap.NewBPF(layers.LinkType(link), DefaultSnaplen, DefaultBPF)
 	if err != nil {
 		t.Fatalf("compile DefaultBPF for %s: %v", link, err)
 	}
@@ -32,35 +34,35 @@ func defaultBPF(t *testing.T, link layers.LinkType) *pcap.BPF {
 // one or two tags of each TPID libpcap knows, and the fragments the decoder attributes.
 func TestDefaultBPFFrames(t *testing.T) {
 	ntp := []byte{0x17, 0, 3, 42, 0, 0, 0, 0} // an 8-byte MON_GETLIST_1 request
-	v4 := udpPacket(testV4Client, testV4Server, 40000, 123, ntp)
-	v6 := udpPacket(testV6Client, testV6Server, 40000, 123, ntp)
-	reply := udpPacket(testV4Server, testV4Client, 123, 40000, ntp)
-	dns := udpPacket(testV4Client, testV4Server, 40000, 53, ntp)
-	tcp := ipv4Packet(testV4Client, testV4Server, 6, 1, 0, make([]byte, 20))
-	frag := ipv4Packet(testV4Server, testV4Client, 17, 7, 185, make([]byte, 64)) // offset 1480
-	frag6 := ipv6Packet(testV6Server, testV6Client, 44, make([]byte, 64))
+	v4 := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntp)
+	v6 := testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntp)
+	reply := testutil.UDP(testutil.V4Server, testutil.V4Client, 123, 40000, ntp)
+	dns := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 53, ntp)
+	tcp := testutil.IPv4(testutil.V4Client, testutil.V4Server, 6, 1, 0, make([]byte, 20))
+	frag := testutil.IPv4(testutil.V4Server, testutil.V4Client, 17, 7, 185, make([]byte, 64)) // offset 1480
+	frag6 := testutil.IPv6(testutil.V6Server, testutil.V6Client, 44, make([]byte, 64))
 	cases := []struct {
 		name  string
 		frame []byte
 		want  bool
 	}{
-		{"IPv4 request", ethernet(v4), true},
-		{"IPv4 reply", ethernet(reply), true},
-		{"IPv6 request", ethernet(v6), true},
-		{"802.1Q", ethernet(v4, 0x8100, 10), true},
-		{"802.1ad", ethernet(v4, 0x88a8, 10), true},
-		{"QinQ 802.1ad+802.1Q", ethernet(v4, 0x88a8, 100, 0x8100, 10), true},
-		{"QinQ 0x9100+802.1Q IPv6", ethernet(v6, 0x9100, 100, 0x8100, 10), true},
-		{"IPv4 non-first fragment", ethernet(frag), true},
-		{"IPv4 fragment under QinQ", ethernet(frag, 0x88a8, 100, 0x8100, 10), true},
-		{"IPv6 fragment", ethernet(frag6), true},
-		{"DNS", ethernet(dns), false},
-		{"DNS under 802.1Q", ethernet(dns, 0x8100, 10), false},
-		{"TCP", ethernet(tcp), false},
+		{"IPv4 request", testutil.Ethernet(v4), true},
+		{"IPv4 reply", testutil.Ethernet(reply), true},
+		{"IPv6 request", testutil.Ethernet(v6), true},
+		{"802.1Q", testutil.Ethernet(v4, 0x8100, 10), true},
+		{"802.1ad", testutil.Ethernet(v4, 0x88a8, 10), true},
+		{"QinQ 802.1ad+802.1Q", testutil.Ethernet(v4, 0x88a8, 100, 0x8100, 10), true},
+		{"QinQ 0x9100+802.1Q IPv6", testutil.Ethernet(v6, 0x9100, 100, 0x8100, 10), true},
+		{"IPv4 non-first fragment", testutil.Ethernet(frag), true},
+		{"IPv4 fragment under QinQ", testutil.Ethernet(frag, 0x88a8, 100, 0x8100, 10), true},
+		{"IPv6 fragment", testutil.Ethernet(frag6), true},
+		{"DNS", testutil.Ethernet(dns), false},
+		{"DNS under 802.1Q", testutil.Ethernet(dns, 0x8100, 10), false},
+		{"TCP", testutil.Ethernet(tcp), false},
 	}
-	f := defaultBPF(t, layers.LinkTypeEthernet)
+	f := defaultBPF(t, LinkTypeEthernet)
 	for _, tc := range cases {
-		if got := f.Matches(captureInfo(tc.frame), tc.frame); got != tc.want {
+		if got := f.Matches(captureInfoOf(frameOf(tc.frame, LinkTypeEthernet)), tc.frame); got != tc.want {
 			t.Errorf("%s: DefaultBPF matches %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -83,33 +85,34 @@ func TestDefaultBPFKeepsWhatTheDecoderNeeds(t *testing.T) {
 // checkDefaultBPF matches every frame of files against DefaultBPF. That it rejects other
 // traffic is TestDefaultBPFFrames' part: the captures hold little besides NTP.
 func checkDefaultBPF(t *testing.T, files []string) {
-	filters := map[layers.LinkType]*pcap.BPF{}
+	filters := map[LinkType]*pcap.BPF{}
 	kept, rejected := 0, 0
 	for _, name := range files {
 		src, err := Open(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := NewDecoder()
+		dec := NewDecoder(nil)
 		var p Packet
+		var fr Frame
 		for i := 1; ; i++ {
-			data, ci, link, err := src.Next()
+			err := src.Next(&fr)
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, ErrTruncated) {
 					t.Errorf("%s: %v", name, err)
 				}
 				break
 			}
-			f, ok := filters[link]
+			f, ok := filters[fr.Link]
 			if !ok {
-				f, _ = pcap.NewBPF(link, DefaultSnaplen, DefaultBPF)
-				filters[link] = f // nil: libpcap cannot filter this link type offline
+				f, _ = pcap.NewBPF(layers.LinkType(fr.Link), DefaultSnaplen, DefaultBPF)
+				filters[fr.Link] = f // nil: libpcap cannot filter this link type offline
 			}
-			if f == nil {
+			if f == nil || fr.Link > 255 {
 				continue
 			}
-			match := f.Matches(ci, data)
-			if kind := dec.Decode(data, ci, link, &p); kind != KindOther && !match {
+			match := f.Matches(captureInfoOf(&fr), fr.Data)
+			if kind := dec.Decode(&fr, &p); kind != KindOther && !match {
 				t.Errorf("%s frame %d: %s %v:%d > %v:%d is not matched by DefaultBPF", name, i, kindName(kind), p.Src, p.SrcPort, p.Dst, p.DstPort)
 			}
 			if match {
@@ -128,14 +131,14 @@ func kindName(k Kind) string {
 }
 
 func TestInsertVLANTag(t *testing.T) {
-	frame := ethernet(udpPacket(testV4Client, testV4Server, 40000, 123, []byte{0x17, 0, 3, 42, 0, 0, 0, 0}))
+	frame := testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, []byte{0x17, 0, 3, 42, 0, 0, 0, 0}))
 	got := insertVLANTag(nil, frame, 0x2064) // priority 1, VLAN 100
-	want := ethernet(udpPacket(testV4Client, testV4Server, 40000, 123, []byte{0x17, 0, 3, 42, 0, 0, 0, 0}), 0x8100, 0x2064)
+	want := testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, []byte{0x17, 0, 3, 42, 0, 0, 0, 0}), 0x8100, 0x2064)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("insertVLANTag:\n got %x\nwant %x", got, want)
 	}
 	var p Packet
-	if kind := NewDecoder().Decode(got, captureInfo(got), layers.LinkTypeEthernet, &p); kind != KindNTP || p.VLAN != 100 {
+	if kind := NewDecoder(nil).Decode(frameOf(got, LinkTypeEthernet), &p); kind != KindMessage || p.VLAN != 100 {
 		t.Errorf("decoded %s VLAN %d, want ntp VLAN 100", kindName(kind), p.VLAN)
 	}
 	if short := insertVLANTag(nil, frame[:6], 1); !bytes.Equal(short, frame[:6]) {
@@ -150,10 +153,10 @@ func TestOpenLiveErrors(t *testing.T) {
 		want []string // in the error, which is one line
 	}{
 		{"no such interface", LiveConfig{Interface: "nosuch0"}, []string{"nosuch0", "no such network interface"}},
-		{"unknown engine", LiveConfig{Interface: "lo", Engine: "dpdk"}, []string{"lo", `--engine "dpdk"`}},
-		{"pcap workers", LiveConfig{Interface: "lo", Workers: 4}, []string{"--workers 4", "afpacket"}},
-		{"too many workers", LiveConfig{Interface: "lo", Engine: EngineAFPacket, Workers: 1000}, []string{"--workers 1000"}},
-		{"snaplen", LiveConfig{Interface: "lo", Snaplen: 10}, []string{"--snaplen 10"}},
+		{"unknown engine", LiveConfig{Interface: "lo", Engine: "dpdk"}, []string{"lo", `engine "dpdk"`}},
+		{"pcap workers", LiveConfig{Interface: "lo", Workers: 4}, []string{"workers 4", "afpacket"}},
+		{"too many workers", LiveConfig{Interface: "lo", Engine: EngineAFPacket, Workers: 1000}, []string{"workers 1000"}},
+		{"snaplen", LiveConfig{Interface: "lo", Snaplen: 10}, []string{"snaplen 10"}},
 	}
 	for _, tc := range cases {
 		_, err := OpenLive(tc.cfg)
@@ -225,13 +228,14 @@ func TestLiveLoopbackOnce(t *testing.T) {
 			for _, src := range srcs {
 				wg.Go(func() {
 					defer src.Close()
-					dec := NewDecoder()
+					dec := NewDecoder(nil)
 					var p Packet
 					quiet := 0
 					// Read until the link stays quiet for ten timeouts in a row: all n
 					// frames were sent before reading started.
+					var fr Frame
 					for quiet < 10 {
-						data, ci, link, err := src.Next()
+						err := src.Next(&fr)
 						if errors.Is(err, ErrTimeout) {
 							quiet++
 							continue
@@ -243,7 +247,7 @@ func TestLiveLoopbackOnce(t *testing.T) {
 						quiet = 0
 						// Not port 123, so the decoder sets only the time and the
 						// wire length (KindOther), which is what is counted here.
-						dec.Decode(data, ci, link, &p)
+						dec.Decode(&fr, &p)
 						mu.Lock()
 						frames++
 						wire += int(p.WireLen)
@@ -286,8 +290,8 @@ func TestLiveTimeout(t *testing.T) {
 			defer srcs[0].Close()
 			done := make(chan error, 1)
 			go func() {
-				_, _, _, err := srcs[0].Next()
-				done <- err
+				var fr Frame
+				done <- srcs[0].Next(&fr)
 			}()
 			select {
 			case err := <-done:
@@ -299,4 +303,9 @@ func TestLiveTimeout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// captureInfoOf is f as gopacket's offline BPF matcher takes it.
+func captureInfoOf(f *Frame) gopacket.CaptureInfo {
+	return gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(f.Data), Length: f.WireLen}
 }

@@ -4,9 +4,6 @@ import (
 	"errors"
 	"io"
 	"strings"
-
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 )
 
 // Merge returns a Source that yields the frames of srcs as one timeline in timestamp order,
@@ -39,13 +36,13 @@ type single struct {
 	warn func(error)
 }
 
-func (s *single) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	data, ci, link, err := s.Source.Next()
+func (s *single) Next(f *Frame) error {
+	err := s.Source.Next(f)
 	if err != nil && errors.Is(err, ErrTruncated) {
 		s.warn(err)
 		err = io.EOF
 	}
-	return data, ci, link, err
+	return err
 }
 
 // Progress is the member's, or unknown.
@@ -61,9 +58,7 @@ type pending struct {
 	src   int   // index in mergeSource.srcs: the last tie-breaker for equal timestamps
 	t     int64 // the frame's time, Unix nanoseconds
 	begin int64 // the time of the member's first frame: the first tie-breaker
-	data  []byte
-	ci    gopacket.CaptureInfo
-	link  layers.LinkType
+	frame Frame
 }
 
 // mergeSource is the Source of Merge. heap is a binary min-heap of the members that have a
@@ -77,36 +72,36 @@ type mergeSource struct {
 }
 
 // Next returns the earliest pending frame. See Source.
-func (m *mergeSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+func (m *mergeSource) Next(f *Frame) error {
 	if !m.started {
 		m.started = true
 		for i := range m.srcs {
 			if err := m.fill(i); err != nil {
-				return nil, gopacket.CaptureInfo{}, 0, err
+				return err
 			}
 		}
 	} else if m.taken {
 		// The caller is done with the root's frame: only now may its member overwrite it.
 		m.taken = false
 		if err := m.advance(); err != nil {
-			return nil, gopacket.CaptureInfo{}, 0, err
+			return err
 		}
 	}
 	if len(m.heap) == 0 {
-		return nil, gopacket.CaptureInfo{}, 0, io.EOF
+		return io.EOF
 	}
-	top := &m.heap[0]
+	*f = m.heap[0].frame
 	m.taken = true
-	return top.data, top.ci, top.link, nil
+	return nil
 }
 
 // read asks member p.src for its next frame, into p. ok is false at the member's end,
 // including a truncated end, which is reported to warn.
 func (m *mergeSource) read(p *pending) (ok bool, err error) {
-	p.data, p.ci, p.link, err = m.srcs[p.src].Next()
+	err = m.srcs[p.src].Next(&p.frame)
 	switch {
 	case err == nil:
-		p.t = p.ci.Timestamp.UnixNano()
+		p.t = p.frame.Time.UnixNano()
 		if p.begin == noBegin {
 			p.begin = p.t
 		}

@@ -29,17 +29,17 @@ type fakeSource struct {
 	closed bool
 }
 
-func (f *fakeSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+func (f *fakeSource) Next(fr *Frame) error {
 	if f.i >= len(f.times) {
 		if f.end != nil {
-			return nil, gopacket.CaptureInfo{}, 0, f.end
+			return f.end
 		}
-		return nil, gopacket.CaptureInfo{}, 0, io.EOF
+		return io.EOF
 	}
 	f.buf = append(f.buf[:0], f.labels[f.i]...)
-	ci := gopacket.CaptureInfo{Timestamp: time.Unix(f.times[f.i], 0), Length: len(f.buf), CaptureLength: len(f.buf)}
+	*fr = Frame{Data: f.buf, Time: time.Unix(f.times[f.i], 0), WireLen: len(f.buf), Link: LinkTypeEthernet}
 	f.i++
-	return f.buf, ci, layers.LinkTypeEthernet, nil
+	return nil
 }
 
 func (f *fakeSource) Name() string                  { return f.name }
@@ -60,8 +60,10 @@ func newFake(name string, end error, times ...int64) *fakeSource {
 func drain(t *testing.T, m Source) ([]string, error) {
 	t.Helper()
 	var got []string
+	var fr Frame
 	for {
-		data, ci, _, err := m.Next()
+		err := m.Next(&fr)
+		data, ts := fr.Data, fr.Time
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return got, nil
@@ -71,8 +73,8 @@ func drain(t *testing.T, m Source) ([]string, error) {
 		label := string(data)
 		var name string
 		var sec int64
-		if _, err := fmt.Sscanf(label, "%1s@%d", &name, &sec); err != nil || sec != ci.Timestamp.Unix() {
-			t.Fatalf("frame %q came with time %d: data overwritten before its turn", label, ci.Timestamp.Unix())
+		if _, err := fmt.Sscanf(label, "%1s@%d", &name, &sec); err != nil || sec != ts.Unix() {
+			t.Fatalf("frame %q came with time %d: data overwritten before its turn", label, ts.Unix())
 		}
 		got = append(got, label)
 	}
@@ -215,16 +217,18 @@ func TestMergeFiles(t *testing.T) {
 	m := Merge(srcs, func(err error) { warns = append(warns, err) })
 	defer m.Close()
 	var got []int
+	var fr Frame
 	for {
-		data, ci, _, err := m.Next()
+		err := m.Next(&fr)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if int64(data[0]) != ci.Timestamp.Unix() || data[59] != data[0] {
-			t.Fatalf("frame stamped %d holds the bytes of frame %d", ci.Timestamp.Unix(), data[0])
+		data := fr.Data
+		if int64(data[0]) != fr.Time.Unix() || data[59] != data[0] {
+			t.Fatalf("frame stamped %d holds the bytes of frame %d", fr.Time.Unix(), data[0])
 		}
 		got = append(got, int(data[0]))
 	}

@@ -6,7 +6,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/google/gopacket/layers"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 func TestAppendNTPLog(t *testing.T) {
@@ -14,8 +15,8 @@ func TestAppendNTPLog(t *testing.T) {
 	server[0], server[1], server[2], server[3] = 0x24, 1, 6, 0xe9 // v4 mode 4, stratum 1; root delay 622/65536 s, dispersion 807/65536 s
 	copy(server[4:], []byte{0, 0, 0x02, 0x6e, 0, 0, 0x03, 0x27, 'G', 'P', 'S', 0})
 	copy(server[40:], []byte{0xdc, 0x5a, 0x1e, 0x2f, 0x80, 0, 0, 0}) // 2017-02-24T02:51:27.5Z (date -u -d @$((0xdc5a1e2f - 2208988800)))
-	monlist := monlistReply(false, netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("2001:db8::9"))
-	ctl := AppendControl(nil, 0, 2, &Control{Response: true, More: true, OpCode: 2, Sequence: 1, Status: 1557, Count: 0})
+	monlist := testutil.MonlistReply(false, netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("2001:db8::9"))
+	ctl := proto.AppendControl(nil, 0, 2, &proto.Control{Response: true, More: true, OpCode: 2, Sequence: 1, Status: 1557, Count: 0})
 	tests := []struct {
 		name    string
 		payload []byte
@@ -35,9 +36,9 @@ func TestAppendNTPLog(t *testing.T) {
 			`"monlist":["203.0.113.9","2001:db8::9"]}}`},
 	}
 	for _, tt := range tests {
-		frame := ethernet(udpPacket(testV4Server, testV4Client, 123, 40000, tt.payload))
+		frame := testutil.Ethernet(testutil.UDP(testutil.V4Server, testutil.V4Client, 123, 40000, tt.payload))
 		var p Packet
-		if k := NewDecoder().Decode(frame, captureInfo(frame), layers.LinkTypeEthernet, &p); k != KindNTP {
+		if k := NewDecoder(nil).Decode(frameOf(frame, LinkTypeEthernet), &p); k != KindMessage {
 			t.Fatalf("%s: kind %d problem %s", tt.name, k, p.Problem)
 		}
 		got := AppendNTPLog(nil, &p)

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 )
 
 // pcapng block types and constants (draft-ietf-opsawg-pcapng, sections 4 and 11).
@@ -22,24 +19,7 @@ const (
 	ngByteOrderMagic  = 0x1a2b3c4d
 	ngOptionTSResol   = 9
 	ngMaxBlockLen     = 16 << 20 // larger blocks are corruption, not packets
-	linkTypeLinuxSLL2 = 276
 )
-
-// linkTypeUnknown stands for link types above 255 other than SLL2, which gopacket v1.1.19's
-// 8-bit LinkType cannot hold: cut to 8 bits they would pass for another type (257 for
-// Ethernet). 255 is unassigned, so the Decoder counts them as ProblemLinkType.
-const linkTypeUnknown = layers.LinkType(255)
-
-// linkType maps a file's 32-bit link type to layers.LinkType (see LinkTypeLinuxSLL2).
-func linkType(v uint32) layers.LinkType {
-	switch {
-	case v == linkTypeLinuxSLL2:
-		return LinkTypeLinuxSLL2
-	case v > 255 || v == uint32(LinkTypeLinuxSLL2) || v == uint32(linkTypeUnknown):
-		return linkTypeUnknown
-	}
-	return layers.LinkType(v)
-}
 
 // ngReader reads pcapng. It replaces pcapgo.NgReader, which reports a file cut inside a block
 // as a clean io.EOF and sizes its buffer from the record's own capture length; this one reads
@@ -53,7 +33,7 @@ type ngReader struct {
 }
 
 type ngIface struct {
-	link layers.LinkType
+	link LinkType
 	res  uint64 // timestamp units per second (if_tsresol, default microseconds)
 }
 
@@ -61,12 +41,12 @@ func newNgReader(r *bufio.Reader) *ngReader {
 	return &ngReader{r: r, order: binary.LittleEndian}
 }
 
-// next returns the next packet of any interface; data lives in the reader's buffer.
-func (n *ngReader) next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+// next fills f with the next packet of any interface; f.Data lives in the reader's buffer.
+func (n *ngReader) next(f *Frame) error {
 	for {
 		b, err := n.block()
 		if err != nil {
-			return nil, gopacket.CaptureInfo{}, 0, err
+			return err
 		}
 		typ := n.order.Uint32(b[0:4])
 		body := b[8 : len(b)-4]
@@ -75,15 +55,15 @@ func (n *ngReader) next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error)
 			n.ifaces = n.ifaces[:0] // interface ids restart in each section
 		case ngInterface:
 			if len(body) < 8 {
-				return nil, gopacket.CaptureInfo{}, 0, errors.New("pcapng interface block too short")
+				return errors.New("pcapng interface block too short")
 			}
 			n.ifaces = append(n.ifaces, ngIface{
-				link: linkType(uint32(n.order.Uint16(body[0:2]))),
+				link: LinkType(n.order.Uint16(body[0:2])),
 				res:  n.tsResolution(body[8:]),
 			})
 		case ngEnhancedPacket, ngObsoletePacket:
 			if len(body) < 20 {
-				return nil, gopacket.CaptureInfo{}, 0, errors.New("pcapng packet block too short")
+				return errors.New("pcapng packet block too short")
 			}
 			var id int
 			if typ == ngEnhancedPacket {
@@ -92,24 +72,23 @@ func (n *ngReader) next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error)
 				id = int(n.order.Uint16(body[0:2]))
 			}
 			if id >= len(n.ifaces) {
-				return nil, gopacket.CaptureInfo{}, 0, fmt.Errorf("pcapng packet on interface %d of %d", id, len(n.ifaces))
+				return fmt.Errorf("pcapng packet on interface %d of %d", id, len(n.ifaces))
 			}
 			ts := uint64(n.order.Uint32(body[4:8]))<<32 | uint64(n.order.Uint32(body[8:12]))
 			caplen, wire := int(n.order.Uint32(body[12:16])), int(n.order.Uint32(body[16:20]))
 			if caplen > len(body)-20 {
-				return nil, gopacket.CaptureInfo{}, 0, fmt.Errorf("pcapng packet of %d bytes in a block of %d", caplen, len(b))
+				return fmt.Errorf("pcapng packet of %d bytes in a block of %d", caplen, len(b))
 			}
-			ci := gopacket.CaptureInfo{Timestamp: ngTime(ts, n.ifaces[id].res), CaptureLength: caplen,
-				Length: wire, InterfaceIndex: id}
-			return body[20 : 20+caplen], ci, n.ifaces[id].link, nil
+			*f = Frame{Data: body[20 : 20+caplen], Time: ngTime(ts, n.ifaces[id].res), WireLen: wire, Link: n.ifaces[id].link}
+			return nil
 		case ngSimplePacket:
 			if len(body) < 4 || len(n.ifaces) == 0 {
-				return nil, gopacket.CaptureInfo{}, 0, errors.New("pcapng simple packet block without interface")
+				return errors.New("pcapng simple packet block without interface")
 			}
 			wire := int(n.order.Uint32(body[0:4]))
 			caplen := min(wire, len(body)-4)
-			ci := gopacket.CaptureInfo{CaptureLength: caplen, Length: wire}
-			return body[4 : 4+caplen], ci, n.ifaces[0].link, nil
+			*f = Frame{Data: body[4 : 4+caplen], WireLen: wire, Link: n.ifaces[0].link}
+			return nil
 		}
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/google/gopacket"
 )
 
 // pcapReader reads the records of a classic pcap file (draft-ietf-opsawg-pcap section 5)
@@ -37,45 +35,47 @@ func newPcapReader(r *bufio.Reader, magic []byte, snaplen uint32) *pcapReader {
 	return p
 }
 
-// next returns the next record; data is valid until the following call. At the end of the
-// file it returns io.EOF, and io.ErrUnexpectedEOF when the file ends inside a record.
-func (p *pcapReader) next() ([]byte, gopacket.CaptureInfo, error) {
-	var ci gopacket.CaptureInfo
+// next fills f with the next record but its link type; f.Data is valid until the following
+// call. At the end of the file it returns io.EOF, and io.ErrUnexpectedEOF when the file ends
+// inside a record.
+func (p *pcapReader) next(f *Frame) error {
 	if p.skip > 0 {
 		if _, err := p.r.Discard(p.skip); err != nil {
-			return nil, ci, err
+			return err
 		}
 		p.skip = 0
 	}
 	h, err := p.r.Peek(16)
 	if err != nil {
 		if len(h) == 0 && err == io.EOF {
-			return nil, ci, io.EOF
+			return io.EOF
 		}
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, ci, err
+		return err
 	}
 	sec, frac := int64(p.order.Uint32(h[0:4])), int64(p.order.Uint32(h[4:8]))
 	if !p.nanos {
 		frac *= 1000
 	}
 	incl, orig := p.order.Uint32(h[8:12]), p.order.Uint32(h[12:16])
-	ci.Timestamp = time.Unix(sec, frac).UTC()
-	ci.CaptureLength, ci.Length = int(incl), int(orig)
 	if incl > p.snaplen {
-		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", incl, p.snaplen)
+		return fmt.Errorf("capture length exceeds snap length: %d > %d", incl, p.snaplen)
 	}
 	if incl > orig {
-		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", incl, orig)
+		return fmt.Errorf("capture length exceeds original packet length: %d > %d", incl, orig)
 	}
+	f.Time = time.Unix(sec, frac).UTC()
+	f.WireLen = int(orig)
+	f.Weight = 0
 	n := 16 + int(incl)
 	rec, err := p.r.Peek(n)
 	switch {
 	case err == nil:
 		p.skip = n
-		return rec[16:], ci, nil
+		f.Data = rec[16:]
+		return nil
 	case err == bufio.ErrBufferFull:
 		p.r.Discard(16)
 		if cap(p.buf) < int(incl) {
@@ -86,11 +86,12 @@ func (p *pcapReader) next() ([]byte, gopacket.CaptureInfo, error) {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, ci, err
+			return err
 		}
-		return data, ci, nil
+		f.Data = data
+		return nil
 	case err == io.EOF:
-		return nil, ci, io.ErrUnexpectedEOF
+		return io.ErrUnexpectedEOF
 	}
-	return nil, ci, err
+	return err
 }

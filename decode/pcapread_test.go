@@ -40,19 +40,21 @@ func TestPcapRecordsInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
+	var fr Frame
 	for i, n := range sizes {
-		data, ci, _, err := src.Next()
+		err := src.Next(&fr)
+		data := fr.Data
 		if err != nil {
 			t.Fatalf("frame %d: %v", i+1, err)
 		}
 		if len(data) != n || bytes.Count(data, []byte{byte(i + 1)}) != n {
 			t.Errorf("frame %d: %d bytes, not its own %d", i+1, len(data), n)
 		}
-		if want := t0.Add(time.Duration(i) * time.Second); !ci.Timestamp.Equal(want) || ci.Timestamp.Location() != time.UTC || ci.Length != n+4 {
-			t.Errorf("frame %d: %v, length %d", i+1, ci.Timestamp, ci.Length)
+		if want := t0.Add(time.Duration(i) * time.Second); !fr.Time.Equal(want) || fr.Time.Location() != time.UTC || fr.WireLen != n+4 {
+			t.Errorf("frame %d: %v, length %d", i+1, fr.Time, fr.WireLen)
 		}
 	}
-	if _, _, _, err := src.Next(); err != io.EOF {
+	if err := src.Next(&fr); err != io.EOF {
 		t.Errorf("after the last frame: %v, want io.EOF", err)
 	}
 
@@ -90,7 +92,7 @@ func TestPcapRecordTooLong(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, _, err = src.Next()
+		err = src.Next(new(Frame))
 		src.Close()
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "long.pcap") {
 			t.Errorf("incl %d orig %d: %v", tt.incl, tt.orig, err)

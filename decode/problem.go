@@ -1,7 +1,9 @@
 package decode
 
-// Problem is why a frame was not decoded down to an NTP message. Problems are counted by
-// reason in Stats; none of them stops a run.
+import "github.com/ntpwatch/ntpwatch/decode/proto"
+
+// Problem is why a frame was not decoded down to a message of the protocol table. Problems
+// are counted by reason in Stats; none of them stops a run.
 type Problem uint8
 
 const (
@@ -12,6 +14,10 @@ const (
 	ProblemIPHeader               // a malformed IPv4 or IPv6 header
 	ProblemUDPHeader              // a malformed UDP header (length below 8 or beyond the IP datagram)
 	ProblemOrphanFragment         // a non-first fragment whose first fragment was not seen
+	// The reasons of a malformed message (proto.Malformed). They carry NTP's name because NTP
+	// is the one protocol whose classifier rejects datagrams: its port carries nothing else,
+	// while other protocols' ports do, and their classifiers leave what they do not know as
+	// proto.DirNone.
 	ProblemNTPShort               // a port-123 payload too short for the header of its mode
 	ProblemNTPMode                // mode 0 (reserved)
 	ProblemNTPVersion             // version 0 or above 4
@@ -48,4 +54,21 @@ func Problems() []Problem {
 		ps = append(ps, p)
 	}
 	return ps
+}
+
+// problemOf maps a classifier's reason to the Problem counted for it.
+func problemOf(m proto.Malformed) Problem {
+	switch m {
+	case proto.WellFormed:
+		return ProblemNone
+	case proto.Truncated:
+		return ProblemTruncated
+	case proto.Short:
+		return ProblemNTPShort
+	case proto.BadMode:
+		return ProblemNTPMode
+	case proto.BadVersion:
+		return ProblemNTPVersion
+	}
+	return ProblemNTPLength
 }

@@ -11,19 +11,34 @@ import (
 	"io/fs"
 	"os"
 	"sync/atomic"
+	"time"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 )
 
+// Frame is one captured frame as a Source hands it over.
+type Frame struct {
+	// Data holds the captured bytes. It is only valid until the source's next Next call
+	// (zero-copy).
+	Data []byte
+	// Time is the capture timestamp.
+	Time time.Time
+	// WireLen is the frame's length on the wire; at least len(Data).
+	WireLen int
+	// Link is the link-layer header type of Data.
+	Link LinkType
+	// Weight is the real frames this one stands for: 1 for a tap or a capture file, the
+	// sampling rate for a sampled frame. Sources leave 0 for 1.
+	Weight uint32
+}
+
 // Source yields captured frames one at a time. A Source belongs to one goroutine.
 type Source interface {
-	// Next returns the next frame; data is only valid until the next call (zero-copy).
-	// At the end it returns io.EOF. A file cut in the middle of a record returns an error
-	// matching errors.Is(err, ErrTruncated) whose message names the file and the count of
-	// packets read; the caller warns and goes on.
-	Next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
+	// Next fills f with the next frame; f.Data is only valid until the next call
+	// (zero-copy). At the end it returns io.EOF. A file cut in the middle of a record returns
+	// an error matching errors.Is(err, ErrTruncated) whose message names the file and the
+	// count of packets read; the caller warns and goes on.
+	Next(f *Frame) error
 	// Name is the file name, "-" shown as "stdin", or the interface.
 	Name() string
 	Close() error
@@ -56,7 +71,7 @@ type fileSource struct {
 	size    int64
 	pcap    *pcapReader
 	ng      *ngReader
-	link    layers.LinkType
+	link    LinkType
 	packets int64
 }
 
@@ -128,9 +143,9 @@ func (s *fileSource) openFormat() error {
 		s.pcap = newPcapReader(br, head[0:4], maxSnaplen)
 		// pcapgo cuts the header's 32-bit link type to 8 bits; take it from the header.
 		if binary.LittleEndian.Uint32(head[0:4])>>16 == 0xa1b2 {
-			s.link = linkType(binary.LittleEndian.Uint32(head[20:24]))
+			s.link = linkTypeOfHeader(binary.LittleEndian.Uint32(head[20:24]))
 		} else {
-			s.link = linkType(binary.BigEndian.Uint32(head[20:24]))
+			s.link = linkTypeOfHeader(binary.BigEndian.Uint32(head[20:24]))
 		}
 	case formatPcapng:
 		s.ng = newNgReader(br)
@@ -144,21 +159,19 @@ func (s *fileSource) openFormat() error {
 }
 
 // Next returns the next frame. See Source.
-func (s *fileSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+func (s *fileSource) Next(f *Frame) error {
+	var err error
 	if s.pcap != nil {
-		data, ci, err := s.pcap.next()
-		if err != nil {
-			return nil, ci, 0, s.wrap(err)
-		}
-		s.packets++
-		return data, ci, s.link, nil
+		err = s.pcap.next(f)
+		f.Link = s.link
+	} else {
+		err = s.ng.next(f)
 	}
-	data, ci, link, err := s.ng.next()
 	if err != nil {
-		return nil, ci, 0, s.wrap(err)
+		return s.wrap(err)
 	}
 	s.packets++
-	return data, ci, link, nil
+	return nil
 }
 
 // wrap turns a reader error into the Source contract: io.EOF at a record boundary,

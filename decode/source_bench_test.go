@@ -69,6 +69,7 @@ func BenchmarkSourceNext(b *testing.B) {
 			fi, _ := os.Stat(path)
 			b.ReportAllocs()
 			var src Source
+			var fr Frame
 			read := 0
 			for b.Loop() {
 				if src == nil {
@@ -77,7 +78,7 @@ func BenchmarkSourceNext(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				if _, _, _, err := src.Next(); err != nil {
+				if err := src.Next(&fr); err != nil {
 					if !errors.Is(err, io.EOF) {
 						b.Fatal(err)
 					}

@@ -16,19 +16,20 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // testFrames are three Ethernet frames: NTP client request, monlist reply, TCP.
 func testFrames() [][]byte {
 	return [][]byte{
-		ethernet(udpPacket(testV4Client, testV4Server, 40000, 123, ntpClientRequest())),
+		testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntpClientRequest())),
 		benchFrames()["vlan_ipv4_monlist_reply"],
 		benchFrames()["tcp"],
 	}
 }
 
 func frameInfo(i int, data []byte) gopacket.CaptureInfo {
-	return gopacket.CaptureInfo{Timestamp: testTime.Add(time.Duration(i) * 1001 * time.Nanosecond),
+	return gopacket.CaptureInfo{Timestamp: testutil.Time.Add(time.Duration(i) * 1001 * time.Nanosecond),
 		CaptureLength: len(data), Length: len(data)}
 }
 
@@ -121,7 +122,7 @@ func writeTemp(t *testing.T, name string, b []byte) string {
 type readResult struct {
 	kinds   []Kind
 	payload []uint32
-	links   []layers.LinkType
+	links   []LinkType
 	times   []time.Time
 	err     error
 }
@@ -129,38 +130,38 @@ type readResult struct {
 func readAll(t *testing.T, src Source) readResult {
 	defer src.Close()
 	var r readResult
-	d := NewDecoder()
+	d := NewDecoder(nil)
 	var p Packet
+	var fr Frame
 	for {
-		data, ci, link, err := src.Next()
-		if err != nil {
+		if err := src.Next(&fr); err != nil {
 			if err != io.EOF {
 				r.err = err
 			}
 			return r
 		}
-		r.kinds = append(r.kinds, d.Decode(data, ci, link, &p))
+		r.kinds = append(r.kinds, d.Decode(&fr, &p))
 		r.payload = append(r.payload, p.PayloadLen)
-		r.links = append(r.links, link)
-		r.times = append(r.times, ci.Timestamp)
+		r.links = append(r.links, fr.Link)
+		r.times = append(r.times, fr.Time)
 	}
 }
 
 func TestOpenFormats(t *testing.T) {
 	plain := pcapBytes(t, false)
-	wantKinds := []Kind{KindNTP, KindNTP, KindOther}
+	wantKinds := []Kind{KindMessage, KindMessage, KindOther}
 	wantPayload := []uint32{48, 440, 0}
 	tests := []struct {
 		name  string
 		data  []byte
-		links []layers.LinkType
+		links []LinkType
 	}{
 		{"micro.pcap", plain, nil},
 		{"nano.pcap", pcapBytes(t, true), nil},
 		{"bigendian.pcap", bigEndianPcap(plain), nil},
-		{"capture.pcapng", pcapngBytes(t), []layers.LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
+		{"capture.pcapng", pcapngBytes(t), []LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
 		{"named-without-gz.pcap", gzipped(plain), nil},
-		{"capture.pcapng.gz", gzipped(pcapngBytes(t)), []layers.LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
+		{"capture.pcapng.gz", gzipped(pcapngBytes(t)), []LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,13 +182,13 @@ func TestOpenFormats(t *testing.T) {
 			}
 			links := tt.links
 			if links == nil {
-				links = []layers.LinkType{LinkTypeEthernet, LinkTypeEthernet, LinkTypeEthernet}
+				links = []LinkType{LinkTypeEthernet, LinkTypeEthernet, LinkTypeEthernet}
 			}
 			if !equal(r.links, links) {
 				t.Errorf("links %v, want %v", r.links, links)
 			}
-			if !r.times[1].Equal(testTime.Add(1001*time.Nanosecond).Truncate(time.Microsecond)) &&
-				!r.times[1].Equal(testTime.Add(1001*time.Nanosecond)) {
+			if !r.times[1].Equal(testutil.Time.Add(1001*time.Nanosecond).Truncate(time.Microsecond)) &&
+				!r.times[1].Equal(testutil.Time.Add(1001*time.Nanosecond)) {
 				t.Errorf("time %v", r.times[1])
 			}
 			done, total := src.(Progresser).Progress()

@@ -1,17 +1,22 @@
 package decode
 
+import "github.com/ntpwatch/ntpwatch/decode/proto"
+
 // Stats counts what a Decoder saw. Every frame is counted once in Frames and once in exactly
-// one of Other, NTP, Malformed and Fragments.
+// one of Other, Messages, Malformed and Fragments. It is a plain value: copying it allocates
+// nothing.
 type Stats struct {
 	Frames    uint64 // frames decoded
 	WireBytes uint64 // sum of their wire lengths
-	Other     uint64 // KindOther: not UDP/123, or not decoded down to UDP
-	NTP       uint64 // KindNTP
-	Malformed uint64 // KindMalformed: UDP/123 that is not NTP
-	Fragments uint64 // KindFragment: non-first fragments attributed to a port-123 datagram
+	Other     uint64 // KindOther: on no port of the protocol table, or not decoded down to UDP
+	Messages  uint64 // KindMessage
+	Malformed uint64 // KindMalformed: on a protocol's port but not a message of it
+	Fragments uint64 // KindFragment: non-first fragments attributed to a datagram of the table
 
-	Modes   [8]uint64 // NTP messages by mode
-	Partial uint64    // NTP messages cut short by the snaplen or fragmentation
+	// Protocols counts the messages of each protocol, indexed by proto.Protocol.ID.
+	Protocols [proto.MaxProtocols]ProtocolStats
+	NTPModes  [8]uint64 // NTP messages by mode
+	Partial   uint64    // messages cut short by the snaplen or fragmentation
 
 	// Problems counts frames by reason, indexed by Problem; Problems[ProblemNone] counts the
 	// frames without one. Problems[ProblemOrphanFragment] are non-first UDP fragments whose
@@ -21,7 +26,66 @@ type Stats struct {
 	FragmentsTracked  uint64 // datagrams in the fragment table now
 	FragmentEvictions uint64 // datagrams pushed out of the full fragment table
 
-	LinkTypes [256]uint64 // frames by link type (layers.LinkType, 8 bits in gopacket v1.1.19)
+	// LinkTypes counts frames by link type, the first maxLinkTypes types seen; frames of
+	// further types count in OtherLinkTypes.
+	LinkTypes      [maxLinkTypes]LinkCount
+	OtherLinkTypes uint64
+	lastLink       int // index in LinkTypes of the latest frame's type: captures rarely mix
+}
+
+// ProtocolStats counts one protocol's messages.
+type ProtocolStats struct {
+	Messages  uint64                  // well-formed messages
+	Requests  [proto.MaxVectors]uint64 // amplifying requests by vector
+	Responses [proto.MaxVectors]uint64 // amplifying replies by vector
+}
+
+// LinkCount is the frames of one link type.
+type LinkCount struct {
+	Type   LinkType
+	Frames uint64
+}
+
+// maxLinkTypes bounds the link types counted apart: a pcapng file may declare any number of
+// interfaces, each with its own type.
+const maxLinkTypes = 8
+
+// countLink counts one frame of link type l.
+func (s *Stats) countLink(l LinkType) {
+	if c := &s.LinkTypes[s.lastLink]; c.Type == l && c.Frames > 0 {
+		c.Frames++
+		return
+	}
+	for i := range s.LinkTypes {
+		c := &s.LinkTypes[i]
+		if c.Frames == 0 || c.Type == l {
+			c.Type = l
+			c.Frames++
+			s.lastLink = i
+			return
+		}
+	}
+	s.OtherLinkTypes++
+}
+
+// count counts a message of p's protocol.
+func (s *Stats) count(p *Packet) {
+	ps := &s.Protocols[p.Proto.ID]
+	ps.Messages++
+	if p.Vector >= 0 {
+		switch p.Dir {
+		case proto.DirRequest:
+			ps.Requests[p.Vector]++
+		case proto.DirResponse:
+			ps.Responses[p.Vector]++
+		}
+	}
+	if p.NTP.Mode != 0 { // only the NTP classifier fills it, and mode 0 is malformed
+		s.NTPModes[p.NTP.Mode&7]++
+		if p.NTP.Partial {
+			s.Partial++
+		}
+	}
 }
 
 // Add adds o's counters to s, to total the Decoders of several capture goroutines.
@@ -30,11 +94,19 @@ func (s *Stats) Add(o Stats) {
 	s.Frames += o.Frames
 	s.WireBytes += o.WireBytes
 	s.Other += o.Other
-	s.NTP += o.NTP
+	s.Messages += o.Messages
 	s.Malformed += o.Malformed
 	s.Fragments += o.Fragments
-	for i := range s.Modes {
-		s.Modes[i] += o.Modes[i]
+	for i := range s.Protocols {
+		p, q := &s.Protocols[i], &o.Protocols[i]
+		p.Messages += q.Messages
+		for v := range p.Requests {
+			p.Requests[v] += q.Requests[v]
+			p.Responses[v] += q.Responses[v]
+		}
+	}
+	for i := range s.NTPModes {
+		s.NTPModes[i] += o.NTPModes[i]
 	}
 	s.Partial += o.Partial
 	for i := range s.Problems {
@@ -42,7 +114,22 @@ func (s *Stats) Add(o Stats) {
 	}
 	s.FragmentsTracked += o.FragmentsTracked
 	s.FragmentEvictions += o.FragmentEvictions
-	for i := range s.LinkTypes {
-		s.LinkTypes[i] += o.LinkTypes[i]
+	for _, c := range o.LinkTypes {
+		if c.Frames > 0 {
+			s.addLink(c)
+		}
 	}
+	s.OtherLinkTypes += o.OtherLinkTypes
+}
+
+func (s *Stats) addLink(c LinkCount) {
+	for i := range s.LinkTypes {
+		d := &s.LinkTypes[i]
+		if d.Frames == 0 || d.Type == c.Type {
+			d.Type = c.Type
+			d.Frames += c.Frames
+			return
+		}
+	}
+	s.OtherLinkTypes += c.Frames
 }

@@ -102,21 +102,22 @@ func TestAgreesWithTshark(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			d := NewDecoder()
+			d := NewDecoder(nil)
 			var p Packet
+			var fr Frame
 			for frame := 1; ; frame++ {
-				data, ci, link, err := src.Next()
+				err := src.Next(&fr)
 				if err == io.EOF {
 					break
 				}
 				if err != nil {
 					t.Fatal(err)
 				}
-				k := d.Decode(data, ci, link, &p)
+				k := d.Decode(&fr, &p)
 				want, shown := rows[frame]
 				delete(rows, frame)
 				switch {
-				case !shown && k == KindNTP:
+				case !shown && k == KindMessage:
 					t.Errorf("frame %d: we decode NTP mode %d, tshark shows no NTP", frame, p.NTP.Mode)
 				case shown && invalidForUs(want):
 					// tshark shows reserved mode 0 or versions 0/5-7 as NTP; we reject them.
@@ -124,7 +125,7 @@ func TestAgreesWithTshark(t *testing.T) {
 						t.Errorf("frame %d: tshark shows mode %s version %s, we give kind %d", frame,
 							want["ntp.flags.mode"], want["ntp.flags.vn"], k)
 					}
-				case shown && k != KindNTP:
+				case shown && k != KindMessage:
 					t.Errorf("frame %d: tshark shows NTP, we give kind %d problem %s", frame, k, p.Problem)
 				case shown:
 					got := tsharkView(&p, frame)

@@ -3,7 +3,6 @@ package detect
 import (
 	"encoding/binary"
 	"math/bits"
-	"net/netip"
 )
 
 // doorkeeper guards a full host table: at the cap a host is admitted, and the least recent
@@ -33,23 +32,24 @@ func newDoorkeeper() doorkeeper {
 	return doorkeeper{words: make([]uint64, doorkeeperWords)}
 }
 
-// probe returns a's word and its two bits in it.
-func (d *doorkeeper) probe(a netip.Addr) (w *uint64, m uint64) {
-	b := a.As16()
-	hi, lo := bits.Mul64(binary.BigEndian.Uint64(b[:8])^0x9e3779b97f4a7c15, binary.BigEndian.Uint64(b[8:])^0xc2b2ae3d27d4eb4f)
+// probe returns k's word and its two bits in it.
+func (d *doorkeeper) probe(k hostKey) (w *uint64, m uint64) {
+	b := k.addr.As16()
+	hi, lo := bits.Mul64(binary.BigEndian.Uint64(b[:8])^0x9e3779b97f4a7c15^uint64(k.proto)<<56,
+		binary.BigEndian.Uint64(b[8:])^0xc2b2ae3d27d4eb4f)
 	h := hi ^ lo
 	return &d.words[h&(doorkeeperWords-1)], 1<<(h>>52&63) | 1<<(h>>58)
 }
 
-// has reports whether a may have been marked since the last clearing.
-func (d *doorkeeper) has(a netip.Addr) bool {
-	w, m := d.probe(a)
+// has reports whether k may have been marked since the last clearing.
+func (d *doorkeeper) has(k hostKey) bool {
+	w, m := d.probe(k)
 	return *w&m == m
 }
 
-// mark records a, and reports whether the filter is now full and must be cleared.
-func (d *doorkeeper) mark(a netip.Addr) (full bool) {
-	w, m := d.probe(a)
+// mark records k, and reports whether the filter is now full and must be cleared.
+func (d *doorkeeper) mark(k hostKey) (full bool) {
+	w, m := d.probe(k)
 	return d.set1(w, m)
 }
 
@@ -62,7 +62,7 @@ func (d *doorkeeper) set1(w *uint64, m uint64) (full bool) {
 // admit reports whether a host for a may enter the full host table, evicting another; it
 // is false, and a is remembered, when the doorkeeper does not know a, which is then not in
 // the table either.
-func (e *Engine) admit(a netip.Addr) bool {
+func (e *Engine) admit(a hostKey) bool {
 	w, m := e.door.probe(a)
 	if *w&m == m {
 		return true
@@ -76,7 +76,7 @@ func (e *Engine) admit(a netip.Addr) bool {
 }
 
 // remember marks a, which has just entered the host table, in the doorkeeper.
-func (e *Engine) remember(a netip.Addr) {
+func (e *Engine) remember(a hostKey) {
 	if e.door.mark(a) {
 		e.refill()
 	}

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Kind is what an incident is about (design.md, "detect").
+// Kind is what an incident is about.
 type Kind string
 
 const (
@@ -33,16 +33,6 @@ const (
 	SeverityMedium   Severity = "medium"
 	SeverityHigh     Severity = "high"
 	SeverityCritical Severity = "critical"
-)
-
-// Vector is the kind of NTP message that carried the amplification.
-type Vector string
-
-const (
-	VectorMonlist Vector = "monlist" // mode 7 MON_GETLIST / MON_GETLIST_1
-	VectorMode7   Vector = "mode7"   // another amplifying mode 7 request
-	VectorMode6   Vector = "mode6"   // an amplifying mode 6 query (READVAR, UNSETTRAP, REQ_NONCE)
-	VectorNTP     Vector = "ntp"     // modes 1-5
 )
 
 // Counter is a packet and byte total. Bytes are UDP payload bytes (the BAF definition).
@@ -80,8 +70,8 @@ type Targets struct {
 	Responders []Responder
 }
 
-// Alert is one event of an incident: the schema ntpwatch.alert/v1 of design.md, as values.
-// A zero netip.Addr, an empty string and a false Has* flag are written as null by the
+// Alert is one event of an incident: the schema ntpwatch.alert/v1 (docs/alerts.md), as
+// values. A zero netip.Addr, an empty string and a false Has* flag are written as null by the
 // formatters. Times are packet times.
 type Alert struct {
 	ID       string // stable: derived from Kind, subject address and FirstSeen
@@ -93,7 +83,12 @@ type Alert struct {
 	FirstSeen time.Time // the incident's first packet
 	LastSeen  time.Time // the incident's latest packet
 
-	Vector    Vector
+	// Protocol is the reflection protocol ("ntp"), ServerPort its servers' UDP port, Vector
+	// the abused request that carried most of the incident's bytes ("monlist").
+	Protocol   string
+	ServerPort uint16
+	Vector     string
+
 	Reflector netip.Addr
 	Victim    netip.Addr
 	Scanner   netip.Addr

@@ -44,7 +44,7 @@ func TestForgedStormBounded(t *testing.T) {
 		}
 	})
 	storm(e, n)
-	st := e.Stats()
+	st := e.Report()
 	hosts, pairs := st.Tables[0], st.Tables[1]
 	if hosts.Len != cfg.Tables.MaxHosts || hosts.Peak != cfg.Tables.MaxHosts || hosts.Refusals != 0 {
 		t.Errorf("hosts %+v: want full at the cap, nothing refused", hosts)

@@ -6,40 +6,8 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 )
-
-// Vector indexes, in the order ties are broken when an incident's vector is chosen.
-const (
-	vecMonlist = iota
-	vecMode7
-	vecMode6
-	numVectors
-	vecNone = -1
-)
-
-var vectorNames = [numVectors]Vector{VectorMonlist, VectorMode7, VectorMode6}
-
-// mode7Vector maps a mode 7 request code (ntpd include/ntp_request.h) to its vector, or
-// vecNone for requests whose replies do not amplify (ntpdc's sysinfo, sysstats...).
-var mode7Vector = func() (m [256]int8) {
-	for i := range m {
-		m[i] = vecNone
-	}
-	m[20], m[42] = vecMonlist, vecMonlist // MON_GETLIST, MON_GETLIST_1: up to 600 entries
-	// PEER_LIST, PEER_LIST_SUM, PEER_INFO, GET_RESTRICT (ET 2019010-21), TRAPS, GET_CTLSTATS
-	// and IF_STATS answer with lists or tables several times the request's size.
-	for _, c := range []int{0, 1, 2, 16, 29, 34, 44} {
-		m[c] = vecMode7
-	}
-	return m
-}()
-
-// mode6Amplifying marks the mode 6 opcodes abused for amplification (ntp-wire.md): READVAR,
-// READ_MRU (mode 6's monlist), REQ_NONCE and UNSETTRAP (ET 2019022).
-var mode6Amplifying = func() (m [32]bool) {
-	m[2], m[10], m[12], m[31] = true, true, true, true
-	return m
-}()
 
 // Engine turns packets into alerts. See the package comment for its threading rule.
 type Engine struct {
@@ -58,19 +26,18 @@ type Engine struct {
 	lastPair *pair // the pair of the previous amplifying packet: attack streams repeat it
 	door     doorkeeper
 
-	exposed  map[netip.Addr]struct{} // hosts that had their exposed_amplifier incident
+	exposed  map[hostKey]struct{} // hosts that had their exposed_amplifier incident
 	exposedT TableStats
 
 	open     []*incident
 	incT     TableStats
 	seq      uint64
-	history  []IncidentSummary
-	dropped  uint64 // ended incidents that did not fit in history
-	alert    Alert  // reused for every event: emit's argument is valid only during the call
+	history  history
+	alert    Alert // reused for every event: emit's argument is valid only during the call
 	topBuf   []HostStat
 	respBuf  []Responder
 	sortBuf  []*incident
-	counters counters
+	counters Counters
 }
 
 // NewEngine returns an engine that calls emit for every alert event. cfg must have passed
@@ -83,22 +50,23 @@ func NewEngine(cfg Config, emit func(*Alert)) *Engine {
 		idle:    int64(cfg.IdleTimeout),
 		update:  int64(cfg.UpdateInterval),
 		hasHome: len(cfg.HomeNet) > 0,
-		exposed: make(map[netip.Addr]struct{}),
+		exposed: make(map[hostKey]struct{}),
 	}
-	e.hosts = newTable[netip.Addr, host]("hosts", cfg.Tables.MaxHosts)
+	e.hosts = newTable[hostKey, host]("hosts", cfg.Tables.MaxHosts)
 	e.pairs = newTable[pairKey, pair]("pairs", cfg.Tables.MaxPairs)
 	e.exposedT = TableStats{Name: "exposed_amplifiers", Cap: cfg.Tables.MaxHosts}
 	e.incT = TableStats{Name: "incidents", Cap: cfg.Tables.MaxIncidents}
+	e.history.max = cfg.Tables.MaxHistory
 	e.nextSweep = math.MaxInt64
 	e.door = newDoorkeeper()
 	return e
 }
 
 // Observe accounts one packet. Every packet should be passed, whatever its Kind, so that
-// the counters in Stats are complete; only NTP messages of amplifying kinds reach the tables.
+// the counters are complete; only amplifying requests and replies reach the tables.
 func (e *Engine) Observe(p *decode.Packet) {
 	c := &e.counters
-	c.packets++
+	c.Packets++
 	t := p.Time.UnixNano()
 	if !e.started || t > e.now {
 		e.started = true
@@ -108,75 +76,48 @@ func (e *Engine) Observe(p *decode.Packet) {
 		e.sweep()
 	}
 	switch p.Kind {
-	case decode.KindNTP:
+	case decode.KindMessage:
 	case decode.KindMalformed:
-		c.malformed++
+		c.Malformed++
 		return
 	case decode.KindFragment:
-		c.fragments++
+		c.Fragments++
 		return
 	default:
-		c.other++
+		c.Other++
 		return
 	}
-	c.ntp++
-	n := &p.NTP
-	c.byMode[n.Mode&7]++
-	vec, isReq, data := int8(vecNone), false, false
-	switch n.Mode {
-	case 7:
-		vec = mode7Vector[n.Priv.RequestCode]
-		isReq = !n.Priv.Response
-		data = n.Priv.Err == 0 && n.Priv.Items > 0
-	case 6:
-		if mode6Amplifying[n.Ctl.OpCode&31] {
-			vec = vecMode6
-		}
-		isReq = !n.Ctl.Response
-		data = !n.Ctl.Error && n.Ctl.Count > 0
-	default:
-		c.stdMessages++
+	c.Messages++
+	if p.Dir == proto.DirNone || p.Vector < 0 {
 		return
 	}
-	if vec == vecNone {
-		c.otherPrivate++
-		return
-	}
-	// Requests go to the server's port 123, replies come from it: anything else (a reply
-	// sent to port 123 by a symmetric peer's ntpdc, say) has no server side to account.
-	if isReq && p.DstPort != 123 || !isReq && p.SrcPort != 123 {
-		c.otherPrivate++
-		return
-	}
-	if isReq {
-		c.byVector[vec].Requests++
-	} else {
-		c.byVector[vec].Responses++
-	}
-	e.account(p, t, int(vec), isReq, data)
+	c.Amplifying++
+	e.account(p, t)
 }
 
 // account updates the server, the client and their pair for one amplifying message, then
 // runs the detectors whose inputs changed.
-func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
+func (e *Engine) account(p *decode.Packet, t int64) {
+	isReq, data := p.Dir == proto.DirRequest, p.Data
 	sa, ca := p.Src, p.Dst
 	if isReq {
 		sa, ca = p.Dst, p.Src
 	}
+	id := p.Proto.ID
 	var s, c *host
 	var sDeferred, cDeferred bool
 	pr := e.lastPair
-	if pr != nil && pr.key.srv == sa && pr.key.cli == ca {
+	if pr != nil && pr.key.srv == sa && pr.key.cli == ca && pr.key.proto == id {
 		s, c = pr.hosts[sideSrv], pr.hosts[sideCli]
 	} else {
 		// A storm from ever new sources repeats the server of the previous pair: its host
 		// needs no lookup.
-		if pr != nil && pr.key.srv == sa {
+		if pr != nil && pr.key.srv == sa && pr.key.proto == id {
 			s = pr.hosts[sideSrv]
 		} else {
-			s, sDeferred = e.host(sa)
+			s, sDeferred = e.host(hostKey{sa, id}, p.Proto)
 		}
-		c, cDeferred = e.host(ca)
+		c, cDeferred = e.host(hostKey{ca, id}, p.Proto)
 		if s != nil && c != nil {
 			pr = e.pair(s, c)
 			e.lastPair = pr
@@ -187,21 +128,23 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 	if s == nil && c == nil {
 		return
 	}
-	pay, wire := uint64(p.PayloadLen), uint64(p.WireLen)
+	w := uint64(p.Weight)
+	pay, wire := uint64(p.PayloadLen)*w, uint64(p.WireLen)*w
+	vec := int(p.Vector)
 	if s != nil {
 		s.lru.seen = t
 		e.begin(s, false, t)
-		s.srv.add(t, e.window, vec, isReq, pay, wire)
+		s.srv.add(t, e.window, vec, isReq, w, pay, wire)
 	}
 	if c != nil {
 		c.lru.seen = t
 		e.begin(c, true, t)
-		c.cli.add(t, e.window, vec, isReq, pay, wire)
+		c.cli.add(t, e.window, vec, isReq, w, pay, wire)
 	}
 	switch {
 	case pr != nil:
 		pr.lru.seen = t
-		e.accountPair(pr, t, isReq, data, pay)
+		e.accountPair(pr, t, isReq, data, w, pay)
 	case cDeferred && s != nil:
 		// A forged source's first packet at the cap: its host waits for a second one, but
 		// it is a peer of the server now (a victim of a storm from ever new addresses).
@@ -215,14 +158,14 @@ func (e *Engine) account(p *decode.Packet, t int64, vec int, isReq, data bool) {
 			return
 		}
 		if e.hasHome && !e.cfg.inHome(ca) && !e.cfg.inHome(sa) {
-			e.spoofedRequest(c, pr, t, pay)
+			e.spoofedRequest(c, pr, t, w, pay)
 		}
 		e.checkScan(c, t)
 		return
 	}
 	if s != nil {
 		if data && (!e.hasHome || !e.cfg.inHome(ca)) {
-			s.exposedWin.add(t, e.window, 1)
+			s.exposedWin.add(t, e.window, w)
 			e.checkExposed(s, t)
 		}
 		e.checkReflection(s, t)
@@ -272,7 +215,7 @@ func (e *Engine) begin(h *host, cli bool, t int64) {
 
 // accountPair updates a pair's detail and counts it as a new peer of each side whose
 // episode it had not taken part in yet.
-func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
+func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, w, pay uint64) {
 	s, c := &pr.hosts[sideSrv].srv, &pr.hosts[sideCli].cli
 	used := pr.req.Packets+pr.resp.Packets > 0
 	if used && pr.last < s.first && pr.last < c.first {
@@ -294,16 +237,16 @@ func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, pay uint64) {
 		}
 	}
 	if isReq {
-		pr.view[sideSrv].req.add(pay)
-		pr.view[sideCli].req.add(pay)
+		pr.view[sideSrv].req.add(w, pay)
+		pr.view[sideCli].req.add(w, pay)
 		countPeer(pr.req.Packets > 0, pr.lastReq, s, c, skip, func(r *role) *uint32 { return &r.reqPeers })
-		pr.req.add(pay)
+		pr.req.add(w, pay)
 		pr.lastReq = t
 	} else {
 		countPeer(pr.resp.Packets > 0, pr.lastResp, s, c, skip, func(r *role) *uint32 { return &r.respPeers })
-		pr.resp.add(pay)
-		pr.view[sideSrv].resp.add(pay)
-		pr.view[sideCli].resp.add(pay)
+		pr.resp.add(w, pay)
+		pr.view[sideSrv].resp.add(w, pay)
+		pr.view[sideCli].resp.add(w, pay)
 		pr.lastResp = t
 		if data {
 			countPeer(pr.data, pr.lastData, s, c, skip, func(r *role) *uint32 { return &r.dataPeers })
@@ -330,22 +273,27 @@ func countPeer(seen bool, last int64, s, c *role, skip [2]bool, field func(*role
 	}
 }
 
-func (c *Counter) add(bytes uint64) {
-	c.Packets++
+// add counts packets packets of bytes bytes.
+func (c *Counter) add(packets, bytes uint64) {
+	c.Packets += packets
 	c.Bytes += bytes
 }
 
-// add counts one message in a role.
-func (r *role) add(t, window int64, vec int, isReq bool, pay, wire uint64) {
+// add counts one message standing for w packets in a role.
+func (r *role) add(t, window int64, vec int, isReq bool, w, pay, wire uint64) {
 	if isReq {
-		r.req.add(pay)
+		r.req.add(w, pay)
+		r.reqWire += wire
 	} else {
-		r.resp.add(pay)
+		r.resp.add(w, pay)
 		r.win.add(t, window, pay)
 	}
 	r.wire += wire
 	r.vecBytes[vec] += pay
-	r.meter.add(t, wire)
+	r.meter.add(t, w, wire)
+	if r.series != nil {
+		r.series.add(t, isReq, wire)
+	}
 }
 
 // amplifies reports whether a role's responses exceed min times its requests; with no
@@ -377,4 +325,11 @@ func (e *Engine) Close() {
 		e.end(in, e.now)
 	}
 	e.nextSweep = math.MaxInt64
+}
+
+// hostKey names a host's accounting: an address in one protocol. A server that answers NTP
+// and DNS is two hosts, each with its own roles, peers and incidents.
+type hostKey struct {
+	addr  netip.Addr
+	proto uint8
 }

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 )
 
 // kind indexes the incident kinds; kinds from kVictimFlood on are about a host as a client.
@@ -23,7 +25,12 @@ const (
 	numKinds
 )
 
+// kindNames are the kinds' names, in the order of the kind indexes: Kinds lists them.
 var kindNames = [numKinds]Kind{KindExposedAmplifier, KindReflection, KindVictimFlood, KindScan, KindSpoofedEgress}
+
+// Kinds lists every kind of incident the engine raises, in a fixed order: for metrics and
+// outputs that enumerate them.
+func Kinds() []Kind { return kindNames[:] }
 
 func (k kind) client() bool { return k >= kVictimFlood }
 
@@ -44,15 +51,24 @@ type incident struct {
 	first      int64
 	seq        uint64 // start order
 	idx        int    // position in Engine.open
+	detected   int64  // TS of the start event
 	lastEmit   int64  // TS of the latest event
 	seenAtEmit int64  // the role's last packet at the latest event
 }
 
-// incidentID derives the stable id from kind, subject and first packet time.
-func incidentID(k kind, a netip.Addr, first int64) string {
-	var b [32 + 16 + 8]byte // the longest kind name is 17 bytes
+// legacyProtocol is the protocol ntpwatch began with: its incident ids hash without the
+// protocol's name, so that they stay what they were before there were other protocols.
+const legacyProtocol = "ntp"
+
+// incidentID derives the stable id from kind, protocol, subject and first packet time.
+func incidentID(k kind, h *host, first int64) string {
+	var b [32 + 32 + 16 + 8]byte // the longest kind name is 17 bytes; protocol names are short
 	n := copy(b[:], kindNames[k])
-	a16 := a.As16()
+	if h.proto.Name != legacyProtocol {
+		n += copy(b[n:], "/")
+		n += copy(b[n:32+32], h.proto.Name)
+	}
+	a16 := h.key.addr.As16()
 	n += copy(b[n:], a16[:])
 	binary.BigEndian.PutUint64(b[n:], uint64(first))
 	sum := sha256.Sum256(b[:n+8])
@@ -73,14 +89,14 @@ func (e *Engine) checkExposed(s *host, t int64) {
 		return
 	}
 	s.exposedDone = true
-	if _, ok := e.exposed[s.addr]; ok {
+	if _, ok := e.exposed[s.key]; ok {
 		return // reported before this host was last evicted: once per host
 	}
 	if !e.start(s, kExposed, t) {
 		return
 	}
 	if len(e.exposed) < e.exposedT.Cap {
-		e.exposed[s.addr] = struct{}{}
+		e.exposed[s.key] = struct{}{}
 	} else {
 		e.exposedT.Refusals++
 	}
@@ -104,10 +120,9 @@ func (e *Engine) checkScan(c *host, t int64) {
 
 // spoofedRequest counts an amplifying request whose source and destination both lie outside
 // the home net: seen on the tap, it left from inside with a forged source.
-func (e *Engine) spoofedRequest(c *host, pr *pair, t int64, pay uint64) {
-	c.spoof.Packets++
-	c.spoof.Bytes += pay
-	c.spoofWin.add(t, e.window, 1)
+func (e *Engine) spoofedRequest(c *host, pr *pair, t int64, w, pay uint64) {
+	c.spoof.add(w, pay)
+	c.spoofWin.add(t, e.window, w)
 	if pr != nil && (!pr.egress || pr.lastEgress < c.cli.first) {
 		pr.egress = true
 		c.spoofPeers++
@@ -133,14 +148,18 @@ func (e *Engine) start(h *host, k kind, t int64) bool {
 		return false
 	}
 	e.seq++
-	in := &incident{id: incidentID(k, h.addr, r.first), kind: k, h: h, first: r.first, seq: e.seq, idx: len(e.open)}
+	in := &incident{id: incidentID(k, h, r.first), kind: k, h: h, first: r.first, seq: e.seq, idx: len(e.open)}
+	in.detected = t
+	if r.series == nil {
+		r.series = newSeries(r, t)
+	}
 	h.inc[k] = in
 	h.pins++
 	e.open = append(e.open, in)
 	if len(e.open) > e.incT.Peak {
 		e.incT.Peak = len(e.open)
 	}
-	e.counters.incidents[k]++
+	e.counters.Kinds[k].Incidents++
 	e.emitEvent(in, StateStart, t)
 	e.nextSweep = min(e.nextSweep, in.lastEmit+e.update, r.last+e.idle)
 	return true
@@ -155,11 +174,7 @@ func (e *Engine) end(in *incident, ts int64) {
 	e.open = e.open[:len(e.open)-1]
 	in.h.inc[in.kind] = nil
 	in.h.pins--
-	if len(e.history) < e.cfg.Tables.MaxHistory {
-		e.history = append(e.history, e.summary(in, false))
-	} else {
-		e.dropped++
-	}
+	e.history.add(e.summary(in, false))
 }
 
 // endRole ends the incidents of one role of h, in kind order, at ts.
@@ -206,18 +221,21 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 	h, k := in.h, in.kind
 	r := h.role(k)
 	in.lastEmit, in.seenAtEmit = ts, r.last
-	e.counters.events[k]++
+	e.counters.Kinds[k].Events++
 
+	vec := &h.proto.Vectors[r.vector(len(h.proto.Vectors))]
 	a := &e.alert
 	*a = Alert{
-		ID:        in.id,
-		Kind:      kindNames[k],
-		State:     st,
-		TS:        time.Unix(0, ts).UTC(),
-		FirstSeen: time.Unix(0, r.first).UTC(),
-		LastSeen:  time.Unix(0, r.last).UTC(),
-		Vector:    vectorNames[r.vector()],
-		Requests:  r.req,
+		ID:         in.id,
+		Kind:       kindNames[k],
+		State:      st,
+		TS:         time.Unix(0, ts).UTC(),
+		FirstSeen:  time.Unix(0, r.first).UTC(),
+		LastSeen:   time.Unix(0, r.last).UTC(),
+		Protocol:   h.proto.Name,
+		ServerPort: h.proto.Ports[0],
+		Vector:     vec.Name,
+		Requests:   r.req,
 		Responses: r.resp,
 		WireBytes: r.wire,
 		PeakBPS:   float64(r.meter.peakBytes * 8),
@@ -228,31 +246,31 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 	var from, to netip.Addr // the attack traffic's direction, for Direction
 	switch k {
 	case kExposed, kReflection:
-		a.Reflector = h.addr
+		a.Reflector = h.key.addr
 		a.Victims = HostList{Count: int(r.peers), Top: e.top(h, sideSrv, r.first, pairResponses)}
 		if k == kReflection && len(a.Victims.Top) > 0 {
 			a.Victim = a.Victims.Top[0].Addr
 		}
-		a.Remediation = remediation[r.vector()]
-		from, to = h.addr, topAddr(a.Victims.Top)
+		a.Remediation = vec.Remediation
+		from, to = h.key.addr, topAddr(a.Victims.Top)
 	case kVictimFlood:
-		a.Victim = h.addr
+		a.Victim = h.key.addr
 		a.Reflectors = HostList{Count: int(r.respPeers), Top: e.top(h, sideCli, r.first, pairResponses)}
-		from, to = topAddr(a.Reflectors.Top), h.addr
+		from, to = topAddr(a.Reflectors.Top), h.key.addr
 	case kScan:
-		a.Scanner = h.addr
+		a.Scanner = h.key.addr
 		a.Targets = Targets{Count: int(r.reqPeers), Responders: e.responders(h, r.first)}
-		from = h.addr
+		from = h.key.addr
 		if len(a.Targets.Responders) > 0 {
 			to = a.Targets.Responders[0].Addr
 		} else if p := h.pairs[sideCli]; p != nil {
 			to = p.key.srv
 		}
 	case kSpoofed:
-		a.Victim = h.addr
+		a.Victim = h.key.addr
 		a.Requests = h.spoof
 		a.Reflectors = HostList{Count: int(h.spoofPeers), Top: e.top(h, sideCli, r.first, pairEgress)}
-		from, to = h.addr, topAddr(a.Reflectors.Top)
+		from, to = h.key.addr, topAddr(a.Reflectors.Top)
 	}
 	if a.Requests.Bytes > 0 {
 		// Two decimals are all a reader needs (5435.43, 916.67); the exact ratio follows from
@@ -260,17 +278,18 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		a.Amplification = math.Round(float64(a.Responses.Bytes)/float64(a.Requests.Bytes)*100) / 100
 		a.HasAmplification = true
 	}
-	a.Severity = e.severity(k, h, r, a)
+	a.Severity = e.severity(k, h, r, vec, a)
 	if e.hasHome {
 		a.Direction = e.direction(from, to)
 	}
 	e.emit(a)
 }
 
-// vector is the role's vector carrying the most payload bytes; ties go to the lower index.
-func (r *role) vector() int {
+// vector is the index of the role's vector carrying the most payload bytes among the first
+// n; ties go to the lower index.
+func (r *role) vector(n int) int {
 	best := 0
-	for v := 1; v < numVectors; v++ {
+	for v := 1; v < n; v++ {
 		if r.vecBytes[v] > r.vecBytes[best] {
 			best = v
 		}
@@ -302,8 +321,9 @@ func (e *Engine) direction(from, to netip.Addr) string {
 }
 
 // severity grades an event. Exposure is low without a home net (the client may be an
-// administrator) and for mode 6 (small factors); attacks are graded by their peak rate.
-func (e *Engine) severity(k kind, h *host, r *role, a *Alert) Severity {
+// administrator) and through a weak vector (small factors); attacks are graded by their peak
+// rate.
+func (e *Engine) severity(k kind, h *host, r *role, vec *proto.Vector, a *Alert) Severity {
 	byRate := func(high, critical float64) Severity {
 		switch {
 		case a.PeakBPS >= critical:
@@ -315,7 +335,7 @@ func (e *Engine) severity(k kind, h *host, r *role, a *Alert) Severity {
 	}
 	switch k {
 	case kExposed:
-		if !e.hasHome || a.Vector == VectorMode6 {
+		if !e.hasHome || vec.Weak {
 			return SeverityLow
 		}
 		return SeverityMedium
@@ -325,8 +345,8 @@ func (e *Engine) severity(k kind, h *host, r *role, a *Alert) Severity {
 		return byRate(e.cfg.VictimFlood.HighBPS, e.cfg.VictimFlood.CriticalBPS)
 	case kScan:
 		switch {
-		case r.vecBytes[vecMonlist]+r.vecBytes[vecMode7] == 0:
-			return SeverityLow // mode 6 only: ntpq-style queries
+		case r.onlyWeak(h.proto.Vectors):
+			return SeverityLow // weak vectors only: ntpq-style queries
 		case r.dataPeers > 0:
 			return SeverityHigh // it found amplifiers
 		}
@@ -335,15 +355,14 @@ func (e *Engine) severity(k kind, h *host, r *role, a *Alert) Severity {
 	return SeverityHigh // spoofed egress: a host inside forges addresses
 }
 
-// remediation is what the operator of an amplifier should do, by vector: what the field did
-// in 2014 (US-CERT TA14-013A, ntp.org's security notice for CVE-2013-5211).
-var remediation = [numVectors]string{
-	vecMonlist: "Disable monlist: add 'restrict default kod nomodify notrap nopeer noquery' (and 'restrict -6 default ...') " +
-		"or 'disable monitor' to ntp.conf, upgrade to ntpd 4.2.7p26 or later, or stop ntpd where no NTP service is needed.",
-	vecMode7: "Refuse mode 7 (ntpdc) queries from outside: add 'restrict default kod nomodify notrap nopeer noquery' " +
-		"(and 'restrict -6 default ...') to ntp.conf, upgrade to ntpd 4.2.7p26 or later, or stop ntpd where no NTP service is needed.",
-	vecMode6: "Refuse mode 6 (ntpq) queries from outside: add 'restrict default kod nomodify notrap nopeer noquery' " +
-		"(and 'restrict -6 default ...') to ntp.conf, keep ntpq access for management hosts only, or stop ntpd where no NTP service is needed.",
+// onlyWeak reports whether every byte of the role went through weak vectors.
+func (r *role) onlyWeak(vectors []proto.Vector) bool {
+	for v := range vectors {
+		if !vectors[v].Weak && r.vecBytes[v] > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // pairResponses and pairEgress choose what a top list ranks a pair by; ok is false for a
@@ -406,7 +425,7 @@ func (e *Engine) responders(h *host, first int64) []Responder {
 	top := e.top(h, sideCli, first, pairResponses)
 	out := e.respBuf[:0]
 	for _, s := range top {
-		p := e.pairs.m[pairKey{s.Addr, h.addr}]
+		p := e.pairs.m[pairKey{s.Addr, h.key.addr, h.key.proto}]
 		out = append(out, Responder{Addr: s.Addr, Amplifier: p != nil && p.data && p.lastData >= first,
 			Packets: s.Packets, Bytes: s.Bytes})
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 )
 
 // sampleReflection is the scenario of pcaps/reflection.pcap: a home server answering 300
@@ -50,14 +51,14 @@ func TestReflectionSample(t *testing.T) {
 				ID: refl[0].ID, Kind: KindReflection, State: StateEnd, Severity: SeverityMedium,
 				TS: at(299*200*time.Millisecond + 151*time.Millisecond), FirstSeen: t0,
 				LastSeen: at(299*200*time.Millisecond + 100*time.Millisecond),
-				Vector:   VectorMonlist, Reflector: server, Victim: victim,
+				Protocol: "ntp", ServerPort: 123, Vector: "monlist", Reflector: server, Victim: victim,
 				Victims:       HostList{Count: 1, Top: []HostStat{{victim, 30000, 30000 * respPayload}}},
 				Requests:      Counter{300, 300 * uint64(tc.reqSize)},
 				Responses:     Counter{30000, 30000 * respPayload},
 				Amplification: float64(30000*respPayload) / float64(300*tc.reqSize), HasAmplification: true,
 				WireBytes: 300*reqWireLen + 30000*respWire,
 				PeakBPS:   float64(8 * (5*reqWireLen + 500*respWire)), PeakPPS: 505,
-				Direction: tc.dir, Remediation: remediation[vecMonlist], Sensor: "s1", Source: "sample.pcap",
+				Direction: tc.dir, Remediation: ntp.Vectors[proto.VectorMonlist].Remediation, Sensor: "s1", Source: "sample.pcap",
 			}
 			if line(end) != line(want) || end.Remediation != want.Remediation || end.Sensor != "s1" || end.Source != "sample.pcap" {
 				t.Errorf("end event\n got %s\nwant %s", line(end), line(want))
@@ -82,12 +83,8 @@ func TestReflectionSample(t *testing.T) {
 			if n := len(got) - len(refl) - len(exp); n != 0 {
 				t.Errorf("%d unexpected events:\n%s", n, lines(got))
 			}
-			st := e.Stats()
-			if st.ByMode[3] != 300 || st.ByMode[4] != 300 || st.ByMode[7] != 30300 || st.Standard != 600 {
-				t.Errorf("messages by mode %v standard %d", st.ByMode, st.Standard)
-			}
-			if v := st.ByVector[vecMonlist]; v.Requests != 300 || v.Responses != 30000 {
-				t.Errorf("monlist vector %+v", v)
+			if c := e.Counters(); c.Messages != 30900 || c.Amplifying != 30300 {
+				t.Errorf("messages %d, amplifying %d: want 30900 and 30300", c.Messages, c.Amplifying)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 )
 
 func addr4(a, b, c, d byte) netip.Addr { return netip.AddrFrom4([4]byte{a, b, c, d}) }
@@ -39,7 +40,7 @@ func TestVictimFlood(t *testing.T) {
 	want := Alert{
 		ID: end.ID, Kind: KindVictimFlood, State: StateEnd, Severity: SeverityMedium,
 		TS: at(99*time.Millisecond + 99*time.Microsecond), FirstSeen: t0, LastSeen: at(99*time.Millisecond + 99*time.Microsecond),
-		Vector: VectorMonlist, Victim: victim,
+		Vector: "monlist", Victim: victim,
 		Reflectors: HostList{Count: 100, Top: top},
 		Responses:  Counter{10000, 10000 * respPayload},
 		WireBytes:  10000 * respWire,
@@ -128,7 +129,7 @@ func TestScan(t *testing.T) {
 	want := Alert{
 		ID: end.ID, Kind: KindScan, State: StateEnd, Severity: SeverityHigh,
 		TS: at(255 * 10 * time.Millisecond), FirstSeen: t0, LastSeen: at(255 * 10 * time.Millisecond),
-		Vector: VectorMonlist, Scanner: scanner,
+		Vector: "monlist", Scanner: scanner,
 		Targets: Targets{Count: 256, Responders: []Responder{
 			{addr4(192, 0, 2, 10), true, respPerList, respPerList * respPayload},
 			{addr4(192, 0, 2, 30), true, 2, 2 * respPayload},
@@ -180,7 +181,7 @@ func TestSpoofedEgress(t *testing.T) {
 	want := Alert{
 		ID: end.ID, Kind: KindSpoofedEgress, State: StateEnd, Severity: SeverityHigh,
 		TS: at(9*time.Second + 4*time.Millisecond), FirstSeen: t0, LastSeen: at(9*time.Second + 4*time.Millisecond),
-		Vector: VectorMonlist, Victim: victim, Reflectors: HostList{Count: 5, Top: top},
+		Vector: "monlist", Victim: victim, Reflectors: HostList{Count: 5, Top: top},
 		Requests: Counter{50, 50 * reqPayload}, HasAmplification: true, WireBytes: 50 * reqWire, PeakBPS: 8 * 5 * reqWire, PeakPPS: 5,
 		Direction: "external",
 	}
@@ -199,16 +200,16 @@ func TestVectors(t *testing.T) {
 		name   string
 		req    func(ts time.Time) decode.Packet
 		resp   func(ts time.Time) decode.Packet
-		vector Vector
+		vector string
 	}{
 		{"PEER_LIST", func(ts time.Time) decode.Packet { return privReq(ts, victim, server, 0, 8) },
-			func(ts time.Time) decode.Packet { return privResp(ts, server, victim, 0, 6, false) }, VectorMode7},
+			func(ts time.Time) decode.Packet { return privResp(ts, server, victim, 0, 6, false) }, "mode7"},
 		{"MON_GETLIST", func(ts time.Time) decode.Packet { return privReq(ts, victim, server, 20, 8) },
-			func(ts time.Time) decode.Packet { return privResp(ts, server, victim, 20, 6, false) }, VectorMonlist},
+			func(ts time.Time) decode.Packet { return privResp(ts, server, victim, 20, 6, false) }, "monlist"},
 		{"READVAR", func(ts time.Time) decode.Packet { return ctl(ts, victim, server, 2, false, 0) },
-			func(ts time.Time) decode.Packet { return ctl(ts, server, victim, 2, true, 468) }, VectorMode6},
+			func(ts time.Time) decode.Packet { return ctl(ts, server, victim, 2, true, 468) }, "mode6"},
 		{"IPv6 monlist", func(ts time.Time) decode.Packet { return privReq(ts, victim6, server6, 42, 8) },
-			func(ts time.Time) decode.Packet { return privResp(ts, server6, victim6, 42, 6, false) }, VectorMonlist},
+			func(ts time.Time) decode.Packet { return privResp(ts, server6, victim6, 42, 6, false) }, "monlist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ps []decode.Packet
@@ -221,8 +222,8 @@ func TestVectors(t *testing.T) {
 			if len(refl) != 2 {
 				t.Fatalf("want reflection start and end, got\n%s", lines(got))
 			}
-			v := map[Vector]int{VectorMonlist: vecMonlist, VectorMode7: vecMode7, VectorMode6: vecMode6}[tc.vector]
-			if refl[1].Vector != tc.vector || refl[1].Remediation != remediation[v] || refl[1].Responses.Packets != 3000 {
+			v := map[string]int{"monlist": proto.VectorMonlist, "mode7": proto.VectorMode7, "mode6": proto.VectorMode6}[tc.vector]
+			if refl[1].Vector != tc.vector || refl[1].Remediation != ntp.Vectors[v].Remediation || refl[1].Responses.Packets != 3000 {
 				t.Errorf("got %s", line(refl[1]))
 			}
 		})

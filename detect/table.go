@@ -1,6 +1,10 @@
 package detect
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/ntpwatch/ntpwatch/decode/proto"
+)
 
 // role is one host's amplifying traffic in one direction of the exchange during one episode:
 // a run of packets without a gap of idle_timeout. Incidents report these counters, so they
@@ -9,8 +13,9 @@ type role struct {
 	active      bool
 	first, last int64 // packet time, Unix nanoseconds
 	req, resp   Counter
-	wire        uint64
-	vecBytes    [numVectors]uint64 // request and response payload bytes by vector
+	wire        uint64 // wire bytes of requests and responses
+	reqWire     uint64 // wire bytes of requests
+	vecBytes    [proto.MaxVectors]uint64 // request and response payload bytes by vector
 	peers       uint32             // distinct peers this episode
 	reqPeers    uint32             // peers that sent or received a request
 	respPeers   uint32             // peers that sent or received a response
@@ -18,13 +23,17 @@ type role struct {
 	refused     uint8              // kinds whose incident max_incidents refused this episode
 	win         window             // response payload bytes
 	meter       meter              // wire rate of requests and responses
+	// series is the role's traffic over time, kept from its first incident on, for the
+	// report's timelines; nil while the role has had no incident.
+	series *series
 }
 
-// host is the accounting of one address, as a server (srv: requests received, responses
-// sent) and as a client (cli: requests sent, responses received).
+// host is the accounting of one address in one protocol, as a server (srv: requests
+// received, responses sent) and as a client (cli: requests sent, responses received).
 type host struct {
-	addr netip.Addr
-	lru  recency[host]
+	key   hostKey
+	proto *proto.Protocol
+	lru   recency[host]
 
 	srv, cli role
 	// exposedWin counts data-bearing replies sent to clients eligible for exposed_amplifier.
@@ -50,9 +59,12 @@ const (
 	sideCli = 1
 )
 
-// pairKey is a (server, client) pair: the server answers amplifying requests, the client
-// sends them or receives the replies.
-type pairKey struct{ srv, cli netip.Addr }
+// pairKey is a (server, client) pair in one protocol: the server answers amplifying
+// requests, the client sends them or receives the replies.
+type pairKey struct {
+	srv, cli netip.Addr
+	proto    uint8
+}
 
 // pair is the detail of one server and one client. It is linked into both hosts' lists so
 // that top lists can be built when an alert is emitted.
@@ -126,7 +138,7 @@ func (t *table[K, T, P]) remove(k K, x *T) {
 }
 
 type (
-	hostTable = table[netip.Addr, host, *host]
+	hostTable = table[hostKey, host, *host]
 	pairTable = table[pairKey, pair, *pair]
 )
 
@@ -204,18 +216,18 @@ const evictTries = 8
 
 func hostPinned(h *host) bool { return h.pins > 0 }
 
-// host returns the entry of a, creating it when needed. At the cap a host is created only
-// when the doorkeeper saw its address before (admit), and it evicts a host that was not seen
+// host returns the entry of k, creating it when needed. At the cap a host is created only
+// when the doorkeeper saw its key before (admit), and it evicts a host that was not seen
 // lately and has no open incident, with its pairs; when the candidates are all pinned it
 // refuses. It returns nil when it defers or refuses; deferred is true for a first packet
 // turned away by the doorkeeper, which the caller counts on the other side.
-func (e *Engine) host(a netip.Addr) (h *host, deferred bool) {
+func (e *Engine) host(k hostKey, p *proto.Protocol) (h *host, deferred bool) {
 	t := &e.hosts
 	full := t.full()
-	if full && !e.admit(a) {
+	if full && !e.admit(k) {
 		return nil, true // not in the table: every host in it is known to the doorkeeper
 	}
-	if h := t.get(a); h != nil {
+	if h := t.get(k); h != nil {
 		return h, false
 	}
 	if full {
@@ -226,10 +238,10 @@ func (e *Engine) host(a netip.Addr) (h *host, deferred bool) {
 		}
 		e.evictHost(v)
 	}
-	h = t.insert(a, e.now)
-	h.addr = a
+	h = t.insert(k, e.now)
+	h.key, h.proto = k, p
 	h.returning = full
-	e.remember(a)
+	e.remember(k)
 	return h, false
 }
 
@@ -241,14 +253,14 @@ func (e *Engine) evictHost(h *host) {
 		}
 	}
 	e.hosts.stat.Evictions++
-	e.hosts.remove(h.addr, h)
+	e.hosts.remove(h.key, h)
 }
 
 // pair returns the detail of (s, c), creating it when needed and evicting the least
 // recently seen pair at the cap.
 func (e *Engine) pair(s, c *host) *pair {
 	t := &e.pairs
-	k := pairKey{s.addr, c.addr}
+	k := pairKey{s.key.addr, c.key.addr, s.key.proto}
 	if p := t.get(k); p != nil {
 		return p
 	}

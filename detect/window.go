@@ -52,17 +52,15 @@ type meter struct {
 	peakBytes, peakPkts uint64
 }
 
-func (m *meter) add(t int64, wire uint64) {
+// add counts pkts packets of wire bytes at t.
+func (m *meter) add(t int64, pkts, wire uint64) {
 	if t >= m.end || t < m.sec { // a new second; the division is paid once a second only
-		s := t / 1e9
-		if t < 0 && t%1e9 != 0 {
-			s--
-		}
+		s := floorSecond(t)
 		m.sec, m.end = s*1e9, s*1e9+1e9
 		m.bytes, m.pkts = 0, 0
 	}
 	m.bytes += wire
-	m.pkts++
+	m.pkts += pkts
 	m.peakBytes = max(m.peakBytes, m.bytes)
 	m.peakPkts = max(m.peakPkts, m.pkts)
 }

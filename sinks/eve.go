@@ -49,12 +49,9 @@ func eveSeverity(s detect.Severity) int {
 	}
 }
 
-// ntpPort is the NTP server port (RFC 5905, section 7.2).
-const ntpPort = 123
-
 // endpoints picks the EVE source and destination of an alert: the direction in which the
-// attack traffic flows. Port 123 is set on the NTP server's side; the other side's port is not
-// kept by the detectors and is left out, as EVE allows.
+// attack traffic flows. The protocol's server port (123 for NTP) is set on the server's side;
+// the other side's port is not kept by the detectors and is left out, as EVE allows.
 //
 //	exposed_amplifier  reflector:123 -> the top client it answered (victims.top[0] or victim)
 //	reflection         reflector:123 -> victim (or victims.top[0])
@@ -62,25 +59,26 @@ const ntpPort = 123
 //	scan               scanner -> targets.responders[0]:123 (null when none answered)
 //	spoofed_egress     victim (the forged source) -> reflectors.top[0]:123 (or reflector)
 func endpoints(a *detect.Alert) (src netip.Addr, srcPort int, dst netip.Addr, dstPort int) {
+	port := int(a.ServerPort)
 	switch a.Kind {
 	case detect.KindVictimFlood:
-		return first(a.Reflectors.Top, a.Reflector), ntpPort, a.Victim, 0
+		return first(a.Reflectors.Top, a.Reflector), port, a.Victim, 0
 	case detect.KindScan:
 		var t netip.Addr
 		if len(a.Targets.Responders) > 0 {
 			t = a.Targets.Responders[0].Addr
 		}
-		return a.Scanner, 0, t, ntpPort
+		return a.Scanner, 0, t, port
 	case detect.KindSpoofedEgress:
-		return a.Victim, 0, first(a.Reflectors.Top, a.Reflector), ntpPort
+		return a.Victim, 0, first(a.Reflectors.Top, a.Reflector), port
 	case detect.KindExposedAmplifier:
-		return a.Reflector, ntpPort, first(a.Victims.Top, a.Victim), 0
+		return a.Reflector, port, first(a.Victims.Top, a.Victim), 0
 	default: // reflection
 		v := a.Victim
 		if !v.IsValid() {
 			v = first(a.Victims.Top, v)
 		}
-		return a.Reflector, ntpPort, v, 0
+		return a.Reflector, port, v, 0
 	}
 }
 
@@ -138,7 +136,9 @@ func AppendEVE(buf []byte, a *detect.Alert) []byte {
 		buf = append(buf, `,"dest_port":`...)
 		buf = strconv.AppendInt(buf, int64(dport), 10)
 	}
-	buf = append(buf, `,"proto":"UDP","app_proto":"ntp","alert":{"action":"allowed","gid":1,"signature_id":`...)
+	buf = append(buf, `,"proto":"UDP","app_proto":`...)
+	buf = appendStringOrNull(buf, a.Protocol)
+	buf = append(buf, `,"alert":{"action":"allowed","gid":1,"signature_id":`...)
 	buf = strconv.AppendInt(buf, int64(sig.ID), 10)
 	buf = append(buf, `,"rev":`...)
 	buf = strconv.AppendInt(buf, int64(sig.Rev), 10)

@@ -13,8 +13,8 @@ import (
 // SchemaV1 is the value of the "schema" key of every native alert.
 const SchemaV1 = "ntpwatch.alert/v1"
 
-// AppendJSON appends a as one JSON object of the schema ntpwatch.alert/v1 (design.md, "Alert
-// schema"), without a trailing newline, and returns the extended buffer. The keys always come
+// AppendJSON appends a as one JSON object of the schema ntpwatch.alert/v1 (docs/alerts.md),
+// without a trailing newline, and returns the extended buffer. The keys always come
 // in the documented order and every key is always present: zero addresses, zero times, empty
 // strings and an amplification without requests are null, empty lists are []. The output
 // depends on a alone, so the same alerts give the same bytes on every run.
@@ -33,7 +33,9 @@ func AppendJSON(buf []byte, a *detect.Alert) []byte {
 	buf = appendTime(buf, a.FirstSeen)
 	buf = append(buf, `,"last_seen":`...)
 	buf = appendTime(buf, a.LastSeen)
-	buf = append(buf, `,"protocol":"ntp","vector":`...)
+	buf = append(buf, `,"protocol":`...)
+	buf = appendStringOrNull(buf, a.Protocol)
+	buf = append(buf, `,"vector":`...)
 	buf = appendStringOrNull(buf, string(a.Vector))
 	buf = append(buf, `,"reflector":`...)
 	buf = appendAddr(buf, a.Reflector)

@@ -23,7 +23,7 @@ func sampleAlerts() []detect.Alert {
 		{
 			ID: "a1f0c2d3e4b5a697", Kind: detect.KindExposedAmplifier, State: detect.StateStart,
 			Severity: detect.SeverityMedium, TS: t0, FirstSeen: t0, LastSeen: t0,
-			Vector: detect.VectorMonlist, Reflector: addr("198.51.100.10"),
+			Protocol: "ntp", ServerPort: 123, Vector: "monlist", Reflector: addr("198.51.100.10"),
 			Victim:   addr("203.0.113.7"),
 			Victims:  detect.HostList{Count: 1, Top: []detect.HostStat{host("203.0.113.7", 6, 2640)}},
 			Requests: detect.Counter{Packets: 1, Bytes: 8}, Responses: detect.Counter{Packets: 6, Bytes: 2640},
@@ -36,7 +36,7 @@ func sampleAlerts() []detect.Alert {
 			ID: "0b1c2d3e4f506172", Kind: detect.KindReflection, State: detect.StateUpdate,
 			Severity: detect.SeverityCritical, TS: t0.Add(60 * time.Second), FirstSeen: t0,
 			LastSeen: t0.Add(59*time.Second + 999*time.Millisecond),
-			Vector:   detect.VectorMonlist, Reflector: addr("198.51.100.10"), Victim: addr("203.0.113.7"),
+			Protocol: "ntp", ServerPort: 123, Vector: "monlist", Reflector: addr("198.51.100.10"), Victim: addr("203.0.113.7"),
 			Victims: detect.HostList{Count: 2, Top: []detect.HostStat{
 				host("203.0.113.7", 120000, 52800000), host("203.0.113.99", 100, 44000)}},
 			Requests: detect.Counter{Packets: 1200, Bytes: 9600}, Responses: detect.Counter{Packets: 120100, Bytes: 52844000},
@@ -47,7 +47,7 @@ func sampleAlerts() []detect.Alert {
 		{
 			ID: "v1", Kind: detect.KindVictimFlood, State: detect.StateEnd, Severity: detect.SeverityHigh,
 			TS: t0.Add(2 * time.Minute), FirstSeen: t0, LastSeen: t0.Add(time.Minute),
-			Vector: detect.VectorMode7, Victim: addr("2001:db8::7"),
+			Protocol: "ntp", ServerPort: 123, Vector: "mode7", Victim: addr("2001:db8::7"),
 			Reflectors: detect.HostList{Count: 250, Top: []detect.HostStat{
 				host("2001:db8:1::10", 5000, 2410000), host("2001:db8:1::11", 4000, 1928000)}},
 			Responses: detect.Counter{Packets: 9000, Bytes: 4338000},
@@ -57,7 +57,7 @@ func sampleAlerts() []detect.Alert {
 		{
 			ID: "s1", Kind: detect.KindScan, State: detect.StateStart, Severity: detect.SeverityLow,
 			TS: t0.In(time.FixedZone("CET", 3600)), FirstSeen: t0, LastSeen: t0,
-			Vector: detect.VectorMode6, Scanner: addr("192.0.2.66"),
+			Protocol: "ntp", ServerPort: 123, Vector: "mode6", Scanner: addr("192.0.2.66"),
 			Targets: detect.Targets{Count: 512, Responders: []detect.Responder{
 				{Addr: addr("198.51.100.10"), Amplifier: true, Packets: 3, Bytes: 1400},
 				{Addr: addr("198.51.100.11"), Amplifier: false, Packets: 1, Bytes: 8}}},
@@ -68,10 +68,10 @@ func sampleAlerts() []detect.Alert {
 		{
 			ID: "e1", Kind: detect.KindSpoofedEgress, State: detect.StateStart, Severity: detect.SeverityHigh,
 			TS: t0, FirstSeen: t0, LastSeen: t0,
-			Vector: detect.VectorMonlist, Victim: addr("203.0.113.7"), Reflector: addr("198.51.100.10"),
+			Protocol: "ntp", ServerPort: 123, Vector: "monlist", Victim: addr("203.0.113.7"), Reflector: addr("198.51.100.10"),
 			Requests: detect.Counter{Packets: 100, Bytes: 800}, WireBytes: 5000,
 			Direction: "outbound", Sensor: "tap-1", Source: "eth1",
 		},
-		{Kind: detect.KindScan}, // everything zero: nulls and empty lists
+		{Kind: detect.KindScan, Protocol: "ntp", ServerPort: 123}, // everything else zero: nulls and empty lists
 	}
 }

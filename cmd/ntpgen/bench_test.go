@@ -42,23 +42,24 @@ func decodeAll(t *testing.T, data []byte, f func(p *decode.Packet)) int {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	d := decode.NewDecoder()
+	d := decode.NewDecoder(nil)
 	var p decode.Packet
+	var fr decode.Frame
 	var last time.Time
 	n := 0
 	for {
-		b, ci, link, err := src.Next()
+		err := src.Next(&fr)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ci.Timestamp.Before(last) {
-			t.Fatalf("frame %d at %v is before the one before it (%v)", n+1, ci.Timestamp, last)
+		if fr.Time.Before(last) {
+			t.Fatalf("frame %d at %v is before the one before it (%v)", n+1, fr.Time, last)
 		}
-		last = ci.Timestamp
-		d.Decode(b, ci, link, &p)
+		last = fr.Time
+		d.Decode(&fr, &p)
 		f(&p)
 		n++
 	}
@@ -86,7 +87,7 @@ func TestBenchDeterministic(t *testing.T) {
 func TestBenchMixedContent(t *testing.T) {
 	var ntp, vlan, v6, mode7, mode34 int
 	n := decodeAll(t, writeBench(t, small(&benchMixed, 20000), 1), func(p *decode.Packet) {
-		if p.Kind != decode.KindNTP {
+		if p.Kind != decode.KindMessage {
 			return
 		}
 		ntp++
@@ -121,7 +122,7 @@ func TestBenchAttackSources(t *testing.T) {
 	seen := map[netip.Addr]bool{}
 	replies := 0
 	decodeAll(t, writeBench(t, small(&benchAttack, 30000), 1), func(p *decode.Packet) {
-		if p.Kind != decode.KindNTP || p.NTP.Mode != 7 {
+		if p.Kind != decode.KindMessage || p.NTP.Mode != 7 {
 			t.Fatalf("a frame that is not mode 7: %+v", p)
 		}
 		if p.NTP.Priv.Response {

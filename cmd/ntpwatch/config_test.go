@@ -105,26 +105,26 @@ func FuzzConfig(f *testing.F) {
 	})
 }
 
-// TestReadmeConfig checks that the example file in the README loads and validates, so the
-// documentation stays true.
-func TestReadmeConfig(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// TestDocumentedConfig checks that the example file of docs/configuration.md loads and
+// validates, so the documentation stays true.
+func TestDocumentedConfig(t *testing.T) {
+	readme, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(readme)
 	start := strings.Index(text, "```yaml\n")
 	if start < 0 {
-		t.Fatal("README has no yaml example")
+		t.Fatal("docs/configuration.md has no yaml example")
 	}
 	text = text[start+len("```yaml\n"):]
 	text = text[:strings.Index(text, "```")]
 	cfg, _, err := parseConfig("read", "", []string{"--config", writeConfig(t, text), "x.pcap"}, os.Stderr)
 	if err != nil {
-		t.Fatalf("the README's example: %v", err)
+		t.Fatalf("the documented example: %v", err)
 	}
 	if cfg.Sensor != "border-tap-1" || len(cfg.Detect.HomeNet) != 2 || cfg.Output.Kafka.Topic != "ntpwatch-alerts" ||
 		cfg.Live.Interface != "eth1" || cfg.Live.Workers != 2 || cfg.Live.BPF == "" {
-		t.Errorf("the README's example did not load: %+v", cfg)
+		t.Errorf("the documented example did not load: %+v", cfg)
 	}
 }

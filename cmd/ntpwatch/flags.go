@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // flagGroup adds the flags of one concern (detection, outputs, live capture...) to a flag
@@ -76,4 +77,16 @@ func parseFlags(name, usage string, args []string, stderr io.Writer, cfg *Config
 		args = args[1:]
 	}
 	return fs, pos, nil
+}
+
+// flagError rewords the flag package's errors as one line that says what to do.
+func flagError(cmd string, err error) error {
+	msg := strings.TrimSpace(err.Error())
+	if f, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return fmt.Errorf("unknown flag %s; 'ntpwatch %s -h' lists the flags", f, cmd)
+	}
+	if f, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return fmt.Errorf("flag %s needs a value", f)
+	}
+	return errors.New(msg)
 }

@@ -5,15 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"runtime"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
-	"github.com/ntpwatch/ntpwatch/detect"
+	"github.com/ntpwatch/ntpwatch/internal/pipeline"
+	"github.com/ntpwatch/ntpwatch/sinks/metrics"
 )
 
 const liveUsage = `usage: ntpwatch live -i IFACE [flags]
@@ -29,19 +28,6 @@ examples:
 
 flags:
 `
-
-const (
-	// liveTick is how often the analysis goroutine looks at the wall clock: on a quiet link
-	// it moves the engine's clock on, so that updates and ends are not held back until the
-	// next packet.
-	liveTick = 250 * time.Millisecond
-	// statsEvery is how often the analysis goroutine publishes the engine's Stats for the
-	// metrics: Stats allocates, so it is not taken per scrape on the engine's goroutine.
-	statsEvery = time.Second
-	// flushAge is the packet time after which a reader hands over a partly filled batch, so
-	// that a slow trickle of packets does not wait for a batch to fill.
-	flushAge = 10 * time.Millisecond
-)
 
 // LiveConfig is the `live:` section of the configuration: the capture of `ntpwatch live`.
 // It becomes a decode.LiveConfig; the decode package knows nothing of YAML or flags.
@@ -111,252 +97,64 @@ func runLive(ctx context.Context, e env) error {
 		defer ln.Close()
 	}
 	lc := o.decodeConfig()
-	srcs, err := decode.OpenLive(lc)
+	if err := lc.Validate(); err != nil {
+		return usageError{flagNames(err, liveFlagOf)}
+	}
+	live, err := decode.OpenLive(lc)
 	if err != nil {
+		var se *decode.SettingError
+		if errors.As(err, &se) { // the filter does not compile
+			return usageError{flagNames(se, liveFlagOf)}
+		}
 		return usageError{err}
 	}
+	srcs := make([]decode.Source, len(live))
+	for i, s := range live {
+		srcs[i] = s
+	}
 	cfg.Detect.Source = o.Interface
-	p, err := newPipeline(ctx, cfg, e)
+	a, err := startAnalysis(ctx, cfg, e, srcs, pipeline.LiveFlush, stderrWarn(e))
 	if err != nil {
-		for _, s := range srcs {
-			s.Close()
-		}
 		return err
 	}
-	lv := newLive(p, srcs)
-	var stopMetrics func()
 	if ln != nil {
-		stopMetrics = serveMetrics(ln, lv)
+		stop := metrics.Serve(ln, a.p.Snapshot, nil)
+		defer stop()
 		fmt.Fprintf(e.stderr, "ntpwatch live: metrics on http://%s/metrics\n", ln.Addr())
 	}
 	fmt.Fprintf(e.stderr, "ntpwatch live: capturing on %s with %s (%d worker(s)), filter %q\n",
 		o.Interface, lc.Engine, len(srcs), lc.BPF)
-
-	runErr := lv.run(ctx)
-
-	// The outputs drain even though ctx is cancelled (closeOutputs): the end events of
-	// the open incidents must reach them.
-	closeErr := p.close(ctx)
-	if stopMetrics != nil {
-		stopMetrics()
-	}
-	lv.printSummary(e.stderr)
-	return errors.Join(runErr, closeErr)
+	started := time.Now()
+	res, err := a.run(ctx)
+	fmt.Fprintf(e.stderr, "ntpwatch: %d frames, %d messages, %d alerts in %.2fs; kernel: %d received, %d dropped, %d dropped by the interface\n",
+		res.Decode.Frames, res.Decode.Messages, res.Alerts, time.Since(started).Seconds(),
+		res.Capture.Received, res.Capture.Dropped, res.Capture.IfDropped)
+	return err
 }
 
-// live is a capture in progress: one reader goroutine per source, each with its own decoder,
-// hands batches of decoded packets to the analysis goroutine, the one owner of the detection
-// engine. All detection state lives there, so per-host aggregates (victim_flood, scan) see a
-// host's traffic whichever fanout socket carried it. The counters the metrics read are
-// snapshots the goroutines publish under locks, never the live structures.
-type live struct {
-	p       *pipeline
-	srcs    []decode.LiveSource
-	readers []readerSnapshot
-	full    chan *batch
-	free    chan *batch
+// liveFlagOf names the flag of each decode.LiveConfig field.
+var liveFlagOf = map[string]string{"engine": "--engine", "workers": "--workers", "snaplen": "--snaplen",
+	"bpf": "--bpf", "buffer_size": "--buffer-mb"}
 
-	alerts  alertCounts
-	running atomic.Int32 // readers still capturing, for /healthz
-
-	mu         sync.Mutex // guards the fields below
-	engine     detect.Stats
-	lastPacket time.Time // packet time of the latest batch
-}
-
-// readerSnapshot is what one reader last published: its decoder's and its socket's counters.
-type readerSnapshot struct {
-	mu      sync.Mutex
-	decode  decode.Stats
-	capture decode.CaptureStats
-}
-
-func newLive(p *pipeline, srcs []decode.LiveSource) *live {
-	n := batchesInFlight * len(srcs)
-	lv := &live{
-		p: p, srcs: srcs, readers: make([]readerSnapshot, len(srcs)),
-		full: make(chan *batch, n), free: make(chan *batch, n),
-	}
-	for range n {
-		lv.free <- new(batch)
-	}
-	p.onAlert = lv.alerts.count
-	return lv
-}
-
-// run captures until ctx ends or a source fails, then returns once every batch is analysed.
-func (lv *live) run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(lv.srcs))
-	lv.running.Store(int32(len(lv.srcs)))
-	for i, src := range lv.srcs {
-		wg.Go(func() {
-			defer lv.running.Add(-1)
-			defer src.Close()
-			errs[i] = lv.read(ctx, src, &lv.readers[i])
-		})
-	}
-	go func() {
-		wg.Wait()
-		close(lv.full)
-	}()
-	err := lv.analyse()
-	return errors.Join(append(errs, err)...)
-}
-
-// read is a reader goroutine: it decodes frames into batch slots and hands a batch over when
-// it is full, when flushAge of packet time has passed since its first packet, or when the link
-// has been quiet for the source's timeout.
-func (lv *live) read(ctx context.Context, src decode.LiveSource, snap *readerSnapshot) error {
-	dec := decode.NewDecoder()
-	b := <-lv.free
-	b.n, b.last = 0, time.Time{}
-	var first time.Time
-	published := time.Now()
-	frames := 0
-	hand := func() {
-		lv.full <- b
-		b = <-lv.free
-		b.n, b.last = 0, time.Time{}
-	}
-	defer func() {
-		lv.full <- b
-		lv.publishReader(src, dec, snap)
-	}()
-	for {
-		data, ci, link, err := src.Next()
-		if err != nil {
-			if !errors.Is(err, decode.ErrTimeout) {
-				return err
-			}
-			if b.n > 0 {
-				hand()
-			}
-			if ctx.Err() != nil {
-				return nil
-			}
-			if time.Since(published) >= liveTick {
-				lv.publishReader(src, dec, snap)
-				published = time.Now()
-			}
+// flagNames rewords the *decode.SettingError values joined in err with the flags that set
+// them, on one line.
+func flagNames(err error, flagOf map[string]string) error {
+	var parts []string
+	for _, e := range unjoin(err) {
+		var se *decode.SettingError
+		if errors.As(e, &se) && flagOf[se.Field] != "" {
+			parts = append(parts, fmt.Sprintf("%s %s: %v", flagOf[se.Field], se.Value, se.Err))
 			continue
 		}
-		pkt := &b.pkts[b.n]
-		kind := dec.Decode(data, ci, link, pkt)
-		b.last = pkt.Time
-		if frames++; frames&1023 == 0 {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if time.Since(published) >= liveTick {
-				lv.publishReader(src, dec, snap)
-				published = time.Now()
-			}
-		}
-		if kind == decode.KindOther {
-			continue
-		}
-		if b.n == 0 {
-			first = pkt.Time
-		}
-		if b.n++; b.n == batchSize || pkt.Time.Sub(first) >= flushAge {
-			hand()
-		}
+		parts = append(parts, e.Error())
 	}
+	return errors.New(strings.Join(parts, "; "))
 }
 
-// publishReader stores a reader's counters for the metrics and the summary.
-func (lv *live) publishReader(src decode.LiveSource, dec *decode.Decoder, snap *readerSnapshot) {
-	cs, err := src.CaptureStats()
-	snap.mu.Lock()
-	snap.decode = dec.Stats()
-	if err == nil {
-		snap.capture = cs
+// unjoin returns the errors joined in err (errors.Join), or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
 	}
-	snap.mu.Unlock()
-}
-
-// analyse is the analysis goroutine: it feeds batches to the engine and, on a quiet link,
-// moves the engine's clock to the latest packet time plus the wall time since that packet
-// arrived, so that detectors stay on packet time while incidents still update and end.
-func (lv *live) analyse() error {
-	tick := time.NewTicker(liveTick)
-	defer tick.Stop()
-	var lastPacket, lastWall, published time.Time
-	var err error
-	for {
-		select {
-		case b, ok := <-lv.full:
-			if !ok {
-				lv.publishEngine(lastPacket)
-				return err
-			}
-			if err == nil {
-				err = lv.p.analyse(b)
-			}
-			if b.last.After(lastPacket) {
-				lastPacket, lastWall = b.last, time.Now()
-			}
-			lv.free <- b
-		case now := <-tick.C:
-			if !lastPacket.IsZero() && now.Sub(lastWall) >= liveTick {
-				lv.p.eng.Advance(lastPacket.Add(now.Sub(lastWall)))
-			}
-			if now.Sub(published) >= statsEvery {
-				lv.publishEngine(lastPacket)
-				published = now
-			}
-		}
-	}
-}
-
-func (lv *live) publishEngine(lastPacket time.Time) {
-	st := lv.p.eng.Stats()
-	lv.mu.Lock()
-	lv.engine, lv.lastPacket = st, lastPacket
-	lv.mu.Unlock()
-}
-
-// totals sums the readers' latest counters.
-func (lv *live) totals() (decode.Stats, decode.CaptureStats) {
-	var ds decode.Stats
-	var cs decode.CaptureStats
-	for i := range lv.readers {
-		r := &lv.readers[i]
-		r.mu.Lock()
-		ds.Add(r.decode)
-		cs.Add(r.capture)
-		r.mu.Unlock()
-	}
-	return ds, cs
-}
-
-// printSummary writes the run's account on stderr: frames, NTP messages, alerts and what the
-// kernel dropped.
-func (lv *live) printSummary(w io.Writer) {
-	ds, cs := lv.totals()
-	fmt.Fprintf(w, "ntpwatch: %d frames, %d NTP messages, %d alerts in %.2fs; kernel: %d received, %d dropped, %d dropped by the interface\n",
-		ds.Frames, ds.NTP, lv.p.alerts, time.Since(lv.p.started).Seconds(), cs.Received, cs.Dropped, cs.IfDropped)
-}
-
-// alertKinds and alertStates index alertCounts; they are the label values of the
-// ntpwatch_alerts_total metric.
-var (
-	alertKinds = []detect.Kind{detect.KindExposedAmplifier, detect.KindReflection,
-		detect.KindVictimFlood, detect.KindScan, detect.KindSpoofedEgress}
-	alertStates = []detect.State{detect.StateStart, detect.StateUpdate, detect.StateEnd}
-)
-
-// alertCounts counts alert events by kind and state; the analysis goroutine writes, scrapes
-// read.
-type alertCounts [5][3]atomic.Uint64
-
-func (c *alertCounts) count(a *detect.Alert) {
-	for k, kind := range alertKinds {
-		for s, state := range alertStates {
-			if a.Kind == kind && a.State == state {
-				c[k][s].Add(1)
-			}
-		}
-	}
+	return []error{err}
 }

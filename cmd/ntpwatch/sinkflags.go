@@ -9,18 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
+	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/sinks"
 )
-
-// outputCloseTimeout bounds how long the end of a run waits for the sinks to deliver what they
-// hold; Kafka then spools the rest. A healthy broker takes milliseconds; the bound keeps a
-// service's stop within the 5 s that design.md allows even when the broker is down.
-const outputCloseTimeout = 4 * time.Second
 
 // sinkFlags adds the output flags: where alerts go and how (README, "Outputs").
 func sinkFlags(fs *flag.FlagSet, cfg *Config) {
@@ -77,65 +72,45 @@ func (l listFlag) Set(v string) error {
 	return nil
 }
 
-// hangups holds the SIGHUP handler of each open Output, so that closeOutputs can stop it.
-var hangups sync.Map // *sinks.Output -> func()
-
-// openOutputs opens the sinks and, with a file sink, reopens its file on SIGHUP (log
-// rotation). A reopen that fails is reported on stderr and the old file kept.
+// openOutputs opens the sinks. A file named by a flag that cannot be used is exit status 2.
 func openOutputs(ctx context.Context, cfg sinks.Config, e env) (*sinks.Output, error) {
 	out, err := sinks.Open(ctx, cfg, e.stdout)
 	if errors.Is(err, sinks.ErrSetting) {
-		return nil, usageError{err} // a file named by a flag: exit status 2
+		return nil, usageError{err}
 	}
-	if err != nil {
-		return nil, err
+	return out, err
+}
+
+// watchHangups reopens the file sink's file on SIGHUP (log rotation) until the returned
+// function is called. A reopen that fails is reported on stderr and the old file kept.
+// Without a file sink it does nothing.
+func watchHangups(out *sinks.Output, cfg sinks.Config, e env) (stop func()) {
+	if !slices.Contains(cfg.Sinks, sinks.SinkFile) {
+		return func() {}
 	}
-	hasFile := false
-	for _, s := range cfg.Sinks {
-		hasFile = hasFile || s == sinks.SinkFile
-	}
-	if hasFile {
-		hup := make(chan os.Signal, 1)
-		done := make(chan struct{})
-		signal.Notify(hup, syscall.SIGHUP)
-		go func() {
-			for {
-				select {
-				case <-hup:
-					if err := out.Reopen(); err != nil {
-						fmt.Fprintf(e.stderr, "ntpwatch: SIGHUP: %v (still writing to the old file)\n", err)
-					}
-				case <-done:
-					return
+	hup := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if err := out.Reopen(); err != nil {
+					fmt.Fprintf(e.stderr, "ntpwatch: SIGHUP: %v (still writing to the old file)\n", err)
 				}
+			case <-done:
+				return
 			}
-		}()
-		hangups.Store(out, func() { signal.Stop(hup); close(done) })
-	}
-	return out, nil
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
 }
 
-// closeOutputs drains the sinks within outputCloseTimeout, even when ctx was cancelled by
-// SIGINT: stopping a run must deliver or spool its alerts, not drop them. It tells stderr what
-// was spooled or replayed, and returns an error, meaning exit status 1, when an alert was lost.
-func closeOutputs(ctx context.Context, out *sinks.Output, stderr io.Writer) error {
-	_, err := closeOutputsReport(ctx, out, stderr)
-	return err
-}
-
-// closeOutputsReport is closeOutputs that also returns the outputs' account, for the summary.
-func closeOutputsReport(ctx context.Context, out *sinks.Output, stderr io.Writer) (sinks.Report, error) {
-	if stop, ok := hangups.LoadAndDelete(out); ok {
-		stop.(func())()
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outputCloseTimeout)
+// closeOutputs drains the sinks of a run that could not start, within the time a stop allows.
+func closeOutputs(ctx context.Context, out *sinks.Output, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pipeline.CloseTimeout)
 	defer cancel()
-	rep := out.Close(ctx)
-	if rep.Failed() {
-		return rep, errors.New(rep.String())
-	}
-	if rep.Spooled > 0 || rep.Replayed > 0 {
+	if rep := out.Close(ctx); rep.Failed() || rep.Spooled > 0 {
 		fmt.Fprintf(stderr, "ntpwatch: %s\n", rep)
 	}
-	return rep, nil
 }

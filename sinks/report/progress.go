@@ -1,12 +1,10 @@
-package main
+package report
 
 import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
@@ -21,18 +19,18 @@ const progressRefresh = 100 * time.Millisecond
 // maxHeldWarnings bounds the warnings held back while the bar is drawn.
 const maxHeldWarnings = 100
 
-// progress draws a progress bar on stderr while a run reads its input: bytes read of the
+// Progress draws a progress bar on stderr while a run reads its input: bytes read of the
 // total (a spinner when the total is unknown, as for stdin), packets per second and the time
 // left. It runs on a goroutine of its own and reads only counters that the analysis
 // publishes atomically: the packet path does nothing for it beyond a counter.
 //
 // Warnings given to warn while the bar is up are held and printed when it goes, so that a
 // line of text never tears the bar.
-type progress struct {
+type Progress struct {
 	w      io.Writer
 	bar    *progressbar.ProgressBar // nil when no bar is drawn
 	src    decode.Progresser
-	frames *atomic.Uint64
+	frames func() uint64
 	start  time.Time
 	stop   chan struct{}
 	done   chan struct{}
@@ -48,10 +46,11 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// startProgress starts the bar for src when stderr is a terminal and quiet is off; otherwise
-// the returned progress only passes warnings through.
-func startProgress(stderr io.Writer, quiet bool, src decode.Source, frames *atomic.Uint64) *progress {
-	p := &progress{w: stderr}
+// StartProgress starts the bar for src, whose frames read so far frames returns, when stderr
+// is a terminal and quiet is off; otherwise the returned Progress only passes warnings
+// through.
+func StartProgress(stderr io.Writer, quiet bool, src decode.Source, frames func() uint64) *Progress {
+	p := &Progress{w: stderr}
 	pr, ok := src.(decode.Progresser)
 	if quiet || !ok || !isTerminal(stderr) {
 		return p
@@ -80,7 +79,7 @@ func startProgress(stderr io.Writer, quiet bool, src decode.Source, frames *atom
 	return p
 }
 
-func (p *progress) loop() {
+func (p *Progress) loop() {
 	defer close(p.done)
 	t := time.NewTicker(progressRefresh)
 	defer t.Stop()
@@ -95,16 +94,16 @@ func (p *progress) loop() {
 }
 
 // draw updates the bar from the published counters.
-func (p *progress) draw() {
+func (p *Progress) draw() {
 	done, _ := p.src.Progress()
-	n := p.frames.Load()
+	n := p.frames()
 	rate := float64(n) / time.Since(p.start).Seconds()
-	p.bar.Describe(fmt.Sprintf("%s pkts, %s pkts/s", commas(n), siCount(rate)))
+	p.bar.Describe(fmt.Sprintf("%s pkts, %s pkts/s", Commas(n), SICount(rate)))
 	p.bar.Set64(done)
 }
 
-// warn prints a warning, or holds it while the bar is drawn.
-func (p *progress) warn(err error) {
+// Warn prints a warning, or holds it while the bar is drawn.
+func (p *Progress) Warn(err error) {
 	line := fmt.Sprintf("ntpwatch: warning: %v\n", err)
 	if p.bar == nil {
 		io.WriteString(p.w, line)
@@ -119,8 +118,8 @@ func (p *progress) warn(err error) {
 	}
 }
 
-// finish removes the bar and prints the warnings it held back.
-func (p *progress) finish() {
+// Finish removes the bar and prints the warnings it held back.
+func (p *Progress) Finish() {
 	if p.bar != nil {
 		close(p.stop)
 		<-p.done
@@ -138,9 +137,4 @@ func (p *progress) finish() {
 		fmt.Fprintf(p.w, "ntpwatch: warning: %d more warnings not shown\n", p.heldLost)
 	}
 	p.held, p.heldLost = nil, 0
-}
-
-// siCount writes a count in decimal units: 1.23M.
-func siCount(v float64) string {
-	return strings.ReplaceAll(siUnits(v, ""), " ", "")
 }

@@ -1,11 +1,11 @@
-package decode
+package proto
 
 import (
 	"encoding/binary"
 	"net/netip"
 )
 
-// Header sizes of the three NTP layouts (ntp-wire.md): RFC 5905 section 7.3 for modes 1-5,
+// Header sizes of the three NTP layouts: RFC 5905 section 7.3 for modes 1-5,
 // RFC 9327 section 2 for mode 6, ntpd include/ntp_request.h (struct resp_pkt) for mode 7.
 const (
 	stdHeaderLen  = 48
@@ -30,22 +30,22 @@ const (
 // declared, so a short snaplen gives the same verdict as a full capture; fields whose bytes were
 // not captured stay zero and n.Partial is set. monlist is the reusable backing array for the
 // item addresses of a monlist reply.
-func parseNTP(payload []byte, declared int, n *NTP) Problem {
+func parseNTP(payload []byte, declared int, n *NTP) Malformed {
 	if declared < 1 {
-		return ProblemNTPShort
+		return Short
 	}
 	if len(payload) < 1 {
-		return ProblemTruncated // the snaplen ended right after the UDP header
+		return Truncated // the snaplen ended right after the UDP header
 	}
 	b0 := payload[0]
 	n.LI = b0 >> 6
 	n.Version = (b0 >> 3) & 7
 	n.Mode = b0 & 7
 	if n.Mode == 0 {
-		return ProblemNTPMode
+		return BadMode
 	}
 	if n.Version == 0 || n.Version > 4 {
-		return ProblemNTPVersion
+		return BadVersion
 	}
 	switch n.Mode {
 	case 6:
@@ -59,9 +59,9 @@ func parseNTP(payload []byte, declared int, n *NTP) Problem {
 
 // parseStandard decodes the RFC 5905 header (section 7.3) and measures the RFC 7822 extension
 // fields and the MAC after it.
-func parseStandard(b []byte, declared int, n *NTP) Problem {
+func parseStandard(b []byte, declared int, n *NTP) Malformed {
 	if declared < stdHeaderLen {
-		return ProblemNTPShort
+		return Short
 	}
 	s := &n.Std
 	if len(b) < stdHeaderLen {
@@ -89,7 +89,7 @@ func parseStandard(b []byte, declared int, n *NTP) Problem {
 			s.ReceiveTS = binary.BigEndian.Uint64(b[32:40])
 		}
 		s.ExtensionLen, s.MACLen = trailerLens(nil, declared-stdHeaderLen)
-		return ProblemNone
+		return WellFormed
 	}
 	s.Stratum, s.Poll, s.Precision = b[1], int8(b[2]), int8(b[3])
 	s.RootDelay = binary.BigEndian.Uint32(b[4:8])
@@ -104,7 +104,7 @@ func parseStandard(b []byte, declared int, n *NTP) Problem {
 	if len(b) < declared {
 		n.Partial = true
 	}
-	return ProblemNone
+	return WellFormed
 }
 
 // trailerLens splits the rest bytes after the 48-byte header into RFC 7822 extension fields and
@@ -129,13 +129,13 @@ func trailerLens(ext []byte, rest int) (extLen, macLen uint16) {
 }
 
 // parseControl decodes the 12-byte mode 6 header (RFC 9327 section 2, RFC 1305 appendix B).
-func parseControl(b []byte, declared int, n *NTP) Problem {
+func parseControl(b []byte, declared int, n *NTP) Malformed {
 	if declared < ctlHeaderLen {
-		return ProblemNTPShort
+		return Short
 	}
 	if len(b) < ctlHeaderLen {
 		n.Partial = true
-		return ProblemNone // only a snaplen below 54 bytes gets here: keep version and mode
+		return WellFormed // only a snaplen below 54 bytes gets here: keep version and mode
 	}
 	c := &n.Ctl
 	c.Response = b[1]&0x80 != 0
@@ -151,22 +151,22 @@ func parseControl(b []byte, declared int, n *NTP) Problem {
 		n.Partial = true
 	}
 	if ctlHeaderLen+int(c.Count) > declared {
-		return ProblemNTPLength
+		return BadLength
 	}
-	return ProblemNone
+	return WellFormed
 }
 
 // parsePrivate decodes the 8-byte mode 7 header (ntpd include/ntp_request.h, struct resp_pkt):
 // R and M in the two top bits of byte 0, A and the 7-bit sequence in byte 1, then
 // implementation, request code, err(4)|nitems(12) and mbz(4)|itemsize(12). For a monlist reply
 // it also collects the client addresses of the items present.
-func parsePrivate(b []byte, declared int, n *NTP) Problem {
+func parsePrivate(b []byte, declared int, n *NTP) Malformed {
 	if declared < privHeaderLen {
-		return ProblemNTPShort
+		return Short
 	}
 	if len(b) < privHeaderLen {
 		n.Partial = true
-		return ProblemNone
+		return WellFormed
 	}
 	p := &n.Priv
 	p.Response = b[0]&0x80 != 0
@@ -183,12 +183,12 @@ func parsePrivate(b []byte, declared int, n *NTP) Problem {
 		n.Partial = true
 	}
 	if privHeaderLen+int(p.Items)*int(p.ItemSize) > declared {
-		return ProblemNTPLength
+		return BadLength
 	}
 	if p.IsMonlistReply() {
 		p.Monlist = appendMonlist(p.Monlist[:0], b[privHeaderLen:], int(p.Items), int(p.ItemSize))
 	}
-	return ProblemNone
+	return WellFormed
 }
 
 // IsMonlistReply reports whether the header is an error-free reply to MON_GETLIST or

@@ -1,4 +1,4 @@
-package decode
+package proto
 
 import "encoding/binary"
 

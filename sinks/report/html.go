@@ -1,16 +1,18 @@
-package main
+package report
 
 import (
 	"bytes"
 	_ "embed"
 	"fmt"
 	"html/template"
+	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ntpwatch/ntpwatch/detect"
 )
 
 // maxReportCharts caps the incidents drawn with a timeline: the largest by wire bytes. The
@@ -24,7 +26,7 @@ const (
 var reportTemplateText string
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"commas":   commas,
+	"commas":   Commas,
 	"bytes":    humanBytes,
 	"bits":     humanBits,
 	"ampl":     amplification,
@@ -36,7 +38,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 
 // reportData is what the template shows.
 type reportData struct {
-	S         *summary
+	S         *Summary
 	Charts    []chart
 	Rows      []incidentRow
 	MoreRows  int
@@ -50,8 +52,9 @@ type talkerTable struct {
 	List        []talker
 }
 
-// writeReport writes the HTML report of a run to path.
-func writeReport(path string, s *summary, tl *timelines) error {
+// WriteHTML writes the HTML report of a run to w: a self-contained page with a timeline per
+// incident (the largest ones), the incident table and the top talkers.
+func (s *Summary) WriteHTML(w io.Writer) error {
 	d := reportData{S: s, Generated: fmt.Sprintf("%d packets in %s", s.Inputs.Packets, shortDuration(s.Run.Elapsed))}
 	d.Rows = slices.Clone(s.Incidents.List)
 	slices.SortStableFunc(d.Rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
@@ -66,7 +69,7 @@ func writeReport(path string, s *summary, tl *timelines) error {
 		drawn = drawn[:maxReportCharts]
 	}
 	for i := range drawn {
-		d.Charts = append(d.Charts, newChart(&drawn[i], tl))
+		d.Charts = append(d.Charts, newChart(&drawn[i], s.timelines[drawn[i].ID], s.detected[drawn[i].ID]))
 	}
 	d.Talkers = []talkerTable{
 		{"Top reflectors", "reflector", s.Incidents.TopReflectors},
@@ -75,12 +78,10 @@ func writeReport(path string, s *summary, tl *timelines) error {
 	}
 	var buf bytes.Buffer
 	if err := reportTemplate.Execute(&buf, &d); err != nil {
-		return fmt.Errorf("--report: %w", err)
+		return err
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--report: %w", err)
-	}
-	return nil
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 // Chart geometry in SVG user units: a wide replies panel over a narrow requests panel, both
@@ -129,7 +130,7 @@ type tick struct {
 	Label string
 }
 
-func newChart(r *incidentRow, tl *timelines) chart {
+func newChart(r *incidentRow, timeline []detect.Point, detected time.Time) chart {
 	c := chart{Row: r, W: chartW, H: chartH, Left: chartLeft, Right: chartW - chartRight, PlotW: chartPlotW, AxisY: axisY}
 	c.Title, c.Subtitle = describeIncident(r)
 	first, last := r.First.Unix(), r.Last.Unix()+1
@@ -139,36 +140,27 @@ func newChart(r *incidentRow, tl *timelines) chart {
 		mid := (from + to) / 2
 		from, to = mid-chartMinSpan/2, mid+chartMinSpan/2
 	}
-	// x maps a time to its coordinate; buckets reaching past the axis are cut at its ends.
+	// x maps a time to its coordinate; spans reaching past the axis are cut at its ends.
 	x := func(sec float64) float64 {
 		v := float64(chartLeft) + (sec-float64(from))/float64(to-from)*chartPlotW
 		return min(max(v, chartLeft), chartLeft+chartPlotW)
 	}
 	c.Band = [2]float64{x(float64(r.First.UnixNano()) / 1e9), x(float64(r.Last.UnixNano()) / 1e9)}
 	c.Band[1] = max(c.Band[1], c.Band[0]+1)
-	if tl != nil {
-		if t, ok := tl.detected[r.ID]; ok {
-			v := x(float64(t.UnixNano()) / 1e9)
-			c.Detected, c.DetectedLabel = &v, "alert "+t.UTC().Format("15:04:05")
-		}
+	if !detected.IsZero() {
+		v := x(float64(detected.UnixNano()) / 1e9)
+		c.Detected, c.DetectedLabel = &v, "alert "+detected.UTC().Format("15:04:05")
 	}
 	c.XTicks = timeTicks(from, to, x)
 	c.Reply = panel{Top: replyTop, Height: replyHeight, Label: "replies"}
 	c.Req = panel{Top: reqTop, Height: reqHeight, Label: "requests"}
-	var s *series
-	if tl != nil {
-		s = tl.hosts[r.Subject]
-	}
-	if s == nil {
-		c.Note = "no timeline kept for this host (the report's host table was full)"
-		c.Reply.scale(nil, 0, 1, x)
-		c.Req.scale(nil, 0, 1, x)
+	if len(timeline) == 0 {
+		c.Note = "no timeline kept for this incident"
 	} else {
-		req, resp, start, width := s.rates(from, to)
-		c.Width = fmt.Sprintf("%d s", width)
-		c.Reply.scale(resp, start, width, x)
-		c.Req.scale(req, start, width, x)
+		c.Width = shortDuration(timeline[len(timeline)-1].To.Sub(timeline[len(timeline)-1].From).Seconds())
 	}
+	c.Reply.scale(timeline, func(p detect.Point) uint64 { return p.ResponseBytes }, x)
+	c.Req.scale(timeline, func(p detect.Point) uint64 { return p.RequestBytes }, x)
 	c.Reply.Bottom = c.Reply.Top + c.Reply.Height
 	c.Req.Bottom = c.Req.Top + c.Req.Height
 	return c
@@ -199,17 +191,21 @@ func describeIncident(r *incidentRow) (title, sub string) {
 	}
 	sub = fmt.Sprintf("%s, %s · %s .. %s (%s) · %s replies, %s · amplification %s · peak %s",
 		r.Severity, r.Vector, r.First.UTC().Format("2006-01-02 15:04:05"), r.Last.UTC().Format("15:04:05 MST"),
-		shortDuration(r.Duration), commas(r.Responses.Packets), humanBytes(r.Responses.Bytes),
+		shortDuration(r.Duration), Commas(r.Responses.Packets), humanBytes(r.Responses.Bytes),
 		amplification(r.Amplification), humanBits(r.PeakBPS))
 	return title, sub
 }
 
-// scale draws rates (bit/s per bucket of width seconds from start) as a step curve in p,
-// with a tick every 30 units of height at most.
-func (p *panel) scale(rates []float64, start, width int64, x func(float64) float64) {
+// scale draws the bit rates of the timeline's points (the bytes that bytes picks, over each
+// point's span) as a step curve in p, with a tick every 30 units of height at most.
+func (p *panel) scale(timeline []detect.Point, bytes func(detect.Point) uint64, x func(float64) float64) {
+	rates := make([]float64, len(timeline))
 	peak := 0.0
-	for _, v := range rates {
-		peak = max(peak, v)
+	for i, pt := range timeline {
+		if d := pt.To.Sub(pt.From).Seconds(); d > 0 {
+			rates[i] = float64(bytes(pt)*8) / d
+		}
+		peak = max(peak, rates[i])
 	}
 	top, step := niceScale(peak, max(1, p.Height/40))
 	for v := 0.0; v <= top*1.0001; v += step {
@@ -218,11 +214,12 @@ func (p *panel) scale(rates []float64, start, width int64, x func(float64) float
 	if len(rates) == 0 {
 		return
 	}
+	sec := func(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 	var area, line strings.Builder
 	base := float64(p.Top + p.Height)
-	fmt.Fprintf(&area, "M%.1f,%.1f", x(float64(start)), base)
+	fmt.Fprintf(&area, "M%.1f,%.1f", x(sec(timeline[0].From)), base)
 	for i, v := range rates {
-		x0, x1 := x(float64(start+int64(i)*width)), x(float64(start+int64(i+1)*width))
+		x0, x1 := x(sec(timeline[i].From)), x(sec(timeline[i].To))
 		y := p.y(v, top)
 		fmt.Fprintf(&area, "L%.1f,%.1fL%.1f,%.1f", x0, y, x1, y)
 		if i == 0 {
@@ -232,7 +229,7 @@ func (p *panel) scale(rates []float64, start, width int64, x func(float64) float
 		}
 		fmt.Fprintf(&line, "L%.1f,%.1f", x1, y)
 	}
-	fmt.Fprintf(&area, "L%.1f,%.1fZ", x(float64(start+int64(len(rates))*width)), base)
+	fmt.Fprintf(&area, "L%.1f,%.1fZ", x(sec(timeline[len(timeline)-1].To)), base)
 	p.Area, p.Line = area.String(), line.String()
 }
 

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"fmt"
@@ -20,8 +20,8 @@ const maxSummaryIncidents = 10
 // summaryLabel is the width of the label column of the text summary.
 const summaryLabel = 12
 
-// writeSummaryText prints s for people: a label column and aligned values, zeros left out.
-func writeSummaryText(w io.Writer, s *summary) {
+// WriteText prints s for people: a label column and aligned values, zeros left out.
+func (s *Summary) WriteText(w io.Writer) {
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(w, "  %-*s%s\n", summaryLabel, label, fmt.Sprintf(format, args...))
 	}
@@ -32,13 +32,13 @@ func writeSummaryText(w io.Writer, s *summary) {
 		files = fmt.Sprintf("%d files: %s .. %s", len(in.Files), in.Files[0], in.Files[len(in.Files)-1])
 	}
 	line("input", "%s", files)
-	line("", "%s packets, %s on the wire%s", commas(in.Packets), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	line("", "%s packets, %s on the wire%s", Commas(in.Packets), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
 	if in.First != nil {
 		line("", "%s .. %s (%s)", in.First.Format("2006-01-02 15:04:05.000"), timeAfter(*in.First, *in.Last),
 			shortDuration(in.Duration))
 	}
 
-	line("ntp", "%s messages%s", commas(s.NTP.Messages), nonZero(s.NTP.ByMode, modeNames[1:], ""))
+	line("ntp", "%s messages%s", Commas(s.NTP.Messages), nonZero(s.NTP.ByMode, modeNames[1:], ""))
 	if vec := vectors(s.NTP.ByVector); vec != "" {
 		line("", "amplifying: %s", vec)
 	}
@@ -48,7 +48,7 @@ func writeSummaryText(w io.Writer, s *summary) {
 		what string
 	}{{s.NTP.Malformed, "malformed"}, {s.NTP.Partial, "partial"}, {s.NTP.Fragments, "fragments"}} {
 		if c.n > 0 {
-			odd = append(odd, commas(c.n)+" "+c.what)
+			odd = append(odd, Commas(c.n)+" "+c.what)
 		}
 	}
 	if len(odd) > 0 {
@@ -62,7 +62,7 @@ func writeSummaryText(w io.Writer, s *summary) {
 
 	inc := &s.Incidents
 	kinds := nonZeroKinds(inc.ByKind)
-	line("incidents", "%s%s", commas(inc.Total), kinds)
+	line("incidents", "%s%s", Commas(inc.Total), kinds)
 	if len(inc.List) > 0 {
 		writeIncidentTable(w, inc.List)
 	}
@@ -77,20 +77,20 @@ func writeSummaryText(w io.Writer, s *summary) {
 
 	for _, t := range s.Tables {
 		if t.Evictions > 0 || t.Refusals > 0 || t.Deferred > 0 {
-			text := fmt.Sprintf("%s evicted, %s refused", commas(t.Evictions), commas(t.Refusals))
+			text := fmt.Sprintf("%s evicted, %s refused", Commas(t.Evictions), Commas(t.Refusals))
 			if t.Deferred > 0 {
-				text += fmt.Sprintf(", %s first packets turned away", commas(t.Deferred))
+				text += fmt.Sprintf(", %s first packets turned away", Commas(t.Deferred))
 			}
-			line("table "+t.Name, "%s (cap %s, peak %s)", text, commas(uint64(t.Cap)), commas(uint64(t.Peak)))
+			line("table "+t.Name, "%s (cap %s, peak %s)", text, Commas(uint64(t.Cap)), Commas(uint64(t.Peak)))
 		}
 	}
 	a := &s.Alerts
-	alerts := fmt.Sprintf("%s delivered, %s spooled, %s lost", commas(a.Delivered), commas(a.Spooled), commas(a.Lost))
+	alerts := fmt.Sprintf("%s delivered, %s spooled, %s lost", Commas(a.Delivered), Commas(a.Spooled), Commas(a.Lost))
 	if a.Replayed > 0 {
-		alerts += fmt.Sprintf(", %s replayed from the spool", commas(a.Replayed))
+		alerts += fmt.Sprintf(", %s replayed from the spool", Commas(a.Replayed))
 	}
 	line("alerts", "%s", alerts)
-	line("elapsed", "%s, %s packets/s", shortDuration(s.Run.Elapsed), commas(uint64(math.Round(s.Run.PacketsPerSecond))))
+	line("elapsed", "%s, %s packets/s", shortDuration(s.Run.Elapsed), Commas(uint64(math.Round(s.Run.PacketsPerSecond))))
 }
 
 // writeIncidentTable lists the largest incidents by wire bytes, in start order.
@@ -105,7 +105,7 @@ func writeIncidentTable(w io.Writer, list []incidentRow) {
 	t.add("kind", "subject", "severity", "requests", "replies", "bytes", "ampl.", "peak", "start", "duration")
 	for _, r := range rows {
 		t.add(r.Kind, r.Subject.String(), r.Severity,
-			commas(r.Requests.Packets), commas(r.Responses.Packets), humanBytes(r.Responses.Bytes),
+			Commas(r.Requests.Packets), Commas(r.Responses.Packets), humanBytes(r.Responses.Bytes),
 			amplification(r.Amplification), humanBits(r.PeakBPS), r.First.Format("15:04:05"), shortDuration(r.Duration))
 	}
 	t.write(w, "    ")
@@ -120,7 +120,7 @@ func writeTalkers(w io.Writer, title string, list []talker) {
 	t := textTable{right: []bool{false, true, true, true, true}}
 	t.add("address", "packets", "bytes", "ampl.", "duration")
 	for _, h := range list {
-		t.add(h.Addr.String(), commas(h.Packets), humanBytes(h.Bytes), amplification(h.Amplification), shortDuration(h.Duration))
+		t.add(h.Addr.String(), Commas(h.Packets), humanBytes(h.Bytes), amplification(h.Amplification), shortDuration(h.Duration))
 	}
 	t.write(w, "    ")
 }
@@ -177,7 +177,7 @@ func nonZero(m map[string]uint64, keys []string, sep string) string {
 	var parts []string
 	for _, k := range keys {
 		if n := m[k]; n > 0 {
-			parts = append(parts, k+" "+commas(n))
+			parts = append(parts, k+" "+Commas(n))
 		}
 	}
 	if len(parts) == 0 {
@@ -190,7 +190,7 @@ func nonZeroKinds(m map[string]kindSummary) string {
 	var parts []string
 	for _, k := range sortedKeys(m) {
 		if n := m[k].Incidents; n > 0 {
-			parts = append(parts, k+" "+commas(n))
+			parts = append(parts, k+" "+Commas(n))
 		}
 	}
 	if len(parts) == 0 {
@@ -205,7 +205,7 @@ func vectors(m map[string]vectorSummary) string {
 	for _, k := range sortedKeys(m) {
 		v := m[k]
 		if v.Requests > 0 || v.Responses > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s requests / %s replies", k, commas(v.Requests), commas(v.Responses)))
+			parts = append(parts, fmt.Sprintf("%s %s requests / %s replies", k, Commas(v.Requests), Commas(v.Responses)))
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -238,8 +238,8 @@ func timeAfter(first, last time.Time) string {
 	return last.Format("2006-01-02 15:04:05.000 MST")
 }
 
-// commas writes n with thousands separators: 1,320,000.
-func commas(n uint64) string {
+// Commas writes n with thousands separators: 1,320,000.
+func Commas(n uint64) string {
 	s := strconv.FormatUint(n, 10)
 	var b strings.Builder
 	for i, c := range s {
@@ -318,4 +318,9 @@ func problemNames() []string {
 		names = append(names, p.String())
 	}
 	return names
+}
+
+// SICount writes a count in decimal units: 1.23M.
+func SICount(v float64) string {
+	return strings.ReplaceAll(siUnits(v, ""), " ", "")
 }

@@ -1,4 +1,10 @@
-package main
+// Package metrics serves a run's counters to Prometheus: a collector that reads the snapshot
+// the pipeline publishes (nothing is updated per packet), on a private registry with the Go
+// runtime's and the process's collectors, at /metrics, with /healthz beside it.
+//
+// Threading: the collector runs on the HTTP server's goroutines and only calls the snapshot
+// function, which must be safe for concurrent use.
+package metrics
 
 import (
 	"context"
@@ -9,14 +15,16 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
+	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metricDesc is one metric of the live command: README "Live sensor" lists them all. No
-// label ever holds an address: attackers choose addresses, and every one would be a series.
+// metricDesc is one metric: docs/live.md lists them all. No label ever holds an address:
+// attackers choose addresses, and every one would be a series.
 type metricDesc struct {
 	name, help string
 	labels     []string
@@ -26,7 +34,8 @@ type metricDesc struct {
 var (
 	mPackets    = metricDesc{"ntpwatch_packets_total", "Frames captured and decoded.", nil, true}
 	mBytes      = metricDesc{"ntpwatch_bytes_total", "Wire bytes of the frames captured.", nil, true}
-	mDecoded    = metricDesc{"ntpwatch_decoded_packets_total", "Frames by what the decoder made of them: ntp, malformed (UDP/123 that is not NTP), fragment (attributed non-first fragments) or other.", []string{"kind"}, true}
+	mDecoded    = metricDesc{"ntpwatch_decoded_packets_total", "Frames by what the decoder made of them: message (of a protocol of the table), malformed (on a protocol's port but not its message), fragment (attributed non-first fragments) or other.", []string{"kind"}, true}
+	mMessages   = metricDesc{"ntpwatch_protocol_messages_total", "Messages by protocol and by what they are: request or response of a vector, or other (no part in amplification).", []string{"protocol", "direction", "vector"}, true}
 	mNTP        = metricDesc{"ntpwatch_ntp_messages_total", "NTP messages by mode (1-7).", []string{"mode"}, true}
 	mProblems   = metricDesc{"ntpwatch_decode_problems_total", "Frames whose decoding stopped, by reason.", []string{"reason"}, true}
 	mKernelRecv = metricDesc{"ntpwatch_kernel_received_packets_total", "Frames the capture filter passed, as the kernel counts them (dropped ones included).", nil, true}
@@ -52,36 +61,50 @@ var (
 	mWorkers    = metricDesc{"ntpwatch_capture_workers", "Capture goroutines still running; fewer than started means a source failed.", nil, false}
 )
 
-// liveMetrics lists every metric, in the order of README "Live sensor".
-var liveMetrics = []*metricDesc{
-	&mPackets, &mBytes, &mDecoded, &mNTP, &mProblems, &mKernelRecv, &mKernelDrop, &mIfDrop,
+// all lists every metric, in the order of docs/live.md.
+var all = []*metricDesc{
+	&mPackets, &mBytes, &mDecoded, &mMessages, &mNTP, &mProblems, &mKernelRecv, &mKernelDrop, &mIfDrop,
 	&mTableLen, &mTableCap, &mTableEvict, &mTableRefus, &mTableDefer, &mAlerts, &mIncidents,
 	&mDelivered, &mFailures, &mSpooled, &mReplayed, &mDropped, &mSinkQueue, &mSinkCap,
 	&mBatchQueue, &mBatchCap, &mLastPacket, &mWorkers,
 }
 
-// liveCollector reads the snapshots the live goroutines publish at scrape time: no metric is
-// updated per packet.
-type liveCollector struct {
-	lv    *live
+// Names lists every metric name of the collector, in the documented order.
+func Names() []string {
+	names := make([]string, len(all))
+	for i, m := range all {
+		names[i] = m.name
+	}
+	return names
+}
+
+// collector reads a snapshot at scrape time.
+type collector struct {
+	snap  func() pipeline.Snapshot
+	table *proto.Table
 	descs map[*metricDesc]*prometheus.Desc
 }
 
-func newLiveCollector(lv *live) *liveCollector {
-	c := &liveCollector{lv: lv, descs: make(map[*metricDesc]*prometheus.Desc)}
-	for _, m := range liveMetrics {
+// NewCollector returns the collector of the run whose snapshot snap takes, with the protocol
+// names of table (proto.Default when nil).
+func NewCollector(snap func() pipeline.Snapshot, table *proto.Table) prometheus.Collector {
+	if table == nil {
+		table = proto.Default
+	}
+	c := &collector{snap: snap, table: table, descs: make(map[*metricDesc]*prometheus.Desc)}
+	for _, m := range all {
 		c.descs[m] = prometheus.NewDesc(m.name, m.help, m.labels, nil)
 	}
 	return c
 }
 
-func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range c.descs {
-		ch <- d
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range all {
+		ch <- c.descs[m]
 	}
 }
 
-func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	put := func(m *metricDesc, v float64, labels ...string) {
 		t := prometheus.GaugeValue
 		if m.counter {
@@ -89,15 +112,28 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.descs[m], t, v, labels...)
 	}
-	lv := c.lv
-	ds, cs := lv.totals()
+	s := c.snap()
+	ds, cs := &s.Decode, &s.Capture
 	put(&mPackets, float64(ds.Frames))
 	put(&mBytes, float64(ds.WireBytes))
-	for kind, n := range map[string]uint64{"ntp": ds.NTP, "malformed": ds.Malformed, "fragment": ds.Fragments, "other": ds.Other} {
-		put(&mDecoded, float64(n), kind)
+	for _, k := range []struct {
+		name string
+		n    uint64
+	}{{"message", ds.Messages}, {"malformed", ds.Malformed}, {"fragment", ds.Fragments}, {"other", ds.Other}} {
+		put(&mDecoded, float64(k.n), k.name)
 	}
-	for mode := 1; mode < len(ds.Modes); mode++ {
-		put(&mNTP, float64(ds.Modes[mode]), strconv.Itoa(mode))
+	for _, p := range c.table.Protocols() {
+		ps := &ds.Protocols[p.ID]
+		amplifying := uint64(0)
+		for v, vec := range p.Vectors {
+			put(&mMessages, float64(ps.Requests[v]), p.Name, "request", vec.Name)
+			put(&mMessages, float64(ps.Responses[v]), p.Name, "response", vec.Name)
+			amplifying += ps.Requests[v] + ps.Responses[v]
+		}
+		put(&mMessages, float64(ps.Messages-amplifying), p.Name, "other", "")
+	}
+	for mode := 1; mode < len(ds.NTPModes); mode++ {
+		put(&mNTP, float64(ds.NTPModes[mode]), strconv.Itoa(mode))
 	}
 	for _, p := range decode.Problems() {
 		put(&mProblems, float64(ds.Problems[p]), p.String())
@@ -106,13 +142,9 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	put(&mKernelDrop, float64(cs.Dropped))
 	put(&mIfDrop, float64(cs.IfDropped))
 
-	lv.mu.Lock()
-	es, lastPacket := lv.engine, lv.lastPacket
-	lv.mu.Unlock()
 	tables := append([]detect.TableStats{{
-		Name: "fragments", Len: int(ds.FragmentsTracked), Cap: decode.DefaultFragmentCap * len(lv.readers),
-		Evictions: ds.FragmentEvictions,
-	}}, es.Tables...)
+		Name: "fragments", Len: int(ds.FragmentsTracked), Cap: s.FragmentCap, Evictions: ds.FragmentEvictions,
+	}}, s.Engine.Tables[:]...)
 	for _, t := range tables {
 		put(&mTableLen, float64(t.Len), t.Name)
 		put(&mTableCap, float64(t.Cap), t.Name)
@@ -120,53 +152,48 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 		put(&mTableRefus, float64(t.Refusals), t.Name)
 		put(&mTableDefer, float64(t.Deferred), t.Name)
 	}
-	for k, kind := range alertKinds {
-		for s, state := range alertStates {
-			put(&mAlerts, float64(lv.alerts[k][s].Load()), string(kind), string(state))
+	states := []detect.State{detect.StateStart, detect.StateUpdate, detect.StateEnd}
+	for k, kind := range detect.Kinds() {
+		for st, state := range states {
+			put(&mAlerts, float64(s.Alerts[k][st]), string(kind), string(state))
 		}
+		put(&mIncidents, float64(s.Engine.Kinds[k].Incidents), string(kind))
 	}
-	incidents := make(map[detect.Kind]uint64)
-	for _, kc := range es.Alerts {
-		incidents[kc.Kind] = kc.Incidents
+	for _, o := range s.Outputs.Sinks {
+		put(&mDelivered, float64(o.Delivered), o.Name)
+		put(&mFailures, float64(o.Failures), o.Name)
+		put(&mSpooled, float64(o.Spooled), o.Name)
+		put(&mReplayed, float64(o.Replayed), o.Name)
+		put(&mDropped, float64(o.Dropped), o.Name)
+		put(&mSinkQueue, float64(o.QueueDepth), o.Name)
+		put(&mSinkCap, float64(o.QueueSize), o.Name)
 	}
-	for _, kind := range alertKinds {
-		put(&mIncidents, float64(incidents[kind]), string(kind))
-	}
-
-	for _, s := range lv.p.out.Stats().Sinks {
-		put(&mDelivered, float64(s.Delivered), s.Name)
-		put(&mFailures, float64(s.Failures), s.Name)
-		put(&mSpooled, float64(s.Spooled), s.Name)
-		put(&mReplayed, float64(s.Replayed), s.Name)
-		put(&mDropped, float64(s.Dropped), s.Name)
-		put(&mSinkQueue, float64(s.QueueDepth), s.Name)
-		put(&mSinkCap, float64(s.QueueSize), s.Name)
-	}
-	put(&mBatchQueue, float64(len(lv.full)))
-	put(&mBatchCap, float64(cap(lv.full)))
+	put(&mBatchQueue, float64(s.Queue))
+	put(&mBatchCap, float64(s.QueueCap))
 	last := 0.0 // no packet yet
-	if !lastPacket.IsZero() {
-		last = float64(lastPacket.UnixNano()) / 1e9
+	if !s.LastPacket.IsZero() {
+		last = float64(s.LastPacket.UnixNano()) / 1e9
 	}
 	put(&mLastPacket, last)
-	put(&mWorkers, float64(lv.running.Load()))
+	put(&mWorkers, float64(s.Running))
 }
 
-// serveMetrics serves /metrics from a private registry (the live collector plus the Go
-// runtime's and the process's standard collectors) and /healthz on ln. The returned function
-// shuts the server down.
-func serveMetrics(ln net.Listener, lv *live) (stop func()) {
+// Serve serves /metrics from a private registry (the run's collector, the Go runtime's and the
+// process's) and /healthz on ln: healthy while every source is still being read. The returned
+// function shuts the server down.
+func Serve(ln net.Listener, snap func() pipeline.Snapshot, table *proto.Table) (stop func()) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		newLiveCollector(lv),
+		NewCollector(snap, table),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if n, want := lv.running.Load(), len(lv.srcs); int(n) != want {
-			http.Error(w, fmt.Sprintf("%d of %d capture workers running", n, want), http.StatusServiceUnavailable)
+		s := snap()
+		if s.Running != s.Readers {
+			http.Error(w, fmt.Sprintf("%d of %d capture workers running", s.Running, s.Readers), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -1,0 +1,211 @@
+// Package proto is the table of UDP reflection protocols. Each protocol is one file: the ports
+// its servers listen on, a classifier that tells its requests from its replies and which of
+// them amplify, its vectors (the abused requests) with the remediation text for a server's
+// operator, and the sources all this was checked against. The decoder hands every UDP datagram
+// to or from a port in the table to that port's classifier, which turns it into the
+// protocol-neutral verdict the detection engine reads: direction, vector, whether a reply
+// carried amplifying data. Nothing outside this package knows a protocol's wire format.
+//
+// Adding a protocol: docs/extending.md.
+//
+// Threading: a Table is immutable once built and may be shared by every goroutine.
+package proto
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Dir is a message's place in a reflection exchange.
+type Dir uint8
+
+const (
+	// DirNone is a message that takes no part in amplification: NTP time service, an ntpdc
+	// query whose answer is small, a reply sent to the server port by a symmetric peer.
+	DirNone Dir = iota
+	// DirRequest is a request to a server, the small packet an attacker forges.
+	DirRequest
+	// DirResponse is a server's reply, the large packet that floods the victim.
+	DirResponse
+)
+
+// NoVector is Message.Vector of a message that is no amplifying request or reply.
+const NoVector = -1
+
+// MaxVectors is the most vectors one protocol may declare: the engine keeps a byte count per
+// vector in every host, so the bound is memory.
+const MaxVectors = 4
+
+// Vector is one abused request of a protocol (NTP's monlist, DNS's ANY query).
+type Vector struct {
+	// Name is the alert's vector value, unique within the protocol: "monlist".
+	Name string
+	// Weak marks a vector whose amplification is small (NTP mode 6): an exposure or a scan
+	// through it alone is graded low.
+	Weak bool
+	// Remediation tells the operator of a server that answers this vector what to do. It is
+	// the alert's remediation text for exposed_amplifier and reflection.
+	Remediation string
+}
+
+// Malformed says why a datagram on a protocol's port is not a valid message of it.
+type Malformed uint8
+
+const (
+	WellFormed Malformed = iota
+	// Truncated: the capture ended before the message's first byte (a tiny snaplen).
+	Truncated
+	// Short: the datagram is shorter than the header its first bytes announce.
+	Short
+	// BadMode: a mode, opcode or message type the protocol does not define.
+	BadMode
+	// BadVersion: a version the protocol does not define.
+	BadVersion
+	// BadLength: counts in the header (items, item size, data length) run past the datagram.
+	BadLength
+)
+
+// Message is one UDP datagram on a protocol's port: what a classifier reads and what it fills.
+type Message struct {
+	// Payload holds the captured bytes of the UDP payload: fewer than Len when a snaplen or
+	// IP fragmentation cut the datagram. Verdicts must not depend on how much was captured
+	// beyond what the protocol needs to tell request, reply and vector apart.
+	Payload []byte
+	// Len is the UDP payload length from the UDP header.
+	Len              int
+	SrcPort, DstPort uint16
+
+	// Set by the classifier, zero on entry but for Vector (NoVector) and NTP.
+	Dir     Dir
+	Vector  int8 // index in Protocol.Vectors for an amplifying request or reply, else NoVector
+	Data    bool // a reply that carries the amplifying data (monlist items, mode 6 variables)
+	Refusal bool // a reply that refuses without amplifying (NTP mode 7 err=4: a patched server)
+	Partial bool // the header or body was not captured whole; lengths still come from the headers
+	Err     Malformed
+	// NTP is where the NTP classifier writes the decoded header, for --ntp-log; the decoder
+	// always sets it. Other classifiers leave it alone.
+	NTP *NTP
+}
+
+// Protocol is one entry of the table.
+type Protocol struct {
+	// Name is the alert's protocol value: "ntp".
+	Name string
+	// Ports are the UDP ports its servers listen on; a datagram with one of them on either
+	// side is classified.
+	Ports []uint16
+	// Vectors are its abused requests; Message.Vector indexes them.
+	Vectors []Vector
+	// Classify fills m's verdict from its payload and ports.
+	Classify func(m *Message)
+
+	// ID is the protocol's index in its Table, set by NewTable: 1 and up.
+	ID uint8
+}
+
+// VectorName is the name of vector v, or "" for NoVector.
+func (p *Protocol) VectorName(v int8) string {
+	if v < 0 || int(v) >= len(p.Vectors) {
+		return ""
+	}
+	return p.Vectors[v].Name
+}
+
+// Table maps UDP ports to protocols. Looking a port up is one load from a 64 KiB array, so
+// traffic that matches no entry costs next to nothing.
+type Table struct {
+	protocols []*Protocol // index ID-1
+	byPort    [1 << 16]uint8
+}
+
+// NewTable builds a table of ps, numbering them from 1 in order. It fails on a protocol
+// without a name, ports or classifier, with too many vectors, and on a port claimed twice.
+func NewTable(ps ...*Protocol) (*Table, error) {
+	t := &Table{}
+	if len(ps) >= MaxProtocols {
+		return nil, fmt.Errorf("proto: %d protocols, at most %d", len(ps), MaxProtocols-1)
+	}
+	for i, p := range ps {
+		switch {
+		case p.Name == "" || p.Classify == nil || len(p.Ports) == 0 || len(p.Vectors) == 0:
+			return nil, fmt.Errorf("proto: protocol %d (%q) needs a name, ports, vectors and a classifier", i+1, p.Name)
+		case len(p.Vectors) > MaxVectors:
+			return nil, fmt.Errorf("proto: %s has %d vectors, at most %d", p.Name, len(p.Vectors), MaxVectors)
+		case slices.ContainsFunc(t.protocols, func(q *Protocol) bool { return q.Name == p.Name }):
+			return nil, fmt.Errorf("proto: %s is in the table twice", p.Name)
+		}
+		for _, v := range p.Vectors {
+			if v.Remediation == "" {
+				return nil, fmt.Errorf("proto: %s vector %q has no remediation text", p.Name, v.Name)
+			}
+		}
+		// A copy, so that the same Protocol value may sit in several tables with other IDs.
+		q := *p
+		q.ID = uint8(i + 1)
+		for _, port := range q.Ports {
+			if other := t.byPort[port]; other != 0 {
+				return nil, fmt.Errorf("proto: port %d is claimed by %s and %s", port, t.protocols[other-1].Name, q.Name)
+			}
+			t.byPort[port] = q.ID
+		}
+		t.protocols = append(t.protocols, &q)
+	}
+	return t, nil
+}
+
+// MustTable is NewTable for tables written in code, which a test checks.
+func MustTable(ps ...*Protocol) *Table {
+	t, err := NewTable(ps...)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Lookup returns the protocol of a datagram between sport and dport, nil when neither port is
+// in the table. When both are (NTP's symmetric 123 <-> 123, or a client whose ephemeral port
+// happens to be another protocol's), the lower port is taken as the server's, as well-known
+// ports are the low ones; Second gives the other.
+func (t *Table) Lookup(sport, dport uint16) *Protocol {
+	a, b := t.byPort[sport], t.byPort[dport]
+	switch {
+	case a == 0 && b == 0:
+		return nil
+	case a == 0:
+		return t.protocols[b-1]
+	case b == 0 || sport <= dport:
+		return t.protocols[a-1]
+	}
+	return t.protocols[b-1]
+}
+
+// Second returns the protocol of the higher of two table ports when both are in the table and
+// belong to different protocols, else nil: the one Lookup passed over.
+func (t *Table) Second(sport, dport uint16) *Protocol {
+	a, b := t.byPort[sport], t.byPort[dport]
+	if a == 0 || b == 0 || a == b {
+		return nil
+	}
+	if sport <= dport {
+		return t.protocols[b-1]
+	}
+	return t.protocols[a-1]
+}
+
+// Protocols lists the table's protocols in ID order.
+func (t *Table) Protocols() []*Protocol { return t.protocols }
+
+// ByID returns the protocol numbered id, nil when there is none.
+func (t *Table) ByID(id uint8) *Protocol {
+	if id == 0 || int(id) > len(t.protocols) {
+		return nil
+	}
+	return t.protocols[id-1]
+}
+
+// Default is the table ntpwatch runs with: every protocol it reads, NTP first.
+var Default = MustTable(&NTPProtocol)
+
+// MaxProtocols bounds a table: IDs run from 1 to MaxProtocols-1, and per-protocol arrays of
+// counters (decode.Stats) have MaxProtocols entries.
+const MaxProtocols = 32

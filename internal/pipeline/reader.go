@@ -1,0 +1,153 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/ntpwatch/ntpwatch/decode"
+)
+
+// batch is a run of decoded packets of interest (messages of the protocol table, malformed
+// ones and their fragments). Frames of other traffic are decoded and counted by the reader but
+// not handed over; last carries the time of the latest frame of any kind, the clock.
+type batch struct {
+	pkts [batchSize]decode.Packet
+	n    int
+	last time.Time
+}
+
+// reader is one source's goroutine with its decoder. What it publishes for Snapshot and Run
+// is guarded by mu; the rest belongs to its goroutine.
+type reader struct {
+	p   *Pipeline
+	src decode.Source
+	dec *decode.Decoder
+
+	mu      sync.Mutex
+	stats   decode.Stats
+	capture decode.CaptureStats
+	span    timeSpan
+}
+
+// timeSpan is the first and last packet time of a source, Unix nanoseconds.
+type timeSpan struct {
+	first, last int64
+	seen        bool
+}
+
+// add widens the span to t.
+func (s *timeSpan) add(t int64) {
+	switch {
+	case !s.seen:
+		*s = timeSpan{t, t, true}
+	case t > s.last:
+		s.last = t
+	case t < s.first:
+		s.first = t
+	}
+}
+
+// run decodes frames straight into batch slots and hands batches over as the flush policy
+// says, until the source ends, fails or ctx ends. A source cut short in a record is a warning,
+// not an error: everything before the cut has been analysed.
+func (r *reader) run(ctx context.Context) error {
+	p := r.p
+	flush := p.cfg.Flush
+	age := int64(flush.Age)
+	b := <-p.free
+	b.n, b.last = 0, time.Time{}
+	var first int64 // packet time of the batch's first packet
+	var f decode.Frame
+	var span timeSpan // local, not a field: the goroutine's own, published with the counters
+	frames := 0
+	published := time.Now()
+	hand := func() {
+		p.full <- b
+		b = <-p.free
+		b.n, b.last = 0, time.Time{}
+	}
+	defer func() {
+		p.full <- b
+		r.publish(span)
+		p.frames.Store(uint64(frames))
+	}()
+	for {
+		err := r.src.Next(&f)
+		if err != nil {
+			switch {
+			case errors.Is(err, io.EOF):
+				return nil
+			case errors.Is(err, decode.ErrTruncated):
+				if p.cfg.Warn != nil {
+					p.cfg.Warn(err)
+				}
+				return nil
+			case flush.Live && errors.Is(err, decode.ErrTimeout):
+				if b.n > 0 || !b.last.IsZero() {
+					hand()
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
+				if time.Since(published) >= tick {
+					r.publish(span)
+					published = time.Now()
+				}
+				continue
+			}
+			return err
+		}
+		// Look at ctx on the first frame and every publishEvery after: cheap, and prompt.
+		if frames++; frames%publishEvery == 1 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.publish(span)
+			published = time.Now()
+		} else if flush.Live && frames%1024 == 0 && time.Since(published) >= tick {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.publish(span)
+			published = time.Now()
+		}
+		if frames%framesEvery == 0 {
+			p.frames.Store(uint64(frames))
+		}
+		pkt := &b.pkts[b.n]
+		kind := r.dec.Decode(&f, pkt)
+		t := pkt.Time.UnixNano()
+		span.add(t)
+		b.last = pkt.Time
+		if kind == decode.KindOther {
+			continue // counted by the decoder; nothing for the engine but the clock
+		}
+		if b.n == 0 {
+			first = t
+		}
+		if b.n++; b.n == batchSize || age > 0 && t-first >= age {
+			hand()
+		}
+	}
+}
+
+// publish stores the reader's counters for Snapshot and Run.
+func (r *reader) publish(span timeSpan) {
+	var cs decode.CaptureStats
+	var csErr error = errNoCapture
+	if l, ok := r.src.(decode.LiveSource); ok {
+		cs, csErr = l.CaptureStats()
+	}
+	st := r.dec.Stats()
+	r.mu.Lock()
+	r.stats, r.span = st, span
+	if csErr == nil {
+		r.capture = cs
+	}
+	r.mu.Unlock()
+}
+
+var errNoCapture = errors.New("not a live source")

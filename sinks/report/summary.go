@@ -1,0 +1,285 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
+	"github.com/ntpwatch/ntpwatch/detect"
+	"github.com/ntpwatch/ntpwatch/sinks"
+)
+
+// Schema names the layout of --summary-json (docs/analyst.md).
+const Schema = "ntpwatch.summary/v1"
+
+// Summary is the account of a run: what was read, what it held and what was found. The same
+// value is printed on stderr for people (WriteText), written as JSON for scripts (WriteJSON)
+// and drawn as HTML (WriteHTML).
+type Summary struct {
+	Schema    string            `json:"schema"`
+	Inputs    inputSummary      `json:"inputs"`
+	NTP       ntpSummary        `json:"ntp"`
+	Problems  map[string]uint64 `json:"decode_problems"` // every reason, zeros included
+	Incidents incidentsSummary  `json:"incidents"`
+	Tables    []tableSummary    `json:"tables"`
+	Alerts    alertsSummary     `json:"alerts"`
+	Run       runSummary        `json:"run"`
+
+	timelines map[string][]detect.Point // by incident id, for the HTML report
+	detected  map[string]time.Time      // start event of each incident, by id
+}
+
+type inputSummary struct {
+	Files     []string          `json:"files"`
+	Packets   uint64            `json:"packets"`
+	WireBytes uint64            `json:"wire_bytes"`
+	First     *time.Time        `json:"first_packet"` // null when no packet was read
+	Last      *time.Time        `json:"last_packet"`
+	Duration  float64           `json:"duration_seconds"`
+	LinkTypes map[string]uint64 `json:"link_types"` // frames by link type name, the ones seen
+}
+
+type ntpSummary struct {
+	Messages  uint64                   `json:"messages"`
+	ByMode    map[string]uint64        `json:"by_mode"`   // every mode by name, zeros included
+	ByVector  map[string]vectorSummary `json:"by_vector"` // amplifying requests and responses
+	Partial   uint64                   `json:"partial"`   // messages cut short by the snaplen or fragmentation
+	Malformed uint64                   `json:"malformed"` // port-123 datagrams that are not NTP
+	Fragments uint64                   `json:"fragments"` // non-first fragments of NTP datagrams
+}
+
+type vectorSummary struct {
+	Requests  uint64 `json:"requests"`
+	Responses uint64 `json:"responses"`
+}
+
+type incidentsSummary struct {
+	Total         uint64                 `json:"total"`
+	ByKind        map[string]kindSummary `json:"by_kind"`
+	List          []incidentRow          `json:"list"`    // ended incidents, then open ones, in start order
+	Dropped       uint64                 `json:"dropped"` // ended incidents left out of list (tables.max_history)
+	TopReflectors []talker               `json:"top_reflectors"`
+	TopVictims    []talker               `json:"top_victims"`
+	TopScanners   []talker               `json:"top_scanners"`
+}
+
+type kindSummary struct {
+	Incidents uint64 `json:"incidents"`
+	Events    uint64 `json:"events"`
+}
+
+type counterJSON struct {
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+type incidentRow struct {
+	ID            string      `json:"id"`
+	Kind          string      `json:"kind"`
+	Severity      string      `json:"severity"`
+	Protocol      string      `json:"protocol"`
+	Vector        string      `json:"vector"`
+	Subject       netip.Addr  `json:"subject"`
+	Open          bool        `json:"open"`
+	First         time.Time   `json:"first_seen"`
+	Last          time.Time   `json:"last_seen"`
+	Duration      float64     `json:"duration_seconds"`
+	Requests      counterJSON `json:"requests"`
+	Responses     counterJSON `json:"responses"`
+	Amplification *float64    `json:"amplification"`
+	WireBytes     uint64      `json:"wire_bytes"`
+	PeakBPS       float64     `json:"peak_bps"`
+	Peers         int         `json:"peers"`
+	Top           []hostJSON  `json:"top"`
+	Remediation   string      `json:"remediation,omitempty"`
+}
+
+type hostJSON struct {
+	Addr    netip.Addr `json:"addr"`
+	Packets uint64     `json:"packets"`
+	Bytes   uint64     `json:"bytes"`
+}
+
+// talker is one entry of a top list, with the amplification and the time span of the
+// incidents it took part in.
+type talker struct {
+	Addr          netip.Addr `json:"addr"`
+	Packets       uint64     `json:"packets"`
+	Bytes         uint64     `json:"bytes"`
+	Amplification *float64   `json:"amplification"`
+	First         time.Time  `json:"first_seen"`
+	Last          time.Time  `json:"last_seen"`
+	Duration      float64    `json:"duration_seconds"`
+}
+
+type tableSummary struct {
+	Name      string `json:"name"`
+	Len       int    `json:"len"`
+	Cap       int    `json:"cap"`
+	Peak      int    `json:"peak"`
+	Evictions uint64 `json:"evictions"`
+	Refusals  uint64 `json:"refusals"`
+	Deferred  uint64 `json:"deferred"` // first packets of new hosts turned away at the cap
+}
+
+type alertsSummary struct {
+	Delivered uint64 `json:"delivered"`
+	Spooled   uint64 `json:"spooled"`
+	Lost      uint64 `json:"lost"`
+	Replayed  uint64 `json:"replayed"`
+}
+
+type runSummary struct {
+	Elapsed          float64 `json:"elapsed_seconds"`
+	PacketsPerSecond float64 `json:"packets_per_second"`
+	Interrupted      bool    `json:"interrupted"` // a signal ended the run before its input did
+}
+
+// modeNames are the NTP modes of RFC 5905 section 7.3, and 6 and 7 as ntpq and ntpdc use them.
+var modeNames = [8]string{"reserved", "symmetric_active", "symmetric_passive", "client", "server", "broadcast", "control", "private"}
+
+// Input is what a finished run knows: what each layer counted.
+type Input struct {
+	Files       []string // the inputs read, as the user named them ("-" for stdin)
+	Decode      decode.Stats
+	Table       *proto.Table // the protocols decoded; proto.Default when nil
+	Engine      detect.Report
+	Outputs     sinks.Report
+	First, Last time.Time // packet times of the first and last frame, when Seen
+	Seen        bool
+	Elapsed     time.Duration
+	Interrupted bool // a signal ended the run before its input did
+}
+
+// Build gathers the figures of a finished run.
+func Build(in Input) Summary {
+	if in.Table == nil {
+		in.Table = proto.Default
+	}
+	ds, es := &in.Decode, &in.Engine
+	s := Summary{Schema: Schema}
+	names := make([]string, len(in.Files))
+	for i, f := range in.Files {
+		names[i] = f
+		if f == "-" {
+			names[i] = "stdin"
+		}
+	}
+	s.Inputs = inputSummary{Files: names, Packets: ds.Frames, WireBytes: ds.WireBytes, LinkTypes: map[string]uint64{}}
+	if in.Seen {
+		first, last := in.First.UTC(), in.Last.UTC()
+		s.Inputs.First, s.Inputs.Last = &first, &last
+		s.Inputs.Duration = last.Sub(first).Seconds()
+	}
+	for _, c := range ds.LinkTypes {
+		if c.Frames > 0 {
+			s.Inputs.LinkTypes[c.Type.String()] += c.Frames
+		}
+	}
+	if ds.OtherLinkTypes > 0 {
+		s.Inputs.LinkTypes["other"] += ds.OtherLinkTypes
+	}
+
+	ntp := in.Table.Protocols()[0]
+	for _, p := range in.Table.Protocols() {
+		if p.Name == proto.NTPProtocol.Name {
+			ntp = p
+		}
+	}
+	nd := &ds.Protocols[ntp.ID]
+	s.NTP = ntpSummary{Messages: nd.Messages, ByMode: map[string]uint64{}, ByVector: map[string]vectorSummary{},
+		Partial: ds.Partial, Malformed: ds.Malformed, Fragments: ds.Fragments}
+	for m := 1; m < 8; m++ {
+		s.NTP.ByMode[modeNames[m]] = ds.NTPModes[m]
+	}
+	for v, vec := range ntp.Vectors {
+		s.NTP.ByVector[vec.Name] = vectorSummary{nd.Requests[v], nd.Responses[v]}
+	}
+	s.Problems = map[string]uint64{}
+	for _, p := range decode.Problems() {
+		s.Problems[p.String()] = ds.Problems[p]
+	}
+
+	inc := &s.Incidents
+	inc.ByKind = map[string]kindSummary{}
+	for _, k := range es.Kinds {
+		inc.ByKind[string(k.Kind)] = kindSummary{k.Incidents, k.Events}
+		inc.Total += k.Incidents
+	}
+	inc.List = make([]incidentRow, 0, len(es.Incidents))
+	for _, in := range es.Incidents {
+		inc.List = append(inc.List, newIncidentRow(in))
+	}
+	inc.Dropped = es.IncidentsDropped
+	inc.TopReflectors = talkers(es.TopReflectors)
+	inc.TopVictims = talkers(es.TopVictims)
+	inc.TopScanners = talkers(es.TopScanners)
+
+	for _, t := range es.Tables {
+		s.Tables = append(s.Tables, tableSummary{t.Name, t.Len, t.Cap, t.Peak, t.Evictions, t.Refusals, t.Deferred})
+	}
+	s.Tables = append(s.Tables, tableSummary{Name: "fragments", Len: int(ds.FragmentsTracked), Evictions: ds.FragmentEvictions})
+
+	rep := &in.Outputs
+	s.Alerts = alertsSummary{rep.Delivered, rep.Spooled, rep.Lost, rep.Replayed}
+	s.Run.Elapsed = in.Elapsed.Seconds()
+	if in.Elapsed > 0 {
+		s.Run.PacketsPerSecond = float64(ds.Frames) / in.Elapsed.Seconds()
+	}
+	s.Run.Interrupted = in.Interrupted
+	s.timelines = map[string][]detect.Point{}
+	s.detected = map[string]time.Time{}
+	for _, in := range es.Incidents {
+		s.timelines[in.ID] = in.Timeline
+		s.detected[in.ID] = in.Detected
+	}
+	return s
+}
+
+func newIncidentRow(in detect.IncidentSummary) incidentRow {
+	r := incidentRow{
+		ID: in.ID, Kind: string(in.Kind), Severity: string(in.Severity), Protocol: in.Protocol, Vector: in.Vector,
+		Subject: in.Subject, Open: in.Open, First: in.FirstSeen, Last: in.LastSeen,
+		Duration:  in.LastSeen.Sub(in.FirstSeen).Seconds(),
+		Requests:  counterJSON{in.Requests.Packets, in.Requests.Bytes},
+		Responses: counterJSON{in.Responses.Packets, in.Responses.Bytes},
+		WireBytes: in.WireBytes, PeakBPS: in.PeakBPS, Peers: in.Peers, Top: []hostJSON{},
+		Remediation: in.Remediation,
+	}
+	if in.HasAmplification {
+		a := in.Amplification
+		r.Amplification = &a
+	}
+	for _, h := range in.Top {
+		r.Top = append(r.Top, hostJSON{h.Addr, h.Packets, h.Bytes})
+	}
+	return r
+}
+
+// talkers converts a top list of the engine's report.
+func talkers(top []detect.Talker) []talker {
+	out := make([]talker, 0, len(top))
+	for _, h := range top {
+		t := talker{Addr: h.Addr, Packets: h.Packets, Bytes: h.Bytes, First: h.First, Last: h.Last,
+			Duration: h.Last.Sub(h.First).Seconds()}
+		if h.HasAmplification {
+			a := h.Amplification
+			t.Amplification = &a
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// WriteJSON writes s, indented, to w: the --summary-json file.
+func (s *Summary) WriteJSON(w io.Writer) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
+}
