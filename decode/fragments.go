@@ -28,7 +28,7 @@ type fragEntry struct {
 	sport, dport uint16
 	vlan         uint16
 	proto        *proto.Protocol // nil for a datagram on no port of the protocol table
-	seq          uint64 // insertion number, to tell a live ring slot from a reused key
+	seq          uint64          // insertion number, to tell a live ring slot from a reused key
 }
 
 // fragTable maps datagrams whose first fragment was seen to their ports. It is capped: the

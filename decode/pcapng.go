@@ -11,14 +11,14 @@ import (
 
 // pcapng block types and constants (draft-ietf-opsawg-pcapng, sections 4 and 11).
 const (
-	ngSectionHeader   = 0x0a0d0d0a
-	ngInterface       = 1
-	ngObsoletePacket  = 2
-	ngSimplePacket    = 3
-	ngEnhancedPacket  = 6
-	ngByteOrderMagic  = 0x1a2b3c4d
-	ngOptionTSResol   = 9
-	ngMaxBlockLen     = 16 << 20 // larger blocks are corruption, not packets
+	ngSectionHeader  = 0x0a0d0d0a
+	ngInterface      = 1
+	ngObsoletePacket = 2
+	ngSimplePacket   = 3
+	ngEnhancedPacket = 6
+	ngByteOrderMagic = 0x1a2b3c4d
+	ngOptionTSResol  = 9
+	ngMaxBlockLen    = 16 << 20 // larger blocks are corruption, not packets
 )
 
 // ngReader reads pcapng. It replaces pcapgo.NgReader, which reports a file cut inside a block

@@ -18,10 +18,10 @@ const (
 	// is the one protocol whose classifier rejects datagrams: its port carries nothing else,
 	// while other protocols' ports do, and their classifiers leave what they do not know as
 	// proto.DirNone.
-	ProblemNTPShort               // a port-123 payload too short for the header of its mode
-	ProblemNTPMode                // mode 0 (reserved)
-	ProblemNTPVersion             // version 0 or above 4
-	ProblemNTPLength              // header counts (items, item size, data count) beyond the payload
+	ProblemNTPShort   // a port-123 payload too short for the header of its mode
+	ProblemNTPMode    // mode 0 (reserved)
+	ProblemNTPVersion // version 0 or above 4
+	ProblemNTPLength  // header counts (items, item size, data count) beyond the payload
 	numProblems
 )
 

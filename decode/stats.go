@@ -35,7 +35,7 @@ type Stats struct {
 
 // ProtocolStats counts one protocol's messages.
 type ProtocolStats struct {
-	Messages  uint64                  // well-formed messages
+	Messages  uint64                   // well-formed messages
 	Requests  [proto.MaxVectors]uint64 // amplifying requests by vector
 	Responses [proto.MaxVectors]uint64 // amplifying replies by vector
 }

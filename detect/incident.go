@@ -236,12 +236,12 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		ServerPort: h.proto.Ports[0],
 		Vector:     vec.Name,
 		Requests:   r.req,
-		Responses: r.resp,
-		WireBytes: r.wire,
-		PeakBPS:   float64(r.meter.peakBytes * 8),
-		PeakPPS:   float64(r.meter.peakPkts),
-		Sensor:    e.cfg.Sensor,
-		Source:    e.cfg.Source,
+		Responses:  r.resp,
+		WireBytes:  r.wire,
+		PeakBPS:    float64(r.meter.peakBytes * 8),
+		PeakPPS:    float64(r.meter.peakPkts),
+		Sensor:     e.cfg.Sensor,
+		Source:     e.cfg.Source,
 	}
 	var from, to netip.Addr // the attack traffic's direction, for Direction
 	switch k {

@@ -434,7 +434,7 @@ func TestLiveLoopback(t *testing.T) {
 			waitMetric(t, url+"/metrics", `ntpwatch_sink_delivered_alerts_total{sink="stdout"}`, 2)
 			for series, want := range map[string]float64{
 				"ntpwatch_packets_total":                                        frames,
-				`ntpwatch_decoded_packets_total{kind="message"}`:                    frames,
+				`ntpwatch_decoded_packets_total{kind="message"}`:                frames,
 				`ntpwatch_alerts_total{kind="reflection",state="start"}`:        1,
 				`ntpwatch_alerts_total{kind="exposed_amplifier",state="start"}`: 1,
 				"ntpwatch_kernel_dropped_packets_total":                         0,
