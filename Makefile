@@ -4,7 +4,7 @@ BIN       := bin
 FUZZTIME  ?= 20s
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test check-fmt vet deps bench fuzz pcaps kafka-dev clean
+.PHONY: all build demo test check-fmt vet lint deps bench fuzz pcaps kafka-dev clean
 
 all: build
 
@@ -37,7 +37,13 @@ check-fmt:
 vet: deps
 	$(GO) vet ./...
 
-test: deps check-fmt vet
+# staticcheck with every check on: the linter configuration is this line. It is fetched from
+# the Go module proxy at this version the first time, then cached.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint: deps
+	$(STATICCHECK) -checks all ./...
+
+test: deps check-fmt vet lint
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # Rewrite the sample captures from cmd/ntpgen (then `go test ./... -update` for the goldens).

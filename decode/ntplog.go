@@ -13,7 +13,7 @@ const ntpEpochOffset = 2208988800
 // AppendNTPLog appends one --ntp-log record for p as a JSON object without a newline: time,
 // addresses, ports, wire and payload length, version, mode, and the header of that mode under
 // "standard", "control" or "private", the other two being null. Its fields are documented in
-// design.md and the README. It is written by hand with strconv so that logging every packet
+// docs/ntp-log.md. It is written by hand with strconv so that logging every packet
 // allocates nothing once buf has grown.
 func AppendNTPLog(buf []byte, p *Packet) []byte {
 	n := &p.NTP

@@ -119,17 +119,8 @@ func (n *ngReader) block() ([]byte, error) {
 	if l < 12 || l%4 != 0 || l > ngMaxBlockLen {
 		return nil, fmt.Errorf("pcapng block length %d is invalid", l)
 	}
-	if cap(n.buf) < int(l) {
-		n.buf = make([]byte, l)
-	}
-	b := n.buf[:l]
-	if _, err := io.ReadFull(n.r, b); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return b, nil
+	n.buf, err = readRecord(n.r, n.buf, int(l))
+	return n.buf, err
 }
 
 // tsResolution reads if_tsresol from interface block options: a power of 10, or of 2 when the

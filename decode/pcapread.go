@@ -78,20 +78,27 @@ func (p *pcapReader) next(f *Frame) error {
 		return nil
 	case err == bufio.ErrBufferFull:
 		p.r.Discard(16)
-		if cap(p.buf) < int(incl) {
-			p.buf = make([]byte, incl)
-		}
-		data := p.buf[:incl]
-		if _, err := io.ReadFull(p.r, data); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-		f.Data = data
-		return nil
+		p.buf, err = readRecord(p.r, p.buf, int(incl))
+		f.Data = p.buf
+		return err
 	case err == io.EOF:
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// readRecord reads the n bytes of a record into buf, grown as needed, and returns them. A
+// file that ends before them is cut inside the record: io.ErrUnexpectedEOF.
+func readRecord(r io.Reader, buf []byte, n int) ([]byte, error) {
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf, err
+	}
+	return buf, nil
 }

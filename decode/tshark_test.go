@@ -31,7 +31,7 @@ var tsharkFields = []string{
 	"ntp.priv.monlist.remote_address", "ntp.priv.monlist.addr6",
 }
 
-// tsharkArgs is the command line that made testdata/tshark (see its README).
+// tsharkArgs is the command line that made testdata/tshark (see testdata/tshark/README.md).
 func tsharkArgs(file string) []string {
 	args := []string{"-n", "-r", file, "-Y", "ntp", "-T", "fields", "-E", "header=y",
 		"-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}

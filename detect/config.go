@@ -11,12 +11,13 @@ import (
 // source names the command fills in. Durations are Go duration strings in YAML ("60s").
 // DefaultConfig returns values that need no tuning; Validate reports every problem at once.
 //
-// The default thresholds and why they are what they are (README "Detection and thresholds"):
+// The default thresholds and why they are what they are (docs/detection.md):
 //
 //	key                                   default      reason
 //	window                                60s          ET rules 2017918-21 count per 60 s; rates below are per window
-//	update_interval                       60s          design.md: an update at most every minute of packet time
-//	idle_timeout                          60s          design.md: an incident ends after a quiet minute
+//	update_interval                       60s          an update at most every minute of packet time keeps a SIEM
+//	                                                   current without flooding it
+//	idle_timeout                          60s          an incident ends after a quiet minute: one window without traffic
 //	reflection.min_response_bytes         1,000,000    one full monlist reply is 44,000 payload bytes (600 entries,
 //	                                                   100 packets); 1 MB a minute is 22 such replies, which no
 //	                                                   administrator's ntpdc produces, while an attack turns 5 Mbit/s

@@ -24,7 +24,7 @@ type Signature struct {
 	Category string // alert.category: a Suricata classification.config description
 }
 
-// Signatures maps every kind to its EVE signature. The README documents this table.
+// Signatures maps every kind to its EVE signature. docs/alerts.md documents this table.
 var Signatures = map[detect.Kind]Signature{
 	detect.KindExposedAmplifier: {9000001, 1, "NTPWATCH DOS NTP amplifier answers monlist/mode 6/mode 7 queries", "Attempted Denial of Service"},
 	detect.KindReflection:       {9000002, 1, "NTPWATCH DOS NTP server used as reflector in an amplification attack", "Attempted Denial of Service"},

@@ -51,8 +51,8 @@ func formatAll(f func([]byte, *detect.Alert) []byte) []byte {
 
 func TestJSONGolden(t *testing.T) { golden(t, "alerts.json", formatAll(AppendJSON)) }
 
-// schemaKeys is the key order of design.md's "Alert schema", with remediation (added there for
-// exposed_amplifier and reflection) placed after direction.
+// schemaKeys is the key order of the alert schema (docs/alerts.md), with remediation
+// (added there for exposed_amplifier and reflection) placed after direction.
 var schemaKeys = []string{"schema", "id", "kind", "state", "severity", "ts", "first_seen", "last_seen",
 	"protocol", "vector", "reflector", "victim", "scanner", "victims", "reflectors", "targets",
 	"requests", "responses", "amplification", "wire_bytes", "peak_bps", "peak_pps", "direction",

@@ -9,7 +9,7 @@ import (
 	"runtime/debug"
 )
 
-// Exit statuses (README "Exit status").
+// Exit statuses (docs/exit-status.md).
 const (
 	exitOK      = 0
 	exitFailure = 1 // a runtime failure: an alert that could not be delivered or spooled

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntpwatch/ntpwatch/internal/config"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -44,7 +46,7 @@ detect:
 	if cfg.Detect.IdleTimeout != 30*time.Second || cfg.Detect.Reflection.MinResponseBytes != 500000 {
 		t.Errorf("idle %v, min bytes %d: the file's values are lost", cfg.Detect.IdleTimeout, cfg.Detect.Reflection.MinResponseBytes)
 	}
-	def := defaultConfig()
+	def := config.Default()
 	if cfg.Detect.UpdateInterval != def.Detect.UpdateInterval || cfg.Detect.Scan.MinTargets != def.Detect.Scan.MinTargets {
 		t.Error("keys the file leaves out must keep their defaults")
 	}
@@ -87,22 +89,6 @@ func TestConfigErrors(t *testing.T) {
 	if _, _, err := parseConfig("read", "", []string{"--config", writeConfig(t, ""), "x"}, os.Stderr); err != nil {
 		t.Errorf("empty file: %v", err)
 	}
-}
-
-// FuzzConfig feeds arbitrary files to the configuration loader: an error or a valid
-// configuration, never a panic.
-func FuzzConfig(f *testing.F) {
-	f.Add("sensor: s\ndetect:\n  home_net: [192.0.2.0/24]\n  window: 30s\n")
-	f.Add("detect: {reflection: {min_amplification: 2.5}, tables: {max_hosts: 10}}\n")
-	f.Add("output:\n  format: eve\n")
-	f.Add("- a\n- b\n")
-	f.Fuzz(func(t *testing.T, text string) {
-		cfg := defaultConfig()
-		if err := loadConfigFile(writeConfig(t, text), &cfg); err != nil {
-			return
-		}
-		_ = cfg.validate()
-	})
 }
 
 // TestDocumentedConfig checks that the example file of docs/configuration.md loads and

@@ -6,17 +6,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ntpwatch/ntpwatch/internal/config"
 )
 
 // flagGroup adds the flags of one concern (detection, outputs, live capture...) to a flag
 // set, bound to the fields of cfg they set.
-type flagGroup func(fs *flag.FlagSet, cfg *Config)
+type flagGroup func(fs *flag.FlagSet, cfg *config.Config)
 
 // commonFlags are the flags of every analysing command.
-func commonFlags(fs *flag.FlagSet, cfg *Config) {
+func commonFlags(fs *flag.FlagSet, cfg *config.Config) {
 	fs.String("config", "", "YAML configuration `file`; flags override it")
 	fs.StringVar(&cfg.Sensor, "sensor", cfg.Sensor, "sensor `name` put in every alert")
-	fs.Var(prefixList{&cfg.Detect.HomeNet}, "home-net", "your networks, `CIDR,...` (like Suricata's HOME_NET): adds direction and spoofed_egress")
+	fs.Var(config.PrefixList{P: &cfg.Detect.HomeNet}, "home-net", "your networks, `CIDR,...` (like Suricata's HOME_NET): adds direction and spoofed_egress")
 	fs.StringVar(&cfg.NTPLog, "ntp-log", cfg.NTPLog, "write one JSON line per NTP message to `file`")
 	fs.BoolVar(&cfg.Quiet, "quiet", cfg.Quiet, "no progress bar on the terminal")
 	sinkFlags(fs, cfg)
@@ -25,29 +27,29 @@ func commonFlags(fs *flag.FlagSet, cfg *Config) {
 // parseConfig builds a command's Config: defaults, then the YAML file named by --config,
 // then the flags, which win. Flags and arguments may be interleaved, as in
 // `ntpwatch read a.pcap --home-net 192.0.2.0/24 b.pcap`. It returns the positional arguments.
-func parseConfig(name, usage string, args []string, stderr io.Writer, groups ...flagGroup) (*Config, []string, error) {
-	cfg := defaultConfig()
+func parseConfig(name, usage string, args []string, stderr io.Writer, groups ...flagGroup) (*config.Config, []string, error) {
+	cfg := config.Default()
 	fs, pos, err := parseFlags(name, usage, args, stderr, &cfg, groups)
 	if err != nil {
 		return nil, nil, err
 	}
 	if path := fs.Lookup("config").Value.String(); path != "" {
-		cfg = defaultConfig()
-		if err := loadConfigFile(path, &cfg); err != nil {
-			return nil, nil, err
+		cfg = config.Default()
+		if err := config.Load(path, &cfg); err != nil {
+			return nil, nil, usageError{err}
 		}
 		// Parse again onto the file's values so that flags override the file.
 		if _, pos, err = parseFlags(name, usage, args, stderr, &cfg, groups); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := cfg.validate(); err != nil {
-		return nil, nil, err
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, usageError{err}
 	}
 	return &cfg, pos, nil
 }
 
-func parseFlags(name, usage string, args []string, stderr io.Writer, cfg *Config, groups []flagGroup) (*flag.FlagSet, []string, error) {
+func parseFlags(name, usage string, args []string, stderr io.Writer, cfg *config.Config, groups []flagGroup) (*flag.FlagSet, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	commonFlags(fs, cfg)

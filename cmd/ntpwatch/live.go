@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/sinks/metrics"
 )
@@ -29,27 +29,8 @@ examples:
 flags:
 `
 
-// LiveConfig is the `live:` section of the configuration: the capture of `ntpwatch live`.
-// It becomes a decode.LiveConfig; the decode package knows nothing of YAML or flags.
-type LiveConfig struct {
-	Interface     string `yaml:"interface"`      // -i
-	Engine        string `yaml:"engine"`         // --engine: pcap or afpacket
-	BPF           string `yaml:"bpf"`            // --bpf
-	Snaplen       int    `yaml:"snaplen"`        // --snaplen
-	Promisc       bool   `yaml:"promisc"`        // --promisc
-	Workers       int    `yaml:"workers"`        // --workers (afpacket); 0: one per core but one, at least 2
-	BufferMiB     int    `yaml:"buffer_mb"`      // --buffer-mb: the kernel ring, shared by the workers
-	MetricsListen string `yaml:"metrics_listen"` // --metrics-listen
-}
-
-// defaultLiveConfig is the live section given no file and no flags.
-func defaultLiveConfig() LiveConfig {
-	return LiveConfig{Engine: decode.EnginePcap, BPF: decode.DefaultBPF, Snaplen: decode.DefaultSnaplen,
-		BufferMiB: decode.DefaultBufferSize >> 20}
-}
-
 // liveFlags adds the flags of the live command.
-func liveFlags(fs *flag.FlagSet, cfg *Config) {
+func liveFlags(fs *flag.FlagSet, cfg *config.Config) {
 	o := &cfg.Live
 	fs.StringVar(&o.Interface, "i", o.Interface, "capture on interface `IFACE` (required)")
 	fs.StringVar(&o.Engine, "engine", o.Engine, "capture `engine`: pcap (libpcap) or afpacket (Linux TPACKET_V3 with fanout)")
@@ -59,19 +40,6 @@ func liveFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.IntVar(&o.Workers, "workers", o.Workers, "afpacket: `sockets` in the fanout group, each decoded on its own goroutine (0: one per core but one, at least 2)")
 	fs.IntVar(&o.BufferMiB, "buffer-mb", o.BufferMiB, "kernel capture ring in `MiB`, shared by the workers")
 	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, "serve Prometheus metrics on /metrics and /healthz at `ADDR` (host:port)")
-}
-
-// decodeConfig is the decode.LiveConfig of o, with the worker default filled in.
-func (o *LiveConfig) decodeConfig() decode.LiveConfig {
-	c := decode.LiveConfig{Interface: o.Interface, Engine: o.Engine, BPF: o.BPF, Snaplen: o.Snaplen,
-		Promisc: o.Promisc, Workers: o.Workers, BufferSize: o.BufferMiB << 20}
-	if c.Workers == 0 {
-		c.Workers = 1
-		if c.Engine == decode.EngineAFPacket {
-			c.Workers = min(8, max(2, runtime.NumCPU()-1))
-		}
-	}
-	return c
 }
 
 func runLive(ctx context.Context, e env) error {
@@ -96,7 +64,7 @@ func runLive(ctx context.Context, e env) error {
 		}
 		defer ln.Close()
 	}
-	lc := o.decodeConfig()
+	lc := o.Capture()
 	if err := lc.Validate(); err != nil {
 		return usageError{flagNames(err, liveFlagOf)}
 	}

@@ -23,8 +23,7 @@ import (
 	"github.com/ntpwatch/ntpwatch/sinks/metrics"
 )
 
-// The live tests play a monlist attack on the loopback interface (design.md "Real
-// components"): `ntpgen amplifier` answers on 127.0.0.1:123, `ntpgen sender` plays the
+// The live tests play a monlist attack on the loopback interface: `ntpgen amplifier` answers on 127.0.0.1:123, `ntpgen sender` plays the
 // victim 127.0.0.2, and `ntpwatch live -i lo` must report both with exact counts. They need
 // root (capture, and port 123); CI sets NTPWATCH_REQUIRE_LIVE=1 so that they fail there
 // instead of skipping. Engines run one after the other: they share port 123.
@@ -292,7 +291,7 @@ func checkAttack(t *testing.T, alerts []liveAlert, requests uint64) (exposed, re
 
 // reportLatency prints the time from the packet that crossed each threshold (the start
 // event's ts, a kernel timestamp) to the alert's arrival on the test's side of the sink.
-// The budget is 1 s (design.md "Budgets"); it is measured and shown, not asserted.
+// The budget is 1 s (docs/performance.md); it is measured and shown, not asserted.
 func reportLatency(t *testing.T, what string, starts ...*liveAlert) {
 	t.Helper()
 	var parts []string
@@ -631,7 +630,7 @@ func TestLiveBadUsage(t *testing.T) {
 
 // TestLivePermission runs the binary as nobody: without capabilities it must stop with one
 // line naming the interface and the missing privilege (exit status 2); with CAP_NET_RAW alone,
-// as README's systemd unit grants it, both engines must capture, promiscuous mode included.
+// as the systemd unit of docs/live.md grants it, both engines must capture, promiscuous mode included.
 func TestLivePermission(t *testing.T) {
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil || os.Geteuid() != 0 {

@@ -6,7 +6,7 @@ import (
 )
 
 // memoryLimit is the soft limit of the Go heap (runtime/debug.SetMemoryLimit) unless the
-// GOMEMLIMIT environment variable sets another. design.md budgets 256 MiB of peak RSS on any
+// GOMEMLIMIT environment variable sets another. The budget is 256 MiB of peak RSS on any
 // input. At their caps the detect tables hold about 135 MiB live, and the collector's default
 // pacing (GOGC=100) lets the heap grow well past that between cycles: 212 MiB peak RSS
 // measured with 2,000 reflectors answering ever new clients. Near the limit the collector

@@ -9,7 +9,7 @@ import (
 )
 
 // TestNTPLog checks that --ntp-log writes one valid JSON line per NTP message of the sample
-// (3,266 frames, all NTP), with the fields of design.md, and that monlist replies list the
+// (3,266 frames, all NTP), with the fields of docs/ntp-log.md, and that monlist replies list the
 // addresses they name.
 func TestNTPLog(t *testing.T) {
 	repoRoot(t)

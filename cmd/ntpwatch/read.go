@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
@@ -36,7 +37,7 @@ type analystOptions struct {
 	report      string
 }
 
-func (o *analystOptions) flags(fs *flag.FlagSet, _ *Config) {
+func (o *analystOptions) flags(fs *flag.FlagSet, _ *config.Config) {
 	fs.StringVar(&o.summaryJSON, "summary-json", o.summaryJSON, "also write the end-of-run summary as JSON to `file`, for scripts")
 	fs.StringVar(&o.report, "report", o.report, "write an HTML report (timeline per incident, incident table, top talkers) to `file`")
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/sinks"
 )
@@ -15,14 +16,14 @@ import (
 type analysis struct {
 	p   *pipeline.Pipeline
 	out *sinks.Output
-	cfg *Config
+	cfg *config.Config
 	e   env
 }
 
 // startAnalysis opens the outputs and the NTP log and prepares the pipeline over sources.
 // warn receives the run's warnings (a file cut short, a failing NTP log). On error it closes
 // the sources and whatever it opened.
-func startAnalysis(ctx context.Context, cfg *Config, e env, sources []decode.Source, flush pipeline.Flush, warn func(error)) (*analysis, error) {
+func startAnalysis(ctx context.Context, cfg *config.Config, e env, sources []decode.Source, flush pipeline.Flush, warn func(error)) (*analysis, error) {
 	out, err := openOutputs(ctx, cfg.Output, e)
 	if err != nil {
 		closeSources(sources)

@@ -8,23 +8,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 
+	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/sinks"
 )
 
-// sinkFlags adds the output flags: where alerts go and how (README, "Outputs").
-func sinkFlags(fs *flag.FlagSet, cfg *Config) {
+// sinkFlags adds the output flags: where alerts go and how (docs/alerts.md).
+func sinkFlags(fs *flag.FlagSet, cfg *config.Config) {
 	o := &cfg.Output
 	k := &o.Kafka
-	fs.Var(listFlag{&o.Sinks}, "sink", "where alerts go: `stdout|file|kafka`, several with commas (default stdout)")
+	fs.Var(config.List{P: &o.Sinks}, "sink", "where alerts go: `stdout|file|kafka`, several with commas (default stdout)")
 	fs.StringVar(&o.Format, "format", o.Format, "alert format: `json` (ntpwatch.alert/v1, the default) or eve (Suricata EVE)")
 	fs.StringVar(&o.File, "out", o.File, "`file` of the file sink: appended to, reopened on SIGHUP")
-	fs.Var(listFlag{&k.Brokers}, "kafka-brokers", "Kafka bootstrap brokers, `host:port,...`")
+	fs.Var(config.List{P: &k.Brokers}, "kafka-brokers", "Kafka bootstrap brokers, `host:port,...`")
 	fs.StringVar(&k.Topic, "kafka-topic", k.Topic, "Kafka `topic` (default "+sinks.DefaultKafkaTopic+")")
 	fs.StringVar(&k.ClientID, "kafka-client-id", k.ClientID, "Kafka client `id` (default "+sinks.DefaultKafkaClientID+")")
 	fs.BoolVar(&k.TLS.Enable, "kafka-tls", k.TLS.Enable, "TLS to the brokers, verified against the system's roots")
@@ -38,38 +37,6 @@ func sinkFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&k.Compression, "kafka-compression", k.Compression, "`codec`: none, gzip, snappy, lz4 or zstd (default none)")
 	fs.StringVar(&k.Acks, "kafka-acks", k.Acks, "acknowledgements to wait for: `all`, one or none (default all)")
 	fs.StringVar(&k.Spool, "spool", k.Spool, "`file` keeping the alerts Kafka did not take; the next run delivers them first (\"\" for none)")
-}
-
-// defaultSpool is the spool file when --spool is not given: in the user's cache directory,
-// which exists for services and users alike, unlike a working directory that may be /.
-func defaultSpool() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	return filepath.Join(dir, "ntpwatch", "kafka.spool")
-}
-
-// listFlag is a flag.Value for a comma-separated list; each use replaces the list, so that a
-// flag overrides the config file rather than adding to it.
-type listFlag struct{ p *[]string }
-
-func (l listFlag) String() string {
-	if l.p == nil {
-		return ""
-	}
-	return strings.Join(*l.p, ",")
-}
-
-func (l listFlag) Set(v string) error {
-	var out []string
-	for _, f := range strings.Split(v, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	*l.p = out
-	return nil
 }
 
 // openOutputs opens the sinks. A file named by a flag that cannot be used is exit status 2.

@@ -137,17 +137,17 @@ func (r *reader) run(ctx context.Context) error {
 // publish stores the reader's counters for Snapshot and Run.
 func (r *reader) publish(span timeSpan) {
 	var cs decode.CaptureStats
-	var csErr error = errNoCapture
+	csOK := false
 	if l, ok := r.src.(decode.LiveSource); ok {
-		cs, csErr = l.CaptureStats()
+		var err error
+		cs, err = l.CaptureStats()
+		csOK = err == nil
 	}
 	st := r.dec.Stats()
 	r.mu.Lock()
 	r.stats, r.span = st, span
-	if csErr == nil {
+	if csOK {
 		r.capture = cs
 	}
 	r.mu.Unlock()
 }
-
-var errNoCapture = errors.New("not a live source")

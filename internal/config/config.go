@@ -1,4 +1,8 @@
-package main
+// Package config is the configuration of a run: a plain struct with defaults, filled from the
+// YAML file of --config and then from flags, and validated in one place that reports every
+// problem at once. Each package receives its section (detect.Config, sinks.Config, the live
+// capture's decode.LiveConfig), never flags.
+package config
 
 import (
 	"bytes"
@@ -7,6 +11,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ntpwatch/ntpwatch/detect"
@@ -15,18 +20,17 @@ import (
 )
 
 // Config is everything a run is told: defaults, then the YAML file (--config), then flags.
-// Packages receive the parts of it that concern them, never flags.
 type Config struct {
 	Sensor string        `yaml:"sensor"`  // the name alerts carry; default the hostname
 	NTPLog string        `yaml:"ntp_log"` // file for one JSON line per NTP message; "" for none
 	Quiet  bool          `yaml:"quiet"`   // no progress bar
 	Detect detect.Config `yaml:"detect"`
 	Output sinks.Config  `yaml:"output"`
-	Live   LiveConfig    `yaml:"live"` // ntpwatch live only
+	Live   Live          `yaml:"live"` // ntpwatch live only
 }
 
-// defaultConfig is the configuration of a run given no file and no flags.
-func defaultConfig() Config {
+// Default is the configuration of a run given no file and no flags.
+func Default() Config {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "ntpwatch"
@@ -34,7 +38,7 @@ func defaultConfig() Config {
 	return Config{
 		Sensor: host,
 		Detect: detect.DefaultConfig(),
-		Live:   defaultLiveConfig(),
+		Live:   DefaultLive(),
 		// The zero value of sinks.Config writes JSON lines to stdout; Kafka spools what it
 		// cannot deliver, and the SASL password may come from the environment, so that it
 		// stays out of ps and shell history (the file and the flag win over it).
@@ -45,18 +49,18 @@ func defaultConfig() Config {
 	}
 }
 
-// loadConfigFile fills cfg from a YAML file. Unknown keys are errors: a misspelt threshold
-// must not be silently ignored.
-func loadConfigFile(path string, cfg *Config) error {
+// Load fills cfg from a YAML file. Unknown keys are errors: a misspelt threshold must not be
+// silently ignored. Errors are one line and name the file.
+func Load(path string, cfg *Config) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return usagef("--config: %w", err)
+		return fmt.Errorf("--config: %w", err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	// An empty file decodes as io.EOF: it sets nothing, which is fine.
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return usagef("--config %s: %s", path, yamlMessage(err))
+		return fmt.Errorf("--config %s: %s", path, yamlMessage(err))
 	}
 	return nil
 }
@@ -73,34 +77,31 @@ func yamlMessage(err error) string {
 	return strings.Join(lines, "; ")
 }
 
-// validate reports every problem of cfg at once.
-func (cfg *Config) validate() error {
+// Validate reports every problem of cfg at once.
+func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.Sensor == "" {
 		errs = append(errs, errors.New("sensor (--sensor): must not be empty"))
 	}
 	errs = append(errs, cfg.Detect.Validate(), cfg.Output.Validate())
-	if err := errors.Join(errs...); err != nil {
-		return usageError{err}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// prefixList is a flag.Value for a comma-separated list of CIDR prefixes (--home-net).
-type prefixList struct{ p *[]netip.Prefix }
+// PrefixList is a flag.Value for a comma-separated list of CIDR prefixes (--home-net).
+type PrefixList struct{ P *[]netip.Prefix }
 
-func (l prefixList) String() string {
-	if l.p == nil {
+func (l PrefixList) String() string {
+	if l.P == nil {
 		return ""
 	}
-	s := make([]string, len(*l.p))
-	for i, p := range *l.p {
+	s := make([]string, len(*l.P))
+	for i, p := range *l.P {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ",")
 }
 
-func (l prefixList) Set(v string) error {
+func (l PrefixList) Set(v string) error {
 	var out []netip.Prefix
 	for _, f := range strings.Split(v, ",") {
 		f = strings.TrimSpace(f)
@@ -117,6 +118,38 @@ func (l prefixList) Set(v string) error {
 		}
 		out = append(out, p.Masked())
 	}
-	*l.p = out
+	*l.P = out
+	return nil
+}
+
+// defaultSpool is the spool file when --spool is not given: in the user's cache directory,
+// which exists for services and users alike, unlike a working directory that may be /.
+func defaultSpool() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "ntpwatch", "kafka.spool")
+}
+
+// List is a flag.Value for a comma-separated list; each use replaces the list, so that a
+// flag overrides the config file rather than adding to it.
+type List struct{ P *[]string }
+
+func (l List) String() string {
+	if l.P == nil {
+		return ""
+	}
+	return strings.Join(*l.P, ",")
+}
+
+func (l List) Set(v string) error {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	*l.P = out
 	return nil
 }
