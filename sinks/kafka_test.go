@@ -3,8 +3,6 @@ package sinks
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,88 +10,19 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ntpwatch/ntpwatch/detect"
+	"github.com/ntpwatch/ntpwatch/internal/testutil/kafkatest"
 )
 
-// externalBrokers is NTPWATCH_KAFKA_BROKERS: when set, the Kafka tests run against that
-// cluster (a real Apache Kafka or Redpanda) instead of an in-process kfake broker, except
-// those that must stop and restart the broker.
-func externalBrokers() []string {
-	if v := os.Getenv("NTPWATCH_KAFKA_BROKERS"); v != "" {
-		return strings.Split(v, ",")
-	}
-	return nil
-}
-
-// testBroker is a Kafka-protocol broker on 127.0.0.1 that a test can stop and start again on
-// the same port, keeping its data in dir.
-type testBroker struct {
-	t     *testing.T
-	c     *kfake.Cluster
-	port  int
-	dir   string
-	addrs []string
-}
-
-func startBroker(t *testing.T) *testBroker {
-	t.Helper()
-	if b := externalBrokers(); b != nil {
-		return &testBroker{t: t, addrs: b}
-	}
-	b := &testBroker{t: t, dir: t.TempDir()}
-	b.start()
-	t.Cleanup(b.stop)
-	return b
-}
-
-func (b *testBroker) start() {
-	b.t.Helper()
-	var err error
-	b.c, err = kfake.NewCluster(kfake.Ports(b.port), kfake.AllowAutoTopicCreation(),
-		kfake.DefaultNumPartitions(4), kfake.DataDir(b.dir))
-	if err != nil {
-		b.t.Fatalf("start kfake on port %d: %v", b.port, err)
-	}
-	b.addrs = b.c.ListenAddrs()
-	_, p, _ := net.SplitHostPort(b.addrs[0])
-	b.port, _ = strconv.Atoi(p)
-}
-
-func (b *testBroker) stop() {
-	if b.c != nil {
-		b.c.Close()
-		b.c = nil
-	}
-}
-
-// restartable skips a test that needs to stop the broker when it is an external cluster.
-func (b *testBroker) restartable() {
-	b.t.Helper()
-	if b.dir == "" {
-		b.t.Skip("NTPWATCH_KAFKA_BROKERS is set: this test stops the broker, which it cannot do to an external cluster")
-	}
-}
-
-// newTopic returns a topic name no earlier run used, so that runs against an external
-// cluster do not read each other's alerts.
-func newTopic(t *testing.T) string {
-	var r [4]byte
-	rand.Read(r[:])
-	return "ntpwatch-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + "-" + hex.EncodeToString(r[:])
-}
-
-func kafkaConfig(b *testBroker, topic string) Config {
+func kafkaConfig(b *kafkatest.Broker, topic string) Config {
 	return Config{Sinks: []string{SinkKafka}, Kafka: KafkaConfig{
-		Brokers: b.addrs, Topic: topic, RetryFor: 20 * time.Second, BackoffMax: 500 * time.Millisecond,
+		Brokers: b.Addrs, Topic: topic, RetryFor: 20 * time.Second, BackoffMax: 500 * time.Millisecond,
 	}}
 }
 
@@ -114,73 +43,9 @@ func incidentAlerts(n, k int) []detect.Alert {
 	return alerts
 }
 
-type record struct {
-	partition int32
-	key       string
-	value     []byte
-}
-
-// consume reads the topic from the start with franz-go's client, an implementation
-// independent of the kafka-go writer under test, until it has n records, then checks through
-// the partitions' end offsets that the topic holds no more than that.
-func consume(t *testing.T, brokers []string, topic string, n int) []record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // hang guard
-	defer cancel()
-	var recs []record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("consumed %d records of %d before the hang guard", len(recs), n)
-		}
-		fs.EachError(func(tp string, p int32, err error) { t.Logf("fetch %s/%d: %v", tp, p, err) })
-		fs.EachRecord(func(r *kgo.Record) {
-			recs = append(recs, record{r.Partition, string(r.Key), r.Value})
-		})
-	}
-	if total := endOffsets(t, brokers, topic); total != int64(len(recs)) {
-		t.Errorf("topic holds %d records, consumed %d", total, len(recs))
-	}
-	return recs
-}
-
-// endOffsets sums the end offsets of the topic's partitions: the number of records written.
-func endOffsets(t *testing.T, brokers []string, topic string) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil || len(md.Topics) != 1 {
-		t.Fatalf("metadata: %v", err)
-	}
-	var reqs []kafka.OffsetRequest
-	for _, p := range md.Topics[0].Partitions {
-		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
-	}
-	res, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		t.Fatalf("list offsets: %v", err)
-	}
-	var total int64
-	for _, p := range res.Topics[topic] {
-		if p.Error != nil {
-			t.Fatalf("list offsets of partition %d: %v", p.Partition, p.Error)
-		}
-		total += p.LastOffset
-	}
-	return total
-}
-
 // checkExactlyOnceInOrder checks that recs hold every alert once, each under its subject's key,
 // and that the events of one key are in the order they were sent and on one partition.
-func checkExactlyOnceInOrder(t *testing.T, recs []record, alerts []detect.Alert) {
+func checkExactlyOnceInOrder(t *testing.T, recs []kafkatest.Record, alerts []detect.Alert) {
 	t.Helper()
 	want := map[string]int{}
 	for i := range alerts {
@@ -189,7 +54,7 @@ func checkExactlyOnceInOrder(t *testing.T, recs []record, alerts []detect.Alert)
 	lastSeq := map[string]int64{}
 	part := map[string]int32{}
 	for _, r := range recs {
-		v := string(r.value)
+		v := string(r.Value)
 		if want[v] == 0 {
 			t.Fatalf("record not sent, or sent fewer times: %s", v)
 		}
@@ -198,20 +63,20 @@ func checkExactlyOnceInOrder(t *testing.T, recs []record, alerts []detect.Alert)
 			Reflector string
 			WireBytes int64 `json:"wire_bytes"`
 		}
-		if err := json.Unmarshal(r.value, &a); err != nil {
+		if err := json.Unmarshal(r.Value, &a); err != nil {
 			t.Fatal(err)
 		}
-		if r.key != a.Reflector {
-			t.Errorf("key %q, want the subject %q", r.key, a.Reflector)
+		if r.Key != a.Reflector {
+			t.Errorf("key %q, want the subject %q", r.Key, a.Reflector)
 		}
-		if p, ok := part[r.key]; ok && p != r.partition {
-			t.Errorf("key %s on partitions %d and %d", r.key, p, r.partition)
+		if p, ok := part[r.Key]; ok && p != r.Partition {
+			t.Errorf("key %s on partitions %d and %d", r.Key, p, r.Partition)
 		}
-		part[r.key] = r.partition
-		if last, ok := lastSeq[r.key]; ok && a.WireBytes != last+1 {
-			t.Errorf("key %s: event %d after %d", r.key, a.WireBytes, last)
+		part[r.Key] = r.Partition
+		if last, ok := lastSeq[r.Key]; ok && a.WireBytes != last+1 {
+			t.Errorf("key %s: event %d after %d", r.Key, a.WireBytes, last)
 		}
-		lastSeq[r.key] = a.WireBytes
+		lastSeq[r.Key] = a.WireBytes
 	}
 	if len(recs) != len(alerts) {
 		t.Errorf("%d records, want %d", len(recs), len(alerts))
@@ -233,8 +98,8 @@ func openOrFatal(t *testing.T, cfg Config, stdout *lockedBuffer) *Output {
 // and checks that Kafka holds every alert exactly once, in order per key, and that the three
 // sinks carry the same bytes.
 func TestKafkaSameAsStdoutAndFile(t *testing.T) {
-	b := startBroker(t)
-	topic := newTopic(t)
+	b := kafkatest.Start(t)
+	topic := kafkatest.NewTopic(t)
 	cfg := kafkaConfig(b, topic)
 	cfg.Sinks = []string{SinkStdout, SinkFile, SinkKafka}
 	cfg.File = filepath.Join(t.TempDir(), "alerts.json")
@@ -248,7 +113,7 @@ func TestKafkaSameAsStdoutAndFile(t *testing.T) {
 	if r.Failed() || r.Delivered != 3*600 || r.Spooled != 0 {
 		t.Fatalf("report %+v", r)
 	}
-	recs := consume(t, b.addrs, topic, len(alerts))
+	recs := kafkatest.Consume(t, b.Addrs, topic, len(alerts))
 	checkExactlyOnceInOrder(t, recs, alerts)
 
 	file, err := os.ReadFile(cfg.File)
@@ -261,7 +126,7 @@ func TestKafkaSameAsStdoutAndFile(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(file), "\n"), "\n")
 	var values []string
 	for _, r := range recs {
-		values = append(values, string(r.value))
+		values = append(values, string(r.Value))
 	}
 	slices.Sort(lines)
 	slices.Sort(values)
@@ -271,8 +136,8 @@ func TestKafkaSameAsStdoutAndFile(t *testing.T) {
 }
 
 func TestKafkaEVE(t *testing.T) {
-	b := startBroker(t)
-	topic := newTopic(t)
+	b := kafkatest.Start(t)
+	topic := kafkatest.NewTopic(t)
 	cfg := kafkaConfig(b, topic)
 	cfg.Format = "eve"
 	o := openOrFatal(t, cfg, nil)
@@ -283,7 +148,7 @@ func TestKafkaEVE(t *testing.T) {
 	if r := o.Close(closeCtx(t)); r.Failed() || r.Delivered != 5 {
 		t.Fatalf("report %+v", r)
 	}
-	for _, r := range consume(t, b.addrs, topic, 5) {
+	for _, r := range kafkatest.Consume(t, b.Addrs, topic, 5) {
 		var e struct {
 			EventType string `json:"event_type"`
 			SrcIP     string `json:"src_ip"`
@@ -292,11 +157,11 @@ func TestKafkaEVE(t *testing.T) {
 			}
 			NTPWatch struct{ Kind detect.Kind }
 		}
-		if err := json.Unmarshal(r.value, &e); err != nil {
+		if err := json.Unmarshal(r.Value, &e); err != nil {
 			t.Fatal(err)
 		}
 		if e.EventType != "alert" || e.SrcIP == "" || e.Alert.SignatureID != Signatures[e.NTPWatch.Kind].ID {
-			t.Errorf("EVE record %s", r.value)
+			t.Errorf("EVE record %s", r.Value)
 		}
 	}
 }
@@ -345,14 +210,13 @@ func TestKafkaUnreachable(t *testing.T) {
 // TestKafkaDownAtClose stops the broker after Open: every alert must be spooled, none lost,
 // and the next Open, with the broker back, must deliver them all, in order, exactly once.
 func TestKafkaDownAtClose(t *testing.T) {
-	b := startBroker(t)
-	b.restartable()
-	topic := newTopic(t)
+	b := kafkatest.StartLocal(t) // stopped and restarted
+	topic := kafkatest.NewTopic(t)
 	cfg := kafkaConfig(b, topic)
 	cfg.Kafka.Spool = filepath.Join(t.TempDir(), "kafka.spool")
 	cfg.Kafka.RetryFor = 300 * time.Millisecond
 	o := openOrFatal(t, cfg, nil)
-	b.stop()
+	b.Stop()
 	alerts := incidentAlerts(200, 8)
 	for i := range alerts {
 		o.Send(&alerts[i])
@@ -361,7 +225,7 @@ func TestKafkaDownAtClose(t *testing.T) {
 	if r.Failed() || r.Spooled != 200 || r.Delivered != 0 || r.Sinks[0].Err == nil {
 		t.Fatalf("broker down: report %+v, want 200 spooled with the error", r)
 	}
-	b.start()
+	b.Restart()
 	o = openOrFatal(t, cfg, nil)
 	r = o.Close(closeCtx(t))
 	if r.Failed() || r.Replayed != 200 || r.Spooled != 0 {
@@ -370,7 +234,7 @@ func TestKafkaDownAtClose(t *testing.T) {
 	if _, err := os.Stat(cfg.Kafka.Spool); !os.IsNotExist(err) {
 		t.Errorf("spool still there after delivery: %v", err)
 	}
-	checkExactlyOnceInOrder(t, consume(t, b.addrs, topic, 200), alerts)
+	checkExactlyOnceInOrder(t, kafkatest.Consume(t, b.Addrs, topic, 200), alerts)
 }
 
 // TestKafkaBrokerRestart stops the broker in the middle of a run and starts it again: the
@@ -385,9 +249,8 @@ func TestKafkaBrokerRestart(t *testing.T) {
 		spooled  bool // wait until the sink has spooled before restarting the broker
 	}{{"retry", 20 * time.Second, false}, {"spool", time.Millisecond, true}} {
 		t.Run(c.name, func(t *testing.T) {
-			b := startBroker(t)
-			b.restartable()
-			topic := newTopic(t)
+			b := kafkatest.StartLocal(t) // stopped and restarted
+			topic := kafkatest.NewTopic(t)
 			cfg := kafkaConfig(b, topic)
 			cfg.Kafka.Spool = filepath.Join(t.TempDir(), "kafka.spool")
 			cfg.Kafka.RetryFor = c.retryFor
@@ -398,7 +261,7 @@ func TestKafkaBrokerRestart(t *testing.T) {
 				o.Send(&alerts[i])
 			}
 			waitFor(t, "first 100 delivered", func() bool { return o.Stats().Sinks[0].Delivered == 100 })
-			b.stop()
+			b.Stop()
 			for i := range alerts[100:200] {
 				o.Send(&alerts[100+i])
 			}
@@ -406,7 +269,7 @@ func TestKafkaBrokerRestart(t *testing.T) {
 			if c.spooled {
 				waitFor(t, "alerts spooled", func() bool { return o.Stats().Sinks[0].Spooled > 0 })
 			}
-			b.start()
+			b.Restart()
 			for i := range alerts[200:] {
 				o.Send(&alerts[200+i])
 			}
@@ -424,7 +287,7 @@ func TestKafkaBrokerRestart(t *testing.T) {
 					t.Fatalf("next run: report %+v, want %d replayed", r2, r.Spooled)
 				}
 			}
-			checkExactlyOnceInOrder(t, consume(t, b.addrs, topic, 300), alerts)
+			checkExactlyOnceInOrder(t, kafkatest.Consume(t, b.Addrs, topic, 300), alerts)
 		})
 	}
 }
@@ -432,8 +295,8 @@ func TestKafkaBrokerRestart(t *testing.T) {
 // TestKafkaSpoolUnreadable plays a crash that cut the spool's last line short: Open delivers
 // the whole records, and reports the cut one as lost.
 func TestKafkaSpoolUnreadable(t *testing.T) {
-	b := startBroker(t)
-	topic := newTopic(t)
+	b := kafkatest.Start(t)
+	topic := kafkatest.NewTopic(t)
 	cfg := kafkaConfig(b, topic)
 	cfg.Kafka.Spool = filepath.Join(t.TempDir(), "kafka.spool")
 	alerts := incidentAlerts(3, 1)
@@ -455,25 +318,17 @@ func TestKafkaSpoolUnreadable(t *testing.T) {
 	if r.Replayed != 3 || r.Lost != 1 || !strings.Contains(r.String(), "1 unreadable lines") {
 		t.Fatalf("report %+v (%s), want 3 replayed and 1 lost", r, r)
 	}
-	checkExactlyOnceInOrder(t, consume(t, b.addrs, topic, 3), alerts)
+	checkExactlyOnceInOrder(t, kafkatest.Consume(t, b.Addrs, topic, 3), alerts)
 }
 
 // TestKafkaSASL checks PLAIN and SCRAM against a broker that requires them: the right
-// password delivers, a wrong one is refused at Open with one line naming the flag.
+// password delivers, a wrong one is refused at Open with one line naming the flag. It runs
+// against kfake only, whose users the test sets.
 func TestKafkaSASL(t *testing.T) {
-	if externalBrokers() != nil {
-		t.Skip("NTPWATCH_KAFKA_BROKERS is set: SASL is tested against kfake only")
-	}
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		t.Run(mech, func(t *testing.T) {
-			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(),
-				kfake.EnableSASL(), kfake.Superuser(mech, "alice", "s3cret"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			b := &testBroker{t: t, addrs: c.ListenAddrs()}
-			cfg := kafkaConfig(b, newTopic(t))
+			b := kafkatest.StartLocal(t, kfake.EnableSASL(), kfake.Superuser(mech, "alice", "s3cret"))
+			cfg := kafkaConfig(b, kafkatest.NewTopic(t))
 			cfg.Kafka.SASL = SASLConfig{Mechanism: strings.ToLower(mech), User: "alice", Password: "wrong"}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -505,13 +360,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // in-process broker over TCP, with acks from all replicas and the 20 ms batch timeout:
 // b.N alerts are sent as fast as Send takes them and Close waits for their delivery.
 func BenchmarkKafkaDelivery(b *testing.B) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(4))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
 	cfg := Config{Sinks: []string{SinkKafka}, QueueSize: 1 << 20,
-		Kafka: KafkaConfig{Brokers: c.ListenAddrs(), Topic: "bench"}}
+		Kafka: KafkaConfig{Brokers: kafkatest.StartLocal(b).Addrs, Topic: "bench"}}
 	o, err := Open(context.Background(), cfg, nil)
 	if err != nil {
 		b.Fatal(err)

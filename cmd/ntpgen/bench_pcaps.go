@@ -17,6 +17,8 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+
+	"github.com/ntpwatch/ntpwatch/internal/scenario"
 )
 
 // benchVersion changes whenever the benchmark captures' content changes, so that cached
@@ -206,15 +208,23 @@ func (s *stream) buf() []byte {
 }
 
 // udp schedules one UDP datagram at t.
-func (s *stream) udp(t time.Time, ep *Endpoints, payload []byte) {
+func (s *stream) udp(t time.Time, ep *scenario.Endpoints, payload []byte) {
 	s.ipID++
-	s.push(t, appendUDPFrame(s.buf(), ep, s.ipID, payload))
+	s.push(t, scenario.AppendUDP(s.buf(), ep, s.ipID, payload))
 }
 
 // tcp schedules one TCP segment with n payload bytes at t.
-func (s *stream) tcp(t time.Time, ep *Endpoints, flags byte, n int) {
+func (s *stream) tcp(t time.Time, ep *scenario.Endpoints, flags byte, n int) {
 	s.ipID++
-	s.push(t, appendTCPFrame(s.buf(), ep, s.ipID, flags, n))
+	s.push(t, scenario.AppendTCP(s.buf(), ep, s.ipID, flags, n))
+}
+
+// replySeries schedules the packets of a monlist reply 25 µs apart from t, as ntpd sends
+// them.
+func (s *stream) replySeries(t time.Time, down *scenario.Endpoints, list [][]byte) {
+	for k, p := range list {
+		s.udp(t.Add(time.Duration(k)*25*time.Microsecond), down, p)
+	}
 }
 
 func (s *stream) push(t time.Time, data []byte) {
@@ -255,6 +265,12 @@ func (s *stream) flush(before int64) error {
 // 2001:db8:5::/48.
 type benchHosts struct{ rng *rand.Rand }
 
+// benchRouter and benchServer are the MAC addresses of the two ends of the benchmark link.
+var (
+	benchRouter = [6]byte{0x02, 0, 0, 0, 0, 1}
+	benchServer = [6]byte{0x02, 0, 0, 0, 0, 0x10}
+)
+
 func (h benchHosts) client4() netip.Addr {
 	if h.rng.IntN(2) == 0 {
 		return netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + h.rng.IntN(254))})
@@ -282,7 +298,7 @@ func (h benchHosts) server6() netip.Addr {
 
 // pair returns the endpoints of a client-server exchange, one direction each way; a tenth of
 // exchanges are IPv6 and a tenth are on VLAN 100.
-func (h benchHosts) pair(v6ok bool, sport, dport uint16) (up, down *Endpoints) {
+func (h benchHosts) pair(v6ok bool, sport, dport uint16) (up, down *scenario.Endpoints) {
 	var cl, sv netip.Addr
 	if v6ok && h.rng.IntN(10) == 0 {
 		cl, sv = h.client6(), h.server6()
@@ -293,9 +309,8 @@ func (h benchHosts) pair(v6ok bool, sport, dport uint16) (up, down *Endpoints) {
 	if h.rng.IntN(10) == 0 {
 		vlans = []uint16{100}
 	}
-	up = &Endpoints{SrcMAC: macRouter, DstMAC: macServer, VLANs: vlans, Src: cl, Dst: sv, SrcPort: sport, DstPort: dport}
-	down = &Endpoints{SrcMAC: macServer, DstMAC: macRouter, VLANs: vlans, Src: sv, Dst: cl, SrcPort: dport, DstPort: sport}
-	return up, down
+	up = &scenario.Endpoints{SrcMAC: benchRouter, DstMAC: benchServer, VLANs: vlans, Src: cl, Dst: sv, SrcPort: sport, DstPort: dport}
+	return up, up.Reverse()
 }
 
 // mixedEvent is one kind of exchange in the mixed capture, drawn with weight out of
@@ -325,20 +340,19 @@ func genMixed(s *stream, rng *rand.Rand) error {
 	for _, w := range mixedWeights {
 		total += w
 	}
-	reflector, monitor, scanner := addr("198.51.100.10"), addr("192.0.2.5"), addr("203.0.113.66")
+	reflector := netip.MustParseAddr("198.51.100.10")
+	monitor := netip.MustParseAddr("192.0.2.5")
+	scanner := netip.MustParseAddr("203.0.113.66")
 	var list [][]byte
 	for i := range 6 {
-		list = append(list, monlistReply(2, clientsOf(netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}), 600), reflector)...)
-	}
-	vars := make([]byte, 468)
-	for i := range vars {
-		vars[i] = 'a' + byte(i%26)
+		victim := netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)})
+		list = append(list, scenario.MonlistReply(2, scenario.MonitorList(victim, 600), reflector)...)
 	}
 	dns := make([]byte, 40)
 	dnsAnswer := make([]byte, 120)
 	quic := make([]byte, 1200)
 	ref := [4]byte{192, 0, 2, 1}
-	t := t0
+	t := scenario.Epoch
 	for {
 		// About 75,000 events a second of packet time: the 2M frames span about 20 s.
 		t = t.Add(time.Duration(1 + rng.IntN(26_000)))
@@ -352,7 +366,7 @@ func genMixed(s *stream, rng *rand.Rand) error {
 		}
 		switch ev {
 		case evTCP:
-			up, down := h.pair(false, highPort(rng), 443)
+			up, down := h.pair(false, scenario.EphemeralPort(rng), 443)
 			switch r := rng.IntN(10); {
 			case r < 5:
 				s.tcp(t, up, 0x10, 0) // ACK
@@ -362,47 +376,43 @@ func genMixed(s *stream, rng *rand.Rand) error {
 				s.tcp(t, down, 0x18, 200+rng.IntN(400))
 			}
 		case evDNS:
-			up, down := h.pair(true, highPort(rng), 53)
+			up, down := h.pair(true, scenario.EphemeralPort(rng), 53)
 			s.udp(t, up, dns)
 			s.udp(t.Add(2*time.Millisecond), down, dnsAnswer)
 		case evQUIC:
-			up, down := h.pair(true, highPort(rng), 443)
+			up, down := h.pair(true, scenario.EphemeralPort(rng), 443)
 			if rng.IntN(2) == 0 {
 				s.udp(t, up, quic[:1200])
 			} else {
 				s.udp(t, down, quic[:100+rng.IntN(1100)])
 			}
 		case evNTP:
-			up, down := h.pair(true, highPort(rng), 123)
-			req := clientPacket(t)
+			up, down := h.pair(true, scenario.EphemeralPort(rng), 123)
+			req := scenario.ClientRequest(t)
 			s.udp(t, up, req)
 			recv := t.Add(150 * time.Microsecond)
-			s.udp(recv.Add(40*time.Microsecond), down, serverPacket(req, recv, recv.Add(30*time.Microsecond), ref))
+			s.udp(recv.Add(40*time.Microsecond), down, scenario.ServerReply(req, recv, recv.Add(30*time.Microsecond), ref))
 		case evMode6:
 			// One monitoring station polls four servers with ntpq.
-			up, down := h.pair(false, highPort(rng), 123)
-			up.Src, down.Dst = monitor, monitor
+			up, _ := h.pair(false, scenario.EphemeralPort(rng), 123)
+			up.Src = monitor
 			up.Dst = netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + rng.IntN(4))})
-			down.Src = up.Dst
-			seq := uint16(rng.IntN(1 << 16))
-			s.udp(t, up, mode6Request(2, seq, 0))
-			s.udp(t.Add(300*time.Microsecond), down, mode6Response(2, seq, 0x0615, 0, 0, vars, true))
-			s.udp(t.Add(350*time.Microsecond), down, mode6Response(2, seq, 0x0615, 0, 468, vars[:200], false))
+			req, answer := scenario.ReadVar(uint16(rng.IntN(1 << 16)))
+			s.udp(t, up, req)
+			s.udp(t.Add(300*time.Microsecond), up.Reverse(), answer[0])
+			s.udp(t.Add(350*time.Microsecond), up.Reverse(), answer[1])
 		case evProbe:
 			// One scanner sweeps the servers for amplifiers; none answers.
-			up, _ := h.pair(false, highPort(rng), 123)
+			up, _ := h.pair(false, scenario.EphemeralPort(rng), 123)
 			up.Src = scanner
-			s.udp(t, up, mode7Request(2, implXNTPD, reqMonGetlist1, 48))
+			s.udp(t, up, scenario.MonlistRequest(48))
 		case evMonlist:
 			v := rng.IntN(6)
 			victim := netip.AddrFrom4([4]byte{203, 0, 113, byte(v + 1)})
 			port := uint16(80)
-			up := &Endpoints{SrcMAC: macRouter, DstMAC: macServer, Src: victim, Dst: reflector, SrcPort: port, DstPort: 123}
-			down := &Endpoints{SrcMAC: macServer, DstMAC: macRouter, Src: reflector, Dst: victim, SrcPort: 123, DstPort: port}
-			s.udp(t, up, mode7Request(2, implXNTPD, reqMonGetlist1, 8))
-			for k, p := range list[v*100 : (v+1)*100] {
-				s.udp(t.Add(200*time.Microsecond+time.Duration(k)*25*time.Microsecond), down, p)
-			}
+			up := &scenario.Endpoints{SrcMAC: benchRouter, DstMAC: benchServer, Src: victim, Dst: reflector, SrcPort: port, DstPort: 123}
+			s.udp(t, up, scenario.MonlistRequest(8))
+			s.replySeries(t.Add(200*time.Microsecond), up.Reverse(), list[v*100:(v+1)*100])
 		}
 	}
 }
@@ -412,28 +422,24 @@ func genMixed(s *stream, rng *rand.Rand) error {
 // no IPv4 documentation range holds 2 million addresses; forgedSource makes them distinct.
 // The server answers one request in 1000 with a full 100-packet reply to the forged source.
 func genAttack(s *stream, rng *rand.Rand) error {
-	server := addr("2001:db8:10::123")
+	server := netip.MustParseAddr("2001:db8:10::123")
 	clients := make([]netip.Addr, 600)
 	for i := range clients {
 		clients[i] = forgedSource(uint32(i), 0)
 	}
-	list := monlistReply(2, clients, server)
-	req := mode7Request(2, implXNTPD, reqMonGetlist1, 8)
-	t := t0
+	list := scenario.MonlistReply(2, clients, server)
+	req := scenario.MonlistRequest(8)
+	t := scenario.Epoch
 	for i := uint32(0); ; i++ {
 		t = t.Add(time.Duration(5_000 + rng.IntN(10_000)))
 		if err := s.flushBefore(t); err != nil {
 			return err
 		}
 		src := forgedSource(i, rng.Uint64())
-		port := highPort(rng)
-		up := &Endpoints{SrcMAC: macRouter, DstMAC: macServer, Src: src, Dst: server, SrcPort: port, DstPort: 123}
+		up := &scenario.Endpoints{SrcMAC: benchRouter, DstMAC: benchServer, Src: src, Dst: server, SrcPort: scenario.EphemeralPort(rng), DstPort: 123}
 		s.udp(t, up, req)
 		if i%1000 == 999 {
-			down := &Endpoints{SrcMAC: macServer, DstMAC: macRouter, Src: server, Dst: src, SrcPort: 123, DstPort: port}
-			for k, p := range list {
-				s.udp(t.Add(200*time.Microsecond+time.Duration(k)*25*time.Microsecond), down, p)
-			}
+			s.replySeries(t.Add(200*time.Microsecond), up.Reverse(), list)
 		}
 	}
 }

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ntpwatch/ntpwatch/decode/proto"
+	"github.com/ntpwatch/ntpwatch/internal/scenario"
 )
 
 // Loopback test traffic for `ntpwatch live -i lo` (design.md "Real components"): an amplifier
@@ -105,7 +108,7 @@ func amplify(ctx context.Context, conn *net.UDPConn, limit int) (amplifierStats,
 		}
 		req := buf[:n]
 		// A mode 7 request (R=0, mode 7) for MON_GETLIST_1 (ntp_request.h), any version.
-		if n < 8 || req[0]&0x87 != 0x07 || req[3] != reqMonGetlist1 {
+		if n < 8 || req[0]&0x87 != 0x07 || req[3] != proto.ReqMonGetList1 {
 			st.ignored++
 			continue
 		}
@@ -115,7 +118,7 @@ func amplify(ctx context.Context, conn *net.UDPConn, limit int) (amplifierStats,
 		victim := from.Addr().Unmap()
 		pkts, ok := replies[victim]
 		if !ok {
-			pkts = monlistReply(req[0]>>3&7, clientsOf(victim, monlistClients), server)
+			pkts = scenario.MonlistReply(req[0]>>3&7, scenario.MonitorList(victim, monlistClients), server)
 			replies[victim] = pkts
 		}
 		for _, p := range pkts {
@@ -200,7 +203,7 @@ func send(ctx context.Context, conn *net.UDPConn, to netip.AddrPort, count int, 
 			st.replyBytes += uint64(n)
 		}
 	})
-	req := mode7Request(2, implXNTPD, reqMonGetlist1, monlistRequestLen)
+	req := scenario.MonlistRequest(monlistRequestLen)
 	start := time.Now()
 	var err error
 	for i := range count {

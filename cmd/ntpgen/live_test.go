@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntpwatch/ntpwatch/internal/scenario"
 )
 
 // TestLoopbackOnly checks that the live tools refuse every address off the loopback
@@ -60,7 +62,7 @@ func TestAmplifierAnswersSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	junk.Write(clientPacket(time.Unix(1389355200, 0))) // mode 3: not a monlist request
+	junk.Write(scenario.ClientRequest(time.Unix(1389355200, 0))) // mode 3: not a monlist request
 	junk.Close()
 	cli, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.2:0")))
 	if err != nil {

@@ -4,35 +4,33 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"path/filepath"
-)
 
-// generate builds a scenario from seed into a capture.
-func generate(s *scenario, seed uint64) *capture {
-	c := &capture{}
-	s.build(c, rand.New(rand.NewPCG(seed, 0x6e7470)))
-	return c
-}
+	"github.com/ntpwatch/ntpwatch/internal/scenario"
+)
 
 func runScenario(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("scenario", flag.ContinueOnError)
 	name := fs.String("name", "", "scenario to write (ntpgen list)")
 	out := fs.String("o", "-", "output file; - for stdout; a .gz name is gzip-compressed")
-	format := fs.String("format", "pcap", "pcap, pcap-ns or pcapng")
+	format := fs.String("format", string(scenario.PCAP), "pcap, pcap-ns or pcapng")
 	snaplen := fs.Int("snaplen", -1, "bytes kept of each frame; -1 uses the scenario's own, 0 keeps all")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed writes the same bytes")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := findScenario(*name)
+	s, err := scenario.Find(*name)
 	if err != nil {
 		return fmt.Errorf("%w: -name: %v", errUsage, err)
 	}
 	if *snaplen < 0 {
-		*snaplen = s.snaplen
+		*snaplen = s.Snaplen
 	}
-	return generate(s, *seed).write(output{Path: *out, Format: *format, Snaplen: *snaplen})
+	frames := s.Frames(*seed)
+	if *out == "-" {
+		return scenario.Write(stdout, frames, scenario.Format(*format), *snaplen)
+	}
+	return scenario.WriteFile(*out, frames, scenario.Format(*format), *snaplen)
 }
 
 func runPcaps(args []string, stdout io.Writer) error {
@@ -41,10 +39,9 @@ func runPcaps(args []string, stdout io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	for i := range scenarios {
-		s := &scenarios[i]
-		path := filepath.Join(*dir, s.name+".pcap")
-		if err := generate(s, 1).write(output{Path: path, Format: "pcap", Snaplen: s.snaplen}); err != nil {
+	for _, s := range scenario.All() {
+		path := filepath.Join(*dir, s.Name+".pcap")
+		if err := scenario.WriteFile(path, s.Frames(1), scenario.PCAP, s.Snaplen); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", path)
@@ -56,8 +53,8 @@ func runList(args []string, stdout io.Writer) error {
 	if err := parse(flag.NewFlagSet("list", flag.ContinueOnError), args); err != nil {
 		return err
 	}
-	for _, s := range scenarios {
-		fmt.Fprintf(stdout, "%-16s %s\n", s.name, s.about)
+	for _, s := range scenario.All() {
+		fmt.Fprintf(stdout, "%-16s %s\n", s.Name, s.About)
 	}
 	return nil
 }

@@ -2,54 +2,27 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/ntpwatch/ntpwatch/internal/testutil/kafkatest"
 )
 
-// consumeAll reads n values from topic with franz-go's client; the deadline is a hang guard.
-func consumeAll(t *testing.T, brokers []string, topic string, n int) []string {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var vals []string
-	for len(vals) < n && ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { vals = append(vals, string(r.Value)) })
-	}
-	if len(vals) != n {
-		t.Fatalf("consumed %d of %d records before the hang guard", len(vals), n)
-	}
-	return vals
-}
-
 // TestKafkaRoundTrip runs `ntpwatch read --sink stdout,file,kafka` on the reflection sample
-// against an in-process broker and checks that the three outputs carry the same lines, and
-// that they are the golden alerts.
+// against a broker (in-process, or NTPWATCH_KAFKA_BROKERS) and checks that the three outputs
+// carry the same lines, and that they are the golden alerts.
 func TestKafkaRoundTrip(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	b := kafkatest.Start(t)
+	topic := kafkatest.NewTopic(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "alerts.jsonl")
 	repoRoot(t)
 	out, stderr, code := readAlerts(t, "--sink", "stdout,file,kafka", "--out", file,
-		"--kafka-brokers", strings.Join(c.ListenAddrs(), ","), "--kafka-topic", "alerts",
+		"--kafka-brokers", strings.Join(b.Addrs, ","), "--kafka-topic", topic,
 		"--spool", filepath.Join(dir, "spool"), "pcaps/reflection.pcap")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -63,7 +36,10 @@ func TestKafkaRoundTrip(t *testing.T) {
 		t.Errorf("stdout or file differ from the golden alerts:\nstdout:\n%s\nfile:\n%s", out, inFile)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(golden), "\n"), "\n")
-	vals := consumeAll(t, c.ListenAddrs(), "alerts", len(lines))
+	var vals []string
+	for _, r := range kafkatest.Consume(t, b.Addrs, topic, len(lines)) {
+		vals = append(vals, string(r.Value))
+	}
 	slices.Sort(lines)
 	slices.Sort(vals)
 	if !slices.Equal(lines, vals) {

@@ -1,6 +1,11 @@
 // Package testutil holds the helpers that tests of several packages share: frame builders,
 // real bytes from hex dumps, the paths of the shared reference data. It imports no package of
-// ntpwatch but decode/proto, so that every package's tests may use it.
+// ntpwatch but decode/proto and internal/scenario, neither of which imports decode, so that
+// every package's tests may use it, decode's own included.
+//
+// Its frame builders are the small ones of unit tests: bare IP packets without checksums,
+// to wrap in any link layer, and single NTP messages. internal/scenario builds whole
+// captures of realistic traffic, with checksums and padding, and ntpd's monlist replies.
 package testutil
 
 import (
@@ -9,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode/proto"
+	"github.com/ntpwatch/ntpwatch/internal/scenario"
 )
 
 // Addresses of the documentation ranges (RFC 5737, RFC 3849) and a time for test frames.
@@ -79,12 +85,8 @@ func Ethernet(ip []byte, tags ...uint16) []byte {
 }
 
 // MonlistRequest returns a MON_GETLIST_1 implementation 3 request of size bytes (8, 48 or
-// 192 on the wire), as attack tools, nmap and ntpdc send it.
-func MonlistRequest(size int) []byte {
-	h := proto.Private{Implementation: 3, RequestCode: proto.ReqMonGetList1}
-	b := proto.AppendPrivate(nil, 2, &h)
-	return append(b, make([]byte, max(0, size-len(b)))...)
-}
+// 192 on the wire), as attack tools, nmap and ntpdc send it: the generator's own.
+func MonlistRequest(size int) []byte { return scenario.MonlistRequest(size) }
 
 // MonlistReply returns a MON_GETLIST_1 implementation 3 reply payload listing clients in
 // 72-byte items (ntpd struct info_monitor_1).

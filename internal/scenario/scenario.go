@@ -1,0 +1,95 @@
+// Package scenario builds the deterministic NTP traffic ntpwatch is tested and shown with:
+// the sample captures of pcaps/, which cmd/ntpgen writes, and the same frames for tests that
+// want them in memory or in another capture format. A scenario is a function of its seed
+// alone, so the same seed gives the same bytes on every machine, and each scenario carries
+// the incidents it was built to contain, so that a test checks the detector against the
+// design rather than against its own earlier output.
+//
+// The frame and NTP payload builders are exported for cmd/ntpgen's benchmark captures and
+// loopback tools. Everything here is a pure function of its arguments and safe for
+// concurrent use.
+package scenario
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Scenario is one deterministic capture and what it holds.
+type Scenario struct {
+	Name  string // the sample's name: pcaps/NAME.pcap
+	About string // one line for pcaps/README.md and `ntpgen list`
+	// Snaplen is the snaplen the sample in pcaps/ is written with; 0 keeps whole frames.
+	Snaplen int
+	// HomeNet is the network the scenario's tap guards, which ntpwatch must be told
+	// (--home-net) to tell inside from outside; the zero Prefix where the scenario needs none.
+	HomeNet netip.Prefix
+	// Incidents are the incidents the traffic holds, as ntpwatch must report them given
+	// HomeNet: every one, and nothing else.
+	Incidents []Incident
+
+	build func(c *capture, rng *rand.Rand)
+}
+
+// Incident is one incident of a scenario as its design makes it, in the terms of the end
+// event of an ntpwatch alert (docs/alerts.md): the zero value of a field is what the alert
+// carries when the kind has no such figure.
+type Incident struct {
+	Kind                       string // the alert's kind: "reflection", "scan", ...
+	Reflector, Victim, Scanner netip.Addr
+	Requests, Responses        Traffic
+	Reflectors                 int // distinct reflectors (victim_flood, spoofed_egress)
+	Targets                    int // distinct addresses probed (scan)
+	Amplifiers, Patched        int // scan responders that answered with data, and with err=4
+}
+
+// Traffic is a count of packets and of their UDP payload bytes.
+type Traffic struct{ Packets, Bytes uint64 }
+
+// Frame is one Ethernet frame of a scenario, whole, and when it was captured.
+type Frame struct {
+	Time time.Time
+	Data []byte
+}
+
+// All returns every scenario, in the order `ntpgen pcaps` writes them.
+func All() []Scenario { return slices.Clone(scenarios) }
+
+// Find returns the scenario called name.
+func Find(name string) (*Scenario, error) {
+	for _, s := range scenarios {
+		if s.Name == name {
+			return &s, nil
+		}
+	}
+	names := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		names[i] = s.Name
+	}
+	return nil, fmt.Errorf("unknown scenario %q (want one of %s)", name, strings.Join(names, ", "))
+}
+
+// Frames builds the scenario from seed and returns its frames in time order; frames of the
+// same instant keep the order the scenario made them in.
+func (s *Scenario) Frames(seed uint64) []Frame {
+	c := &capture{}
+	s.build(c, rand.New(rand.NewPCG(seed, 0x6e7470)))
+	slices.SortStableFunc(c.frames, func(a, b Frame) int { return a.Time.Compare(b.Time) })
+	return c.frames
+}
+
+// capture collects a scenario's frames as it makes them, out of time order.
+type capture struct {
+	frames []Frame
+	ipID   uint16
+}
+
+// udp adds one UDP datagram at time t.
+func (c *capture) udp(t time.Time, ep *Endpoints, payload []byte) {
+	c.ipID++
+	c.frames = append(c.frames, Frame{Time: t, Data: AppendUDP(nil, ep, c.ipID, payload)})
+}
