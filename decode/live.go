@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
 // Capture engines for OpenLive.
@@ -153,12 +155,13 @@ func (c LiveConfig) withDefaults() LiveConfig {
 const maxWorkers = 64
 
 // Validate reports every field of c (with the defaults filled in) that cannot be used, each
-// as a *SettingError, joined.
+// as a *setting.Error keyed by the field's name in lower case ("workers", "buffer_size"),
+// joined.
 func (c LiveConfig) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	bad := func(field string, value any, format string, args ...any) {
-		errs = append(errs, &SettingError{Field: field, Value: fmt.Sprint(value), Err: fmt.Errorf(format, args...)})
+	bad := func(key string, value any, format string, args ...any) {
+		errs = append(errs, setting.Errorf(key, fmt.Sprint(value), format, args...))
 	}
 	switch c.Engine {
 	case EnginePcap:
@@ -183,17 +186,6 @@ func (c LiveConfig) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// SettingError is a LiveConfig field that cannot be used. Field is the name of the
-// LiveConfig field in lower case with underscores ("workers", "bpf"), so that a caller can
-// name the flag or key that set it.
-type SettingError struct {
-	Field, Value string
-	Err          error
-}
-
-func (e *SettingError) Error() string { return e.Field + " " + e.Value + ": " + e.Err.Error() }
-func (e *SettingError) Unwrap() error { return e.Err }
 
 // permissionError turns an operating system refusal into ErrCapturePermission.
 func permissionError(err error) error {

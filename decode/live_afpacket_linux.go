@@ -14,6 +14,7 @@ import (
 	"github.com/google/gopacket/afpacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -158,7 +159,7 @@ func afLinkType(name string) (LinkType, error) {
 func afFilter(cfg LiveConfig, link LinkType, loopback bool) ([]bpf.RawInstruction, error) {
 	ins, err := pcap.CompileBPFFilter(layers.LinkType(link), cfg.Snaplen, cfg.BPF)
 	if err != nil {
-		return nil, &SettingError{Field: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
+		return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
 	}
 	var prog []bpf.RawInstruction
 	if loopback {

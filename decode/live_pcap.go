@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
 // pcapSource captures through libpcap. On Linux libpcap reads a TPACKET_V3 ring, puts back
@@ -45,7 +46,7 @@ func openPcap(cfg LiveConfig) ([]LiveSource, error) {
 	}
 	if err := h.SetBPFFilter(cfg.BPF); err != nil {
 		h.Close()
-		return nil, &SettingError{Field: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
+		return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
 	}
 	return []LiveSource{&pcapSource{name: cfg.Interface, h: h, link: pcapLinkType(h.LinkType())}}, nil
 }

@@ -2,11 +2,12 @@ package sinks
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
 // Defaults of Config and KafkaConfig, applied by Open to the zero values.
@@ -86,44 +87,46 @@ const (
 )
 
 // ErrSetting marks an error of Open that comes from the settings rather than from the
-// world: an invalid Config, or a file named by an option that cannot be read or created
-// (--out, --kafka-tls-ca, ...). An unreachable broker is not one. errors.Is finds it.
+// world: an invalid Config, or a file named by a setting that cannot be read or created
+// (file, kafka.tls.ca, ...). An unreachable broker is not one. errors.Is finds it.
 var ErrSetting = errors.New("bad setting")
 
 // settingError is an error of the settings, with its own message.
 type settingError struct{ err error }
 
-func (e settingError) Error() string   { return e.err.Error() }
-func (e settingError) Unwrap() []error { return []error{e.err, ErrSetting} }
+func (e settingError) Error() string        { return e.err.Error() }
+func (e settingError) Unwrap() error        { return e.err }
+func (e settingError) Is(target error) bool { return target == ErrSetting }
 
-// Validate reports every problem of c at once, each naming the flag to fix.
+// Validate reports every problem of c at once, each a *setting.Error keyed by the yaml
+// key of the value to fix ("kafka.topic"), for the command to name its flag.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(flag, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(flag+": "+format, args...))
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, setting.Errorf(key, "", format, args...))
 	}
 	seen := map[string]bool{}
 	for _, s := range c.Sinks {
 		switch s {
 		case SinkStdout, SinkFile, SinkKafka:
 			if seen[s] {
-				bad("--sink", "%s given twice", s)
+				bad("sinks", "%s given twice", s)
 			}
 			seen[s] = true
 		default:
-			bad("--sink", "unknown sink %q (want stdout, file or kafka)", s)
+			bad("sinks", "unknown sink %q (want stdout, file or kafka)", s)
 		}
 	}
 	switch c.Format {
 	case "", "json", "eve":
 	default:
-		bad("--format", "unknown format %q (want json or eve)", c.Format)
+		bad("format", "unknown format %q (want json or eve)", c.Format)
 	}
 	if seen[SinkFile] && c.File == "" {
-		bad("--out", "the file sink needs a file name")
+		bad("file", "the file sink needs a file name")
 	}
 	if c.QueueSize < 0 {
-		errs = append(errs, fmt.Errorf("queue size %d: must not be negative", c.QueueSize))
+		bad("queue_size", "%d: must not be negative", c.QueueSize)
 	}
 	if seen[SinkKafka] {
 		errs = append(errs, c.Kafka.validate()...)
@@ -133,63 +136,62 @@ func (c Config) Validate() error {
 
 func (k KafkaConfig) validate() []error {
 	var errs []error
-	bad := func(flag, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(flag+": "+format, args...))
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, setting.Errorf("kafka."+key, "", format, args...))
 	}
 	if len(k.Brokers) == 0 {
-		bad("--kafka-brokers", "the kafka sink needs at least one broker host:port")
+		bad("brokers", "the kafka sink needs at least one broker host:port")
 	}
 	for _, b := range k.Brokers {
 		host, port, err := net.SplitHostPort(b)
 		if err != nil {
-			bad("--kafka-brokers", "%q is not host:port", b)
+			bad("brokers", "%q is not host:port", b)
 			continue
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || host == "" {
-			bad("--kafka-brokers", "%q is not host:port", b)
+			bad("brokers", "%q is not host:port", b)
 		}
 	}
 	if k.Topic != "" && !validTopic(k.Topic) {
-		bad("--kafka-topic", "%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)", k.Topic)
+		bad("topic", "%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)", k.Topic)
 	}
 	if _, err := compressionCodec(k.Compression); err != nil {
-		bad("--kafka-compression", "%v", err)
+		bad("compression", "%v", err)
 	}
 	if _, err := requiredAcks(k.Acks); err != nil {
-		bad("--kafka-acks", "%v", err)
+		bad("acks", "%v", err)
 	}
 	switch strings.ToLower(k.SASL.Mechanism) {
 	case "":
 		if k.SASL.User != "" {
-			bad("--kafka-sasl-user", "needs --kafka-sasl-mechanism")
+			bad("sasl.user", "needs kafka.sasl.mechanism")
 		}
 	case "plain", "scram-sha-256", "scram-sha-512":
 		if k.SASL.User == "" {
-			bad("--kafka-sasl-user", "required by --kafka-sasl-mechanism %s", k.SASL.Mechanism)
+			bad("sasl.user", "required by kafka.sasl.mechanism %s", k.SASL.Mechanism)
 		}
 		if k.SASL.Password == "" {
-			bad("--kafka-sasl-password", "required by --kafka-sasl-mechanism %s (or set NTPWATCH_KAFKA_PASSWORD)", k.SASL.Mechanism)
+			bad("sasl.password", "required by kafka.sasl.mechanism %s (or set NTPWATCH_KAFKA_PASSWORD)", k.SASL.Mechanism)
 		}
 	default:
-		bad("--kafka-sasl-mechanism", "unknown mechanism %q (want plain, scram-sha-256 or scram-sha-512)", k.SASL.Mechanism)
+		bad("sasl.mechanism", "unknown mechanism %q (want plain, scram-sha-256 or scram-sha-512)", k.SASL.Mechanism)
 	}
 	if (k.TLS.Cert == "") != (k.TLS.Key == "") {
 		if k.TLS.Cert == "" {
-			bad("--kafka-tls-cert", "required by --kafka-tls-key")
+			bad("tls.cert", "required by kafka.tls.key")
 		} else {
-			bad("--kafka-tls-key", "required by --kafka-tls-cert")
+			bad("tls.key", "required by kafka.tls.cert")
 		}
 	}
 	for _, d := range []struct {
-		name string
-		v    time.Duration
+		key string
+		v   time.Duration
 	}{
-		{"kafka batch timeout", k.BatchTimeout}, {"kafka dial timeout", k.DialTimeout},
-		{"kafka retry duration", k.RetryFor}, {"kafka minimum backoff", k.BackoffMin},
-		{"kafka maximum backoff", k.BackoffMax},
+		{"batch_timeout", k.BatchTimeout}, {"dial_timeout", k.DialTimeout},
+		{"retry_for", k.RetryFor}, {"backoff_min", k.BackoffMin}, {"backoff_max", k.BackoffMax},
 	} {
 		if d.v < 0 {
-			errs = append(errs, fmt.Errorf("%s %v: must not be negative", d.name, d.v))
+			bad(d.key, "%v: must not be negative", d.v)
 		}
 	}
 	return errs

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
@@ -92,7 +93,7 @@ func (s *kafkaSink) opened() (replayed, unreadable uint64, err error) {
 	if s.spool == nil || s.spool.bad == 0 {
 		return s.replay, 0, nil
 	}
-	return s.replay, s.spool.bad, fmt.Errorf("--spool %s: %d unreadable lines skipped", s.spool.path, s.spool.bad)
+	return s.replay, s.spool.bad, setting.Errorf("kafka.spool", s.spool.path, "%d unreadable lines skipped", s.spool.bad)
 }
 
 // checkBrokers asks each broker in turn for the topic's partitions until one answers, all
@@ -110,18 +111,18 @@ func checkBrokers(ctx context.Context, k KafkaConfig, tlsCfg *tls.Config, mech s
 			return nil
 		}
 		if errors.Is(err, kafka.SASLAuthenticationFailed) {
-			return fmt.Errorf("--kafka-sasl-user %s: %s refused the credentials: %w", k.SASL.User, b, err)
+			return setting.Errorf("kafka.sasl.user", k.SASL.User, "%s refused the credentials: %w", b, err)
 		}
 		if errors.Is(err, kafka.UnknownTopicOrPartition) {
-			return fmt.Errorf("--kafka-topic %s: no such topic on %s and the cluster does not create topics on first use: create it", k.Topic, b)
+			return setting.Errorf("kafka.topic", k.Topic, "no such topic on %s and the cluster does not create topics on first use: create it", b)
 		}
 		if errors.Is(err, kafka.TopicAuthorizationFailed) {
-			return fmt.Errorf("--kafka-topic %s: not authorized on %s: %w", k.Topic, b, err)
+			return setting.Errorf("kafka.topic", k.Topic, "not authorized on %s: %w", b, err)
 		}
 		errs = append(errs, err)
 	}
-	return fmt.Errorf("--kafka-brokers %s: no broker answered within %v: %w",
-		strings.Join(k.Brokers, ","), k.DialTimeout, errs[0])
+	return setting.Errorf("kafka.brokers", strings.Join(k.Brokers, ","), "no broker answered within %v: %w",
+		k.DialTimeout, errs[0])
 }
 
 func askPartitions(ctx context.Context, d *kafka.Dialer, broker, topic string) error {
@@ -146,21 +147,21 @@ func tlsConfig(t TLSConfig) (*tls.Config, error) {
 	if !t.enabled() {
 		return nil, nil
 	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.Insecure} //nolint:gosec // only when asked for with --kafka-tls-insecure
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.Insecure} //nolint:gosec // only when asked for (kafka.tls.insecure)
 	if t.CA != "" {
 		pem, err := os.ReadFile(t.CA)
 		if err != nil {
-			return nil, fmt.Errorf("--kafka-tls-ca %w", err)
+			return nil, &setting.Error{Key: "kafka.tls.ca", Err: err}
 		}
 		c.RootCAs = x509.NewCertPool()
 		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--kafka-tls-ca %s: no PEM certificate in the file", t.CA)
+			return nil, setting.Errorf("kafka.tls.ca", t.CA, "no PEM certificate in the file")
 		}
 	}
 	if t.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
 		if err != nil {
-			return nil, fmt.Errorf("--kafka-tls-cert %s, --kafka-tls-key %s: %w", t.Cert, t.Key, err)
+			return nil, setting.Errorf("kafka.tls.cert", t.Cert, "with kafka.tls.key %s: %w", t.Key, err)
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}
@@ -184,7 +185,7 @@ func saslMechanism(c SASLConfig) (sasl.Mechanism, error) {
 func scramMechanism(algo scram.Algorithm, c SASLConfig) (sasl.Mechanism, error) {
 	m, err := scram.Mechanism(algo, c.User, c.Password)
 	if err != nil {
-		return nil, fmt.Errorf("--kafka-sasl-password: %w", err)
+		return nil, &setting.Error{Key: "kafka.sasl.password", Err: err}
 	}
 	return m, nil
 }

@@ -200,7 +200,7 @@ func TestKafkaUnreachable(t *testing.T) {
 			Brokers: []string{addr}, DialTimeout: 500 * time.Millisecond}}, nil)
 		hung := ctx.Err() != nil
 		cancel()
-		if hung || err == nil || !strings.HasPrefix(err.Error(), "--kafka-brokers "+addr+": ") ||
+		if hung || err == nil || !strings.HasPrefix(err.Error(), "kafka.brokers "+addr+": ") ||
 			strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err = %v (hang guard hit: %v), want one line naming --kafka-brokers", addr, err, hung)
 		}
@@ -332,7 +332,7 @@ func TestKafkaSASL(t *testing.T) {
 			cfg.Kafka.SASL = SASLConfig{Mechanism: strings.ToLower(mech), User: "alice", Password: "wrong"}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if _, err := Open(ctx, cfg, nil); err == nil || !strings.HasPrefix(err.Error(), "--kafka-sasl-user alice: ") {
+			if _, err := Open(ctx, cfg, nil); err == nil || !strings.HasPrefix(err.Error(), "kafka.sasl.user alice: ") {
 				t.Errorf("wrong password: err = %v, want one naming --kafka-sasl-user", err)
 			}
 			cfg.Kafka.SASL.Password = "s3cret"

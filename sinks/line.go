@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
 // maxLineBatch bounds how many bytes of queued alerts a line sink gathers into one write.
@@ -32,7 +34,7 @@ func openLineSink(path string) (*lineSink, error) {
 func openAppend(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("--out %s: %w", path, err)
+		return nil, &setting.Error{Key: "file", Err: err}
 	}
 	return f, nil
 }

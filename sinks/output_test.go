@@ -162,8 +162,8 @@ func TestFileSinkReopen(t *testing.T) {
 
 func TestFileSinkUnwritable(t *testing.T) {
 	_, err := Open(context.Background(), Config{Sinks: []string{"file"}, File: filepath.Join(t.TempDir(), "no", "such")}, nil)
-	if err == nil || !strings.HasPrefix(err.Error(), "--out ") || strings.Contains(err.Error(), "\n") {
-		t.Errorf("err = %v, want one line naming --out", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "file: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("err = %v, want one line naming the key file", err)
 	}
 }
 
@@ -181,11 +181,11 @@ func TestValidate(t *testing.T) {
 		{"everything wrong at once", Config{Sinks: []string{"stdout", "stdout", "syslog", "file", "kafka"}, Format: "xml",
 			Kafka: KafkaConfig{Brokers: []string{"localhost", "h:0"}, Topic: "bad topic", Compression: "brotli",
 				Acks: "2", SASL: SASLConfig{Mechanism: "gssapi"}, TLS: TLSConfig{Key: "k.pem"}}},
-			[]string{"--sink", "--format", "--out", "--kafka-brokers", "--kafka-topic", "--kafka-compression",
-				"--kafka-acks", "--kafka-sasl-mechanism", "--kafka-tls-cert"}},
-		{"kafka without brokers", Config{Sinks: []string{"kafka"}}, []string{"--kafka-brokers"}},
+			[]string{"sinks", "format", "file", "kafka.brokers", "kafka.topic", "kafka.compression",
+				"kafka.acks", "kafka.sasl.mechanism", "kafka.tls.cert"}},
+		{"kafka without brokers", Config{Sinks: []string{"kafka"}}, []string{"kafka.brokers"}},
 		{"sasl without credentials", Config{Sinks: []string{"kafka"}, Kafka: KafkaConfig{Brokers: []string{"h:1"},
-			SASL: SASLConfig{Mechanism: "plain"}}}, []string{"--kafka-sasl-user", "--kafka-sasl-password"}},
+			SASL: SASLConfig{Mechanism: "plain"}}}, []string{"kafka.sasl.user", "kafka.sasl.password"}},
 	} {
 		err := c.cfg.Validate()
 		if len(c.want) == 0 {
@@ -199,13 +199,13 @@ func TestValidate(t *testing.T) {
 			continue
 		}
 		lines := strings.Split(err.Error(), "\n")
-		for _, flag := range c.want {
+		for _, key := range c.want {
 			found := false
 			for _, l := range lines {
-				found = found || strings.HasPrefix(l, flag+": ")
+				found = found || strings.HasPrefix(l, key+": ")
 			}
 			if !found {
-				t.Errorf("%s: no line names %s:\n%v", c.name, flag, err)
+				t.Errorf("%s: no line names %s:\n%v", c.name, key, err)
 			}
 		}
 	}

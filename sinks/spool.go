@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
 // spool keeps the alerts Kafka did not take, in a file of JSON lines
@@ -46,11 +48,11 @@ func (s *spool) pending() bool { return s != nil && s.old+s.cur > 0 }
 func (s *spool) append(msgs []message) error {
 	if s.f == nil {
 		if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-			return fmt.Errorf("--spool %w", err)
+			return &setting.Error{Key: "kafka.spool", Err: err}
 		}
 		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
-			return fmt.Errorf("--spool %w", err)
+			return &setting.Error{Key: "kafka.spool", Err: err}
 		}
 		s.f = f
 	}
@@ -83,7 +85,7 @@ func (s *spool) load() ([]message, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--spool %w", err)
+		return nil, &setting.Error{Key: "kafka.spool", Err: err}
 	}
 	var msgs []message
 	s.bad = 0
@@ -125,13 +127,13 @@ func (s *spool) consume(n int) (old, cur uint64, err error) {
 	if n >= len(msgs) {
 		s.old, s.cur = 0, 0
 		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return old, cur, fmt.Errorf("--spool %w", err)
+			return old, cur, &setting.Error{Key: "kafka.spool", Err: err}
 		}
 		return old, cur, nil
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+".*")
 	if err != nil {
-		return 0, 0, fmt.Errorf("--spool %w", err)
+		return 0, 0, &setting.Error{Key: "kafka.spool", Err: err}
 	}
 	rest := &spool{path: tmp.Name(), f: tmp}
 	err = rest.append(msgs[n:])
@@ -141,7 +143,7 @@ func (s *spool) consume(n int) (old, cur uint64, err error) {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return 0, 0, fmt.Errorf("--spool %s: %w", s.path, err)
+		return 0, 0, &setting.Error{Key: "kafka.spool", Value: s.path, Err: err}
 	}
 	s.old -= old
 	s.cur -= cur

@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
+
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
 // Exit statuses (docs/exit-status.md).
@@ -77,7 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "ntpwatch %s: %v\n", name, err)
+	// Libraries name the settings by their keys; the user reads the flags that set them.
+	fmt.Fprintf(stderr, "ntpwatch %s: %v\n", name, setting.Rename(err, flagOf()))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
@@ -142,4 +146,11 @@ func version() string {
 		return "(devel)"
 	}
 	return fmt.Sprintf("(devel) %.12s%s %s %s", rev, dirty, at, bi.GoVersion)
+}
+
+// flagOf maps the keys that library errors name (setting.Error) to the flags that set them.
+func flagOf() map[string]string {
+	m := maps.Clone(outputFlagOf)
+	maps.Copy(m, liveFlagOf)
+	return m
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
@@ -66,14 +64,10 @@ func runLive(ctx context.Context, e env) error {
 	}
 	lc := o.Capture()
 	if err := lc.Validate(); err != nil {
-		return usageError{flagNames(err, liveFlagOf)}
+		return usageError{err}
 	}
 	live, err := decode.OpenLive(lc)
 	if err != nil {
-		var se *decode.SettingError
-		if errors.As(err, &se) { // the filter does not compile
-			return usageError{flagNames(se, liveFlagOf)}
-		}
 		return usageError{err}
 	}
 	srcs := make([]decode.Source, len(live))
@@ -100,29 +94,6 @@ func runLive(ctx context.Context, e env) error {
 	return err
 }
 
-// liveFlagOf names the flag of each decode.LiveConfig field.
+// liveFlagOf names the flag of each decode.LiveConfig key, for its errors.
 var liveFlagOf = map[string]string{"engine": "--engine", "workers": "--workers", "snaplen": "--snaplen",
 	"bpf": "--bpf", "buffer_size": "--buffer-mb"}
-
-// flagNames rewords the *decode.SettingError values joined in err with the flags that set
-// them, on one line.
-func flagNames(err error, flagOf map[string]string) error {
-	var parts []string
-	for _, e := range unjoin(err) {
-		var se *decode.SettingError
-		if errors.As(e, &se) && flagOf[se.Field] != "" {
-			parts = append(parts, fmt.Sprintf("%s %s: %v", flagOf[se.Field], se.Value, se.Err))
-			continue
-		}
-		parts = append(parts, e.Error())
-	}
-	return errors.New(strings.Join(parts, "; "))
-}
-
-// unjoin returns the errors joined in err (errors.Join), or err alone.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}

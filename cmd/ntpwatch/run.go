@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/ntpwatch/ntpwatch/decode"
 	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
+	"github.com/ntpwatch/ntpwatch/internal/setting"
 	"github.com/ntpwatch/ntpwatch/sinks"
 )
 
@@ -49,7 +51,7 @@ func (a *analysis) run(ctx context.Context) (pipeline.Result, error) {
 	res, err := a.p.Run(ctx)
 	stopHangups()
 	if !res.Outputs.Failed() && (res.Outputs.Spooled > 0 || res.Outputs.Replayed > 0) {
-		fmt.Fprintf(a.e.stderr, "ntpwatch: %s\n", res.Outputs)
+		fmt.Fprintf(a.e.stderr, "ntpwatch: %v\n", setting.Rename(errors.New(res.Outputs.String()), flagOf()))
 	}
 	return res, err
 }
@@ -62,5 +64,5 @@ func closeSources(srcs []decode.Source) {
 
 // stderrWarn prints a warning on stderr.
 func stderrWarn(e env) func(error) {
-	return func(err error) { fmt.Fprintf(e.stderr, "ntpwatch: warning: %v\n", err) }
+	return func(err error) { fmt.Fprintf(e.stderr, "ntpwatch: warning: %v\n", setting.Rename(err, flagOf())) }
 }

@@ -39,6 +39,15 @@ func sinkFlags(fs *flag.FlagSet, cfg *config.Config) {
 	fs.StringVar(&k.Spool, "spool", k.Spool, "`file` keeping the alerts Kafka did not take; the next run delivers them first (\"\" for none)")
 }
 
+// outputFlagOf names the flag of each sinks.Config key, for its errors.
+var outputFlagOf = map[string]string{
+	"sinks": "--sink", "format": "--format", "file": "--out", "kafka.brokers": "--kafka-brokers",
+	"kafka.topic": "--kafka-topic", "kafka.client_id": "--kafka-client-id", "kafka.compression": "--kafka-compression",
+	"kafka.acks": "--kafka-acks", "kafka.sasl.mechanism": "--kafka-sasl-mechanism", "kafka.sasl.user": "--kafka-sasl-user",
+	"kafka.sasl.password": "--kafka-sasl-password", "kafka.tls.ca": "--kafka-tls-ca", "kafka.tls.cert": "--kafka-tls-cert",
+	"kafka.tls.key": "--kafka-tls-key", "kafka.spool": "--spool",
+}
+
 // openOutputs opens the sinks. A file named by a flag that cannot be used is exit status 2.
 func openOutputs(ctx context.Context, cfg sinks.Config, e env) (*sinks.Output, error) {
 	out, err := sinks.Open(ctx, cfg, e.stdout)
