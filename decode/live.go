@@ -6,8 +6,10 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
@@ -20,20 +22,30 @@ const (
 	EngineAFPacket = "afpacket"
 )
 
-// ntpFrames matches what the decoder needs of one (untagged) frame: UDP with port 123 on
-// either side, and every IP fragment that may belong to such a datagram. libpcap's `udp`
-// stops at IPv4 fragments with a non-zero offset and at IPv6 fragment headers, which carry
-// no UDP header; they are let through whatever their ports and attributed (or counted as
-// orphans) by the decoder.
-const ntpFrames = "udp port 123 or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
+// Filter is the capture filter that passes what the decoder needs of the protocols of table:
+// UDP with one of their ports on either side, and every IP fragment that may belong to such a
+// datagram, untagged, under one 802.1Q/802.1ad tag, or under two (QinQ). libpcap's `udp`
+// stops at IPv4 fragments with a non-zero offset and at IPv6 fragment headers, which carry no
+// UDP header; they are let through whatever their ports and attributed (or counted as orphans)
+// by the decoder. Each `vlan` keyword shifts the offsets of everything after it
+// (pcap-filter(7)), hence the nesting. On a live Linux capture the kernel has usually moved
+// the outer tag into the packet's metadata; libpcap's `vlan` checks the metadata first, and a
+// filter compiled for AF_PACKET sees the frame without its outer tag, so single-tagged frames
+// match the first alternative there.
+func Filter(table *proto.Table) string {
+	var ports []string
+	for _, p := range table.Protocols() {
+		for _, port := range p.Ports {
+			ports = append(ports, "udp port "+strconv.Itoa(int(port)))
+		}
+	}
+	frames := strings.Join(ports, " or ") + " or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
+	return frames + " or (vlan and (" + frames + " or (vlan and (" + frames + "))))"
+}
 
-// DefaultBPF is the capture filter of a live source when none is given: NTP and the fragments
-// that may carry it, untagged, under one 802.1Q/802.1ad tag, or under two (QinQ). Each `vlan`
-// keyword shifts the offsets of everything after it (pcap-filter(7)), hence the nesting. On a
-// live Linux capture the kernel has usually moved the outer tag into the packet's metadata;
-// libpcap's `vlan` checks the metadata first, and a filter compiled for AF_PACKET sees the
-// frame without its outer tag, so single-tagged frames match the first alternative there.
-const DefaultBPF = ntpFrames + " or (vlan and (" + ntpFrames + " or (vlan and (" + ntpFrames + "))))"
+// DefaultBPF is the capture filter of a live source when none is given: Filter of the
+// default protocol table.
+var DefaultBPF = Filter(proto.Default)
 
 // DefaultSnaplen is the bytes captured of each frame: whole frames on any common MTU, so the
 // monlist items and the NTP log are complete. Byte counts never depend on it.

@@ -97,6 +97,7 @@ func runRead(ctx context.Context, e env) error {
 	s := report.Build(report.Input{
 		Files: files, Decode: res.Decode, Engine: res.Engine, Outputs: res.Outputs,
 		First: res.First, Last: res.Last, Seen: res.Seen, Elapsed: clock().Sub(started), Interrupted: res.Interrupted,
+		FragmentCap: res.FragmentCap,
 	})
 	s.WriteText(e.stderr)
 	errs := []error{runErr}

@@ -132,6 +132,8 @@ type Result struct {
 	Alerts uint64
 	// Interrupted is set when ctx ended the run before its sources did.
 	Interrupted bool
+	// FragmentCap is the capacity of the decoders' fragment tables together.
+	FragmentCap int
 }
 
 // Run reads every source to its end, or until ctx ends, analysing as it goes; then it ends
@@ -156,7 +158,7 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	}()
 	p.analyse()
 
-	res := Result{Interrupted: ctx.Err() != nil}
+	res := Result{Interrupted: ctx.Err() != nil, FragmentCap: decode.DefaultFragmentCap * len(p.readers)}
 	for _, r := range p.readers {
 		r.mu.Lock()
 		res.Decode.Add(r.stats)

@@ -152,6 +152,7 @@ type Input struct {
 	Seen        bool
 	Elapsed     time.Duration
 	Interrupted bool // a signal ended the run before its input did
+	FragmentCap int  // the capacity of the decoders' fragment tables together
 }
 
 // Build gathers the figures of a finished run.
@@ -221,7 +222,8 @@ func Build(in Input) Summary {
 	for _, t := range es.Tables {
 		s.Tables = append(s.Tables, tableSummary{t.Name, t.Len, t.Cap, t.Peak, t.Evictions, t.Refusals, t.Deferred})
 	}
-	s.Tables = append(s.Tables, tableSummary{Name: "fragments", Len: int(ds.FragmentsTracked), Evictions: ds.FragmentEvictions})
+	s.Tables = append(s.Tables, tableSummary{Name: "fragments", Len: int(ds.FragmentsTracked), Cap: in.FragmentCap,
+		Evictions: ds.FragmentEvictions})
 
 	rep := &in.Outputs
 	s.Alerts = alertsSummary{rep.Delivered, rep.Spooled, rep.Lost, rep.Replayed}
