@@ -24,22 +24,36 @@ const (
 
 // Filter is the capture filter that passes what the decoder needs of the protocols of table:
 // UDP with one of their ports on either side, and every IP fragment that may belong to such a
-// datagram, untagged, under one 802.1Q/802.1ad tag, or under two (QinQ). libpcap's `udp`
-// stops at IPv4 fragments with a non-zero offset and at IPv6 fragment headers, which carry no
-// UDP header; they are let through whatever their ports and attributed (or counted as orphans)
-// by the decoder. Each `vlan` keyword shifts the offsets of everything after it
-// (pcap-filter(7)), hence the nesting. On a live Linux capture the kernel has usually moved
-// the outer tag into the packet's metadata; libpcap's `vlan` checks the metadata first, and a
-// filter compiled for AF_PACKET sees the frame without its outer tag, so single-tagged frames
-// match the first alternative there.
+// datagram, untagged, under one 802.1Q/802.1ad tag, or under two (QinQ); and every frame of
+// the tunnels and mirror encapsulations the decoder reads, whose inner ports a filter cannot
+// reach (GRE and so ERSPAN, IP in IP, EtherIP, which it counts as unread, the UDP ports of
+// VXLAN, Geneve and GTP-U, MPLS, PPPoE sessions), so that a sensor on a mirror port sees
+// inside. libpcap's `udp` stops at IPv4 fragments with a non-zero offset and at IPv6 fragment
+// headers, which carry no UDP header; they are let through whatever their ports and
+// attributed (or counted as orphans) by the decoder. Each `vlan` keyword shifts the offsets
+// of everything after it (pcap-filter(7)), hence the nesting; `ether proto` is used for MPLS
+// and PPPoE rather than libpcap's `mpls` and `pppoes`, which shift them too. On a live Linux
+// capture the kernel has usually moved the outer tag into the packet's metadata; libpcap's
+// `vlan` checks the metadata first, and a filter compiled for AF_PACKET sees the frame
+// without its outer tag, so single-tagged frames match the first alternative there.
 func Filter(table *proto.Table) string {
-	var ports []string
+	var alts []string
 	for _, p := range table.Protocols() {
 		for _, port := range p.Ports {
-			ports = append(ports, "udp port "+strconv.Itoa(int(port)))
+			alts = append(alts, "udp port "+strconv.Itoa(int(port)))
 		}
 	}
-	frames := strings.Join(ports, " or ") + " or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
+	alts = append(alts, "(ip and ip[6:2] & 0x1fff != 0)", "(ip6 and ip6[6] == 44)")
+	for _, n := range []int{ipProtoGRE, ipProtoIPIP, ipProtoIPv6, ipProtoEtherIP} {
+		alts = append(alts, "ip proto "+strconv.Itoa(n), "ip6 proto "+strconv.Itoa(n))
+	}
+	for _, port := range proto.TunnelPorts {
+		alts = append(alts, "udp dst port "+strconv.Itoa(int(port)))
+	}
+	for _, t := range []int{etherTypeMPLS, etherTypeMPLSMulticast, etherTypePPPoESession} {
+		alts = append(alts, "ether proto 0x"+strconv.FormatInt(int64(t), 16))
+	}
+	frames := strings.Join(alts, " or ")
 	return frames + " or (vlan and (" + frames + " or (vlan and (" + frames + "))))"
 }
 

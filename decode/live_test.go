@@ -31,7 +31,8 @@ func defaultBPF(t *testing.T, link LinkType) *pcap.BPF {
 }
 
 // TestDefaultBPFFrames checks what DefaultBPF passes, frame by frame: NTP untagged and under
-// one or two tags of each TPID libpcap knows, and the fragments the decoder attributes.
+// one or two tags of each TPID libpcap knows, the fragments the decoder attributes, and the
+// tunnels it reads.
 func TestDefaultBPFFrames(t *testing.T) {
 	ntp := []byte{0x17, 0, 3, 42, 0, 0, 0, 0} // an 8-byte MON_GETLIST_1 request
 	v4 := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntp)
@@ -59,6 +60,22 @@ func TestDefaultBPFFrames(t *testing.T) {
 		{"DNS", testutil.Ethernet(dns), false},
 		{"DNS under 802.1Q", testutil.Ethernet(dns, 0x8100, 10), false},
 		{"TCP", testutil.Ethernet(tcp), false},
+		// Tunnels: the filter cannot reach their inner ports, so it passes them whole.
+		{"GRE", testutil.Ethernet(outer4(ipProtoGRE, gre(0, etherTypeIPv4, v4))), true},
+		{"ERSPAN type II under 802.1Q", testutil.Ethernet(outer4(ipProtoGRE, gre(greSequence, etherTypeERSPAN, cat(make([]byte, 8), testutil.Ethernet(v4)), 1)), 0x8100, 10), true},
+		{"GRE over IPv6", testutil.Ethernet(outer6(ipProtoGRE, gre(0, etherTypeIPv6, v6))), true},
+		{"IP in IP under QinQ", testutil.Ethernet(outer4(ipProtoIPIP, v4), 0x88a8, 100, 0x8100, 10), true},
+		{"IPv6 in IPv4", testutil.Ethernet(outer4(ipProtoIPv6, v6)), true},
+		{"IPv6 in IPv6", testutil.Ethernet(outer6(ipProtoIPv6, v6)), true},
+		{"EtherIP", testutil.Ethernet(outer4(ipProtoEtherIP, cat([]byte{0x30, 0}, testutil.Ethernet(v4)))), true},
+		{"VXLAN", testutil.Ethernet(udpTo(portVXLAN, vxlan(1, testutil.Ethernet(v4)))), true},
+		{"Geneve under 802.1Q", testutil.Ethernet(udpTo(portGeneve, cat([]byte{0, 0, 0x65, 0x58}, u32(0), testutil.Ethernet(v4))), 0x8100, 10), true},
+		{"GTP-U", testutil.Ethernet(udpTo(portGTPU, gtpuPDU(1, v4))), true},
+		{"MPLS", ether(etherTypeMPLS, cat(mplsLabel(16, true), v4)), true},
+		{"MPLS under 802.1Q", ether(etherTypeMPLS, cat(mplsLabel(16, true), v4), 0x8100, 10), true},
+		{"PPPoE session under QinQ", ether(etherTypePPPoESession, pppoe(1, 0x0021, v4), 0x88a8, 100, 0x8100, 10), true},
+		{"PPPoE discovery", ether(0x8863, make([]byte, 20)), false},
+		{"DNS from VXLAN's port", testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, portVXLAN, 53, ntp)), false},
 	}
 	f := defaultBPF(t, LinkTypeEthernet)
 	for _, tc := range cases {
