@@ -40,6 +40,9 @@ type inputSummary struct {
 	Last      *time.Time        `json:"last_packet"`
 	Duration  float64           `json:"duration_seconds"`
 	LinkTypes map[string]uint64 `json:"link_types"` // frames by link type name, the ones seen
+	// Encapsulations counts frames by the encapsulations they went through (VLAN tags,
+	// tunnels, mirror sessions), the ones seen.
+	Encapsulations map[string]uint64 `json:"encapsulations"`
 }
 
 type ntpSummary struct {
@@ -182,6 +185,12 @@ func Build(in Input) Summary {
 	}
 	if ds.OtherLinkTypes > 0 {
 		s.Inputs.LinkTypes["other"] += ds.OtherLinkTypes
+	}
+	s.Inputs.Encapsulations = map[string]uint64{}
+	for _, k := range decode.EncapKinds() {
+		if n := ds.Encaps[k]; n > 0 {
+			s.Inputs.Encapsulations[k.String()] = n
+		}
 	}
 
 	ntp := in.Table.Protocols()[0]

@@ -33,6 +33,9 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 	line("input", "%s", files)
 	line("", "%s packets, %s on the wire%s", Commas(in.Packets), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	if len(in.Encapsulations) > 0 {
+		line("", "encapsulated%s", nonZero(in.Encapsulations, encapNames(), ""))
+	}
 	if in.First != nil {
 		line("", "%s .. %s (%s)", in.First.Format("2006-01-02 15:04:05.000"), timeAfter(*in.First, *in.Last),
 			shortDuration(in.Duration))
@@ -309,6 +312,15 @@ func shortDuration(sec float64) string {
 	}
 	m := int(math.Round(sec / 60))
 	return fmt.Sprintf("%dh%02dm", m/60, m%60)
+}
+
+// encapNames lists the encapsulations in decode's order.
+func encapNames() []string {
+	var names []string
+	for _, k := range decode.EncapKinds() {
+		names = append(names, k.String())
+	}
+	return names
 }
 
 // problemNames lists the decode problems in decode's order.
