@@ -37,6 +37,15 @@ const (
 // `vlan` checks the metadata first, and a filter compiled for AF_PACKET sees the frame
 // without its outer tag, so single-tagged frames match the first alternative there.
 func Filter(table *proto.Table) string {
+	frames := untaggedFilter(table, true)
+	return frames + " or (vlan and (" + frames + " or (vlan and (" + frames + "))))"
+}
+
+// untaggedFilter is the alternatives of Filter for a frame without VLAN tags; with
+// etherTypes, those of the Ethernet types of MPLS and PPPoE too. GTP-U is matched on either
+// port, as the decoder reads it (TS 29.281 lets the sender pick its source port, and many
+// pick 2152); VXLAN and Geneve on their destination port.
+func untaggedFilter(table *proto.Table, etherTypes bool) string {
 	var alts []string
 	for _, p := range table.Protocols() {
 		for _, port := range p.Ports {
@@ -48,17 +57,49 @@ func Filter(table *proto.Table) string {
 		alts = append(alts, "ip proto "+strconv.Itoa(n), "ip6 proto "+strconv.Itoa(n))
 	}
 	for _, port := range proto.TunnelPorts {
-		alts = append(alts, "udp dst port "+strconv.Itoa(int(port)))
+		dir := "dst "
+		if port == portGTPU {
+			dir = ""
+		}
+		alts = append(alts, "udp "+dir+"port "+strconv.Itoa(int(port)))
 	}
-	for _, t := range []int{etherTypeMPLS, etherTypeMPLSMulticast, etherTypePPPoESession} {
-		alts = append(alts, "ether proto 0x"+strconv.FormatInt(int64(t), 16))
+	if etherTypes {
+		for _, t := range []int{etherTypeMPLS, etherTypeMPLSMulticast, etherTypePPPoESession} {
+			alts = append(alts, "ether proto 0x"+strconv.FormatInt(int64(t), 16))
+		}
 	}
-	frames := strings.Join(alts, " or ")
-	return frames + " or (vlan and (" + frames + " or (vlan and (" + frames + "))))"
+	return strings.Join(alts, " or ")
+}
+
+// FilterFor is Filter for a capture of link type link. libpcap's vlan works on Ethernet
+// only, and refuses the whole expression elsewhere (a Linux "any" capture, which is Linux
+// SLL, or a PPP interface), so on other link types it is Filter's untagged alternatives: with
+// the Ethernet types of MPLS and PPPoE on the Linux cooked captures, which carry Ethernet
+// types, without them on links that carry IP only. libpcap cannot filter NFLOG at all: there
+// it is empty, no filter, and every frame is read.
+func FilterFor(table *proto.Table, link LinkType) string {
+	switch link {
+	case LinkTypeEthernet:
+		return Filter(table)
+	case LinkTypeLinuxSLL, LinkTypeLinuxSLL2:
+		return untaggedFilter(table, true)
+	case LinkTypeNFLOG:
+		return ""
+	}
+	return untaggedFilter(table, false)
+}
+
+// linkFilter is the filter a capture of link type link compiles: the configured one, or, for
+// the default, FilterFor that link type.
+func (c LiveConfig) linkFilter(link LinkType) string {
+	if c.BPF == DefaultBPF {
+		return FilterFor(proto.Default, link)
+	}
+	return c.BPF
 }
 
 // DefaultBPF is the capture filter of a live source when none is given: Filter of the
-// default protocol table.
+// default protocol table, on an Ethernet interface; FilterFor its link type on others.
 var DefaultBPF = Filter(proto.Default)
 
 // DefaultSnaplen is the bytes captured of each frame: whole frames on any common MTU, so the
