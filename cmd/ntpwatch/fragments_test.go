@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/layers"
 	"github.com/ntpwatch/ntpwatch/internal/scenario"
 	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
@@ -31,7 +32,7 @@ func fragmentFrames(server, victim netip.Addr, id uint16, payload []byte, firstL
 func readFrames(t *testing.T, frames []scenario.Frame) []endEvent {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "fragments.pcap")
-	if err := scenario.WriteFile(path, frames, scenario.PCAP, 0); err != nil {
+	if err := scenario.WriteFile(path, frames, layers.LinkTypeEthernet, scenario.PCAP, 0); err != nil {
 		t.Fatal(err)
 	}
 	out, stderr, code := readAlerts(t, path)
