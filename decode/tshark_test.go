@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var updateTshark = flag.Bool("update-tshark", false, "rewrite testdata/tshark/*.tsv with the tshark on PATH")
@@ -106,11 +109,19 @@ func TestTsharkLive(t *testing.T) {
 }
 
 // TestAgreesWithTshark decodes every real capture and compares every NTP packet, field by
-// field, with tshark's decoding of it committed in testdata/tshark.
+// field, with tshark's decoding of it committed in testdata/tshark, and the NTP log line of
+// each with it too: as many lines as tshark shows valid NTP messages (tshark also shows
+// reserved modes and versions, which the decoder counts as malformed), with the same fields.
 func TestAgreesWithTshark(t *testing.T) {
 	for _, f := range realPcaps(t) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			rows := readGolden(t, goldenName(f))
+			logged, messages := 0, 0
+			for _, r := range rows {
+				if !invalidForUs(r) {
+					messages++
+				}
+			}
 			src, err := Open(f)
 			if err != nil {
 				t.Fatal(err)
@@ -165,10 +176,24 @@ func TestAgreesWithTshark(t *testing.T) {
 							t.Errorf("frame %d: MAC length %d, tshark %d", frame, p.NTP.Std.MACLen, mac)
 						}
 					}
+					// The NTP log line of the message says the same, field by field.
+					logged++
+					for name, v := range logView(t, AppendNTPLog(nil, &p)) {
+						w := want[name]
+						if !strings.HasPrefix(name, "ntp.priv.monlist.") && !isTimeField(name) {
+							w, _, _ = strings.Cut(w, ",")
+						}
+						if v != w {
+							t.Errorf("frame %d NTP log %s: %q, tshark %q", frame, name, v, w)
+						}
+					}
 				}
 			}
 			for frame := range rows {
 				t.Errorf("frame %d: tshark shows NTP beyond the end of our reading", frame)
+			}
+			if logged != messages {
+				t.Errorf("%d NTP log lines, tshark shows %d valid NTP messages", logged, messages)
 			}
 		})
 	}
@@ -302,4 +327,128 @@ func tsharkTime(ts uint64) string {
 		t = t.Add(1 << 32 * 1e9)
 	}
 	return t.Format("Jan _2, 2006 15:04:05.000000000 UTC")
+}
+
+// logView reads an NTP log line (docs/ntp-log.md) back into the tshark fields it holds,
+// printed as tshark prints them: addresses, ports, lengths, version and mode, and the header
+// of the mode.
+func logView(t *testing.T, line []byte) map[string]string {
+	t.Helper()
+	var l struct {
+		TS         time.Time  `json:"ts"`
+		Src        netip.Addr `json:"src"`
+		Sport      int        `json:"sport"`
+		Dst        netip.Addr `json:"dst"`
+		Dport      int        `json:"dport"`
+		WireLen    int        `json:"wire_len"`
+		PayloadLen int        `json:"payload_len"`
+		Version    int        `json:"version"`
+		Mode       int        `json:"mode"`
+		Standard   *struct {
+			Leap           int        `json:"leap"`
+			Stratum        int        `json:"stratum"`
+			Poll           int        `json:"poll"`
+			Precision      int        `json:"precision"`
+			RootDelay      float64    `json:"root_delay"`
+			RootDispersion float64    `json:"root_dispersion"`
+			ReferenceID    string     `json:"reference_id"`
+			ReferenceTS    *time.Time `json:"reference_ts"`
+			OriginTS       *time.Time `json:"origin_ts"`
+			ReceiveTS      *time.Time `json:"receive_ts"`
+			TransmitTS     *time.Time `json:"transmit_ts"`
+			ExtensionLen   int        `json:"extension_len"`
+			MACLen         int        `json:"mac_len"`
+		} `json:"standard"`
+		Control *struct {
+			Response      bool `json:"response"`
+			Error         bool `json:"error"`
+			More          bool `json:"more"`
+			Opcode        int  `json:"opcode"`
+			Sequence      int  `json:"sequence"`
+			Status        int  `json:"status"`
+			AssociationID int  `json:"association_id"`
+			Offset        int  `json:"offset"`
+			Count         int  `json:"count"`
+		} `json:"control"`
+		Private *struct {
+			Response       bool         `json:"response"`
+			More           bool         `json:"more"`
+			Auth           bool         `json:"auth"`
+			Sequence       int          `json:"sequence"`
+			Implementation int          `json:"implementation"`
+			RequestCode    int          `json:"request_code"`
+			Err            int          `json:"err"`
+			Items          int          `json:"items"`
+			ItemSize       int          `json:"item_size"`
+			Monlist        []netip.Addr `json:"monlist"`
+		} `json:"private"`
+		Encap []string `json:"encap"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		t.Fatalf("NTP log line %s: %v", line, err)
+	}
+	n := strconv.Itoa
+	b := func(x bool) string {
+		if x {
+			return "1"
+		}
+		return "0"
+	}
+	v := map[string]string{
+		"udp.srcport": n(l.Sport), "udp.dstport": n(l.Dport), "udp.length": n(l.PayloadLen + 8),
+		"frame.len": n(l.WireLen), "ntp.flags.vn": n(l.Version), "ntp.flags.mode": n(l.Mode),
+	}
+	if l.Src.Is4() {
+		v["ip.src"], v["ip.dst"] = l.Src.String(), l.Dst.String()
+	} else {
+		v["ipv6.src"], v["ipv6.dst"] = l.Src.String(), l.Dst.String()
+	}
+	if s := l.Standard; s != nil {
+		v["ntp.flags.li"], v["ntp.stratum"] = n(s.Leap), n(s.Stratum)
+		v["ntp.ppoll"], v["ntp.precision"] = n(int(uint8(s.Poll))), n(int(uint8(s.Precision)))
+		v["ntp.rootdelay"] = n(int(s.RootDelay * 65536))
+		v["ntp.rootdispersion"] = n(int(s.RootDispersion * 65536))
+		var id [4]byte
+		if s.Stratum > 1 {
+			id = netip.MustParseAddr(s.ReferenceID).As4()
+		} else {
+			for i, r := range []rune(s.ReferenceID) {
+				id[i] = byte(r)
+			}
+		}
+		v["ntp.refid"] = hex.EncodeToString(id[:])
+		for name, ts := range map[string]*time.Time{"ntp.reftime": s.ReferenceTS, "ntp.org": s.OriginTS,
+			"ntp.rec": s.ReceiveTS, "ntp.xmt": s.TransmitTS} {
+			v[name] = "NULL"
+			if ts != nil {
+				// The smallest NTP fraction that NTPTime truncates to the logged nanoseconds.
+				frac := (uint64(ts.Nanosecond())<<32 + 1e9 - 1) / 1e9
+				v[name] = tsharkTime(uint64(ts.Unix()+ntpEpochOffset)<<32 | frac)
+			}
+		}
+	}
+	if c := l.Control; c != nil {
+		v["ntp.ctrl.flags2.r"], v["ntp.ctrl.flags2.error"], v["ntp.ctrl.flags2.more"] = b(c.Response), b(c.Error), b(c.More)
+		v["ntp.ctrl.flags2.opcode"], v["ntp.ctrl.sequence"] = n(c.Opcode), n(c.Sequence)
+		v["ntp.ctrl.status"] = fmt.Sprintf("0x%04x", c.Status)
+		v["ntp.ctrl.associd"], v["ntp.ctrl.offset"], v["ntp.ctrl.count"] = n(c.AssociationID), n(c.Offset), n(c.Count)
+	}
+	if r := l.Private; r != nil {
+		v["ntp.priv.flags.r"], v["ntp.priv.flags.more"], v["ntp.priv.auth"] = b(r.Response), b(r.More), b(r.Auth)
+		v["ntp.priv.seq"], v["ntp.priv.impl"], v["ntp.priv.reqcode"] = n(r.Sequence), n(r.Implementation), n(r.RequestCode)
+		v["ntp.priv.err"] = fmt.Sprintf("0x%02x", r.Err)
+		v["ntp.priv.numitems"], v["ntp.priv.itemsize"] = n(r.Items), n(r.ItemSize)
+		var v4, v6 []string
+		for _, a := range r.Monlist {
+			if a.Is4() {
+				v4 = append(v4, a.String())
+			} else {
+				v6 = append(v6, a.String())
+			}
+		}
+		v["ntp.priv.monlist.remote_address"], v["ntp.priv.monlist.addr6"] = strings.Join(v4, ","), strings.Join(v6, ",")
+	}
+	return v
 }
