@@ -38,6 +38,11 @@ type Decoder struct {
 	// that Stats counts each kind once per frame.
 	depth int
 	kinds uint32
+	// Per frame: its captured bytes and wire length, and whether its own IP header (not one
+	// inside a tunnel or a log message) must fit in the wire length (wireFits).
+	data      []byte
+	wire      int
+	checkWire bool
 }
 
 // NewDecoder returns a Decoder of the protocols of table (proto.Default when nil) whose
@@ -82,7 +87,9 @@ func (d *Decoder) Decode(f *Frame, p *Packet) Kind {
 	*p = Packet{Time: f.Time, WireLen: uint32(wire), Weight: weight, Vector: proto.NoVector, NTP: p.NTP}
 
 	d.depth, d.kinds = 0, 0
+	d.data, d.wire, d.checkWire = f.Data, wire, f.Link != LinkTypeNFLOG
 	d.decodeLink(f.Data, f.Link, p)
+	d.data = nil
 
 	s := &d.stats
 	s.Frames++
@@ -114,7 +121,7 @@ func (d *Decoder) decodeIPv4(b []byte, p *Packet) {
 	}
 	ihl := int(b[0]&0x0f) * 4
 	total := int(binary.BigEndian.Uint16(b[2:4]))
-	if b[0]>>4 != 4 || ihl < 20 || total < ihl {
+	if b[0]>>4 != 4 || ihl < 20 || total < ihl || !d.wireFits(b, total) {
 		p.Problem = ProblemIPHeader
 		return
 	}
@@ -163,6 +170,10 @@ func (d *Decoder) decodeIPv6(b []byte, p *Packet) {
 		return
 	}
 	ip := ipInfo{src: b[8:24], dst: b[24:40], ipLen: 40 + int(binary.BigEndian.Uint16(b[4:6]))}
+	if !d.wireFits(b, ip.ipLen) {
+		p.Problem = ProblemIPHeader
+		return
+	}
 	nh, off := b[6], 40
 	for i := 0; i < maxHeaderChain && nh != ipProtoUDP; i++ {
 		var l int
@@ -196,11 +207,14 @@ func (d *Decoder) decodeIPv6(b []byte, p *Packet) {
 			ip.firstFrag = more
 			l = 8
 		case ipProtoGRE, ipProtoIPIP, ipProtoIPv6, ipProtoEtherIP:
-			if ip.firstFrag {
+			switch {
+			case ip.firstFrag:
 				p.Problem = ProblemTunnelFragment
-				return
+			case len(b) < off:
+				p.Problem = ProblemTruncated
+			default:
+				d.decodeIPPayload(nh, b[off:min(ip.ipLen, len(b))], p)
 			}
-			d.decodeIPPayload(nh, b[off:min(ip.ipLen, len(b))], p)
 			return
 		default:
 			return // not UDP: ESP, TCP, ICMPv6, no next header...
@@ -220,6 +234,21 @@ func (d *Decoder) decodeIPv6(b []byte, p *Packet) {
 		return
 	}
 	d.decodeUDP(b[off:], ip.ipLen-off, &ip, p)
+}
+
+// wireFits reports whether an IP packet of n bytes whose header starts at b fits in the wire
+// length of the frame, as every packet a link carried does; lengths come from the headers,
+// and a frame of 60 bytes whose headers claim 65,535 must not count 65,535 bytes. The check
+// applies to the frame's own IP header only: inside a tunnel or a mirror session the
+// packet's headers give its length as it was before the mirror may have cut it (ERSPAN's T
+// bit, a traffic mirror's packet length), and an NFLOG rule may copy part of a packet.
+func (d *Decoder) wireFits(b []byte, n int) bool {
+	if !d.checkWire || d.depth > 0 {
+		return true
+	}
+	// b is a slice of the frame's data that reaches its end, so the capacities tell where
+	// it starts.
+	return n <= d.wire-(cap(d.data)-cap(b))
 }
 
 // decodeUDP reads the RFC 768 header and, for a port of the protocol table on either side,

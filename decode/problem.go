@@ -13,7 +13,7 @@ const (
 	ProblemNone           Problem = iota
 	ProblemTruncated              // the capture holds fewer bytes than the headers need
 	ProblemLinkType               // a link type the decoder does not read
-	ProblemIPHeader               // a malformed IPv4 or IPv6 header
+	ProblemIPHeader               // a malformed IPv4 or IPv6 header, or one longer than the frame on the wire
 	ProblemUDPHeader              // a malformed UDP header (length below 8 or beyond the IP datagram)
 	ProblemOrphanFragment         // a non-first fragment whose first fragment was not seen
 	// ProblemUnsupportedEncap is an encapsulation, or a variant of one, that the decoder

@@ -99,7 +99,17 @@ func gtpuPDU(teid uint32, packet []byte) []byte {
 	return cat([]byte{0x30, 255}, u16(uint16(len(packet))), u32(teid), packet)
 }
 
-func TestTunnels(t *testing.T) {
+// tunnelCase is a monlist request in a tunnel, a mirror session or on a link type.
+type tunnelCase struct {
+	name  string
+	link  LinkType
+	frame []byte
+	encap string // the NTP log's field
+	v6    bool   // the request is IPv6's
+}
+
+// tunnelCases are the frames of TestTunnels, which seed FuzzDecode too.
+func tunnelCases() []tunnelCase {
 	req4 := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, testutil.MonlistRequest(8))
 	req6 := testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, testutil.MonlistRequest(8))
 	eth4 := testutil.Ethernet(req4)
@@ -116,13 +126,7 @@ func TestTunnels(t *testing.T) {
 	erspan3 := cat(u16(0x2000), u16(300), u32(0), u16(0), []byte{0, 1})
 	erspan3IP := cat(u16(0x2000), u16(301), u32(0), u16(0), []byte{2 << 2, 0})
 
-	tests := []struct {
-		name  string
-		link  LinkType
-		frame []byte
-		encap string // the NTP log's field
-		v6    bool
-	}{
+	return []tunnelCase{
 		{"pppoe", LinkTypeEthernet, ether(etherTypePPPoESession, pppoe(0x1234, 0x0021, req4), 0x8100, 100), `["vlan:100","pppoe:4660"]`, false},
 		{"pppoe ipv6", LinkTypeEthernet, ether(etherTypePPPoESession, pppoe(7, 0x0057, req6)), `["pppoe:7"]`, true},
 		{"pppoe protocol field compressed", LinkTypeEthernet, ether(etherTypePPPoESession, cat([]byte{0x11, 0, 0, 7}, u16(uint16(1+len(req4))), []byte{0x21}, req4)), `["pppoe:7"]`, false},
@@ -160,6 +164,10 @@ func TestTunnels(t *testing.T) {
 		{"four tunnels", LinkTypeEthernet, ether(etherTypeMPLS, cat(mplsLabel(1, true), outer4(ipProtoGRE, gre(0, etherTypeTEB,
 			testutil.Ethernet(udpTo(portVXLAN, vxlan(5, testutil.Ethernet(outer4(ipProtoIPIP, req4))))))))), `["mpls:1","gre","vxlan:5","ipip"]`, false},
 	}
+}
+
+func TestTunnels(t *testing.T) {
+	tests := tunnelCases()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := NewDecoder(nil)
@@ -232,9 +240,10 @@ func TestTunnelProblems(t *testing.T) {
 		{"gtp-u echo request", testutil.Ethernet(udpTo(portGTPU, cat([]byte{0x32, 1}, u16(4), u32(0), u32(0x00010000)))), KindOther, ProblemNone},
 		{"geneve version 1", testutil.Ethernet(udpTo(portGeneve, cat([]byte{0x40, 0, 0x65, 0x58}, u32(0), eth4))), KindOther, ProblemUnsupportedEncap},
 		{"vxlan without the I flag", testutil.Ethernet(udpTo(portVXLAN, cat([]byte{0, 0, 0, 0}, u32(0), eth4))), KindOther, ProblemUnsupportedEncap},
-		{"vxlan cut by the snaplen", testutil.Ethernet(udpTo(portVXLAN, vxlan(42, eth4)))[:14+20+8+4], KindOther, ProblemTruncated},
+		{"vxlan cut by the snaplen", testutil.Ethernet(udpTo(portVXLAN, vxlan(42, eth4))), KindOther, ProblemTruncated},
 		{"ntp reply to port 4789", testutil.Ethernet(testutil.UDP(testutil.V4Server, testutil.V4Client, 123, portVXLAN, ntp3)), KindMessage, ProblemNone},
 		{"tunnels nested too deep", testutil.Ethernet(deep), KindOther, ProblemTunnelDepth},
+		{"ip longer than the wire", testutil.Ethernet(testutil.IPv4(testutil.V4Server, testutil.V4Client, 17, 1, 0, append(cat(u16(123), u16(40000), u16(65535), u16(0)), testutil.MonlistReply(true, testutil.V4Client)...)))[:60], KindOther, ProblemIPHeader},
 		{"first fragment of a gre packet", fragGRE, KindOther, ProblemTunnelFragment},
 		{"later fragment of a gre packet", restGRE, KindOther, ProblemNone},
 		{"tcp in gre", testutil.Ethernet(outer4(ipProtoGRE, gre(0, etherTypeIPv4, tcp))), KindOther, ProblemNone},
@@ -249,7 +258,11 @@ func TestTunnelProblems(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := NewDecoder(nil)
 			var p Packet
-			k := d.Decode(frameOf(tt.frame, LinkTypeEthernet), &p)
+			f := frameOf(tt.frame, LinkTypeEthernet)
+			if strings.Contains(tt.name, "snaplen") {
+				f.Data = f.Data[:14+20+8+4]
+			}
+			k := d.Decode(f, &p)
 			if k != tt.kind || p.Problem != tt.problem {
 				t.Errorf("kind %d problem %s encap %s, want kind %d problem %s", k, p.Problem, p.Encap.AppendJSON(nil), tt.kind, tt.problem)
 			}
