@@ -115,8 +115,7 @@ func (d *Decoder) Decode(f *Frame, p *Packet) Kind {
 
 // decodeIPv4 reads the RFC 791 header; options are skipped by the header length.
 func (d *Decoder) decodeIPv4(b []byte, p *Packet) {
-	if len(b) < 20 {
-		p.Problem = ProblemTruncated
+	if short(b, 20, p) {
 		return
 	}
 	ihl := int(b[0]&0x0f) * 4
@@ -143,8 +142,7 @@ func (d *Decoder) decodeIPv4(b []byte, p *Packet) {
 	default:
 		return // the cheap exit of most non-NTP traffic
 	}
-	if len(b) < ihl {
-		p.Problem = ProblemTruncated
+	if short(b, ihl, p) {
 		return
 	}
 	ip := ipInfo{src: b[12:16], dst: b[16:20], ipLen: total}
@@ -161,8 +159,7 @@ func (d *Decoder) decodeIPv4(b []byte, p *Packet) {
 
 // decodeIPv6 reads the RFC 8200 header and walks its extension headers to UDP or a tunnel.
 func (d *Decoder) decodeIPv6(b []byte, p *Packet) {
-	if len(b) < 40 {
-		p.Problem = ProblemTruncated
+	if short(b, 40, p) {
 		return
 	}
 	if b[0]>>4 != 6 {
@@ -179,20 +176,17 @@ func (d *Decoder) decodeIPv6(b []byte, p *Packet) {
 		var l int
 		switch nh {
 		case 0, 43, 60: // hop-by-hop, routing, destination options: length in 8-byte units
-			if len(b) < off+2 {
-				p.Problem = ProblemTruncated
+			if short(b, off+2, p) {
 				return
 			}
 			l = (int(b[off+1]) + 1) * 8
 		case 51: // authentication header (RFC 4302): length in 4-byte units, minus 2
-			if len(b) < off+2 {
-				p.Problem = ProblemTruncated
+			if short(b, off+2, p) {
 				return
 			}
 			l = (int(b[off+1]) + 2) * 4
 		case 44: // fragment header (RFC 8200 section 4.5)
-			if len(b) < off+8 {
-				p.Problem = ProblemTruncated
+			if short(b, off+8, p) {
 				return
 			}
 			fo := binary.BigEndian.Uint16(b[off+2 : off+4])
@@ -229,8 +223,7 @@ func (d *Decoder) decodeIPv6(b []byte, p *Packet) {
 	if nh != ipProtoUDP {
 		return
 	}
-	if len(b) < off {
-		p.Problem = ProblemTruncated
+	if short(b, off, p) {
 		return
 	}
 	d.decodeUDP(b[off:], ip.ipLen-off, &ip, p)
@@ -258,8 +251,7 @@ func (d *Decoder) wireFits(b []byte, n int) bool {
 // source port of GTP-U: proto.NewTable refuses them, so no protocol can claim a tunnel's
 // datagrams.
 func (d *Decoder) decodeUDP(b []byte, room int, ip *ipInfo, p *Packet) {
-	if len(b) < 8 {
-		p.Problem = ProblemTruncated
+	if short(b, 8, p) {
 		return
 	}
 	sport := binary.BigEndian.Uint16(b[0:2])
@@ -352,6 +344,16 @@ func (d *Decoder) fragment(ip *ipInfo, n int, more bool, p *Packet) {
 	p.SrcPort, p.DstPort = e.sport, e.dport
 	p.IPLen = uint32(ip.ipLen)
 	p.PayloadLen = took
+}
+
+// short reports whether b holds fewer than the n bytes a header needs, and counts the frame
+// as truncated when it does.
+func short(b []byte, n int, p *Packet) bool {
+	if len(b) < n {
+		p.Problem = ProblemTruncated
+		return true
+	}
+	return false
 }
 
 // addrOf converts 4 or 16 header bytes to an address without allocating.

@@ -12,15 +12,13 @@ func (d *Decoder) decodeLink(b []byte, link LinkType, p *Packet) {
 		d.decodeEthernet(b, p)
 	case LinkTypeLinuxSLL:
 		// https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html: protocol at bytes 14-15.
-		if len(b) < 16 {
-			p.Problem = ProblemTruncated
+		if short(b, 16, p) {
 			return
 		}
 		d.decodeEtherType(binary.BigEndian.Uint16(b[14:16]), b[16:], p)
 	case LinkTypeLinuxSLL2:
 		// https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html: protocol at bytes 0-1.
-		if len(b) < 20 {
-			p.Problem = ProblemTruncated
+		if short(b, 20, p) {
 			return
 		}
 		d.decodeEtherType(binary.BigEndian.Uint16(b[0:2]), b[20:], p)
@@ -28,8 +26,7 @@ func (d *Decoder) decodeLink(b []byte, link LinkType, p *Packet) {
 		// https://www.tcpdump.org/linktypes/LINKTYPE_NULL.html: a 4-byte address family, in
 		// the writing host's byte order for NULL and in network order for LOOP. Families are
 		// small, so a value above 0xffff means the other byte order.
-		if len(b) < 4 {
-			p.Problem = ProblemTruncated
+		if short(b, 4, p) {
 			return
 		}
 		fam := binary.BigEndian.Uint32(b[0:4])
@@ -50,8 +47,7 @@ func (d *Decoder) decodeLink(b []byte, link LinkType, p *Packet) {
 	case LinkTypePPPHDLC:
 		// https://www.tcpdump.org/linktypes/LINKTYPE_PPP_HDLC.html: address 0xff and control
 		// 0x03 then PPP (RFC 1662), or Cisco HDLC framing (address 0x0f or 0x8f).
-		if len(b) < 2 {
-			p.Problem = ProblemTruncated
+		if short(b, 2, p) {
 			return
 		}
 		if b[0] == 0xff {
@@ -70,8 +66,7 @@ func (d *Decoder) decodeLink(b []byte, link LinkType, p *Packet) {
 
 // decodeIP reads an IP packet without a link layer, its version told by its first nibble.
 func (d *Decoder) decodeIP(b []byte, p *Packet) {
-	if len(b) < 1 {
-		p.Problem = ProblemTruncated
+	if short(b, 1, p) {
 		return
 	}
 	switch b[0] >> 4 {
@@ -87,8 +82,7 @@ func (d *Decoder) decodeIP(b []byte, p *Packet) {
 // decodeEthernet reads an Ethernet II header (IEEE 802.3): the Ethernet type at bytes 12-13.
 // A length there (below 0x0600) is an 802.2 LLC frame (STP, CDP), other traffic.
 func (d *Decoder) decodeEthernet(b []byte, p *Packet) {
-	if len(b) < 14 {
-		p.Problem = ProblemTruncated
+	if short(b, 14, p) {
 		return
 	}
 	d.decodeEtherType(binary.BigEndian.Uint16(b[12:14]), b[14:], p)
@@ -112,8 +106,7 @@ func (d *Decoder) decodeEtherType(etype uint16, b []byte, p *Packet) {
 				p.Problem = ProblemTunnelDepth
 				return
 			}
-			if len(b) < 4 {
-				p.Problem = ProblemTruncated
+			if short(b, 4, p) {
 				return
 			}
 			id := binary.BigEndian.Uint16(b[0:2]) & 0x0fff
@@ -138,8 +131,7 @@ func (d *Decoder) decodeEtherType(etype uint16, b []byte, p *Packet) {
 // decodePPPoE reads a PPPoE session header (RFC 2516 section 4): version 1 and type 1 in one
 // byte, code 0, the session id, the payload length, then a PPP frame.
 func (d *Decoder) decodePPPoE(b []byte, p *Packet) {
-	if len(b) < 6 {
-		p.Problem = ProblemTruncated
+	if short(b, 6, p) {
 		return
 	}
 	d.note(p, EncapPPPoE, uint32(binary.BigEndian.Uint16(b[2:4])), true)
@@ -167,14 +159,12 @@ func (d *Decoder) decodeFramedPPP(b []byte, p *Packet) {
 // odd). IPv4, IPv6 and MPLS (RFC 3032 section 4) are followed; LCP, IPCP, CCP and PPP's
 // other control protocols are other traffic.
 func (d *Decoder) decodePPP(b []byte, p *Packet) {
-	if len(b) < 1 {
-		p.Problem = ProblemTruncated
+	if short(b, 1, p) {
 		return
 	}
 	proto, off := uint16(b[0]), 1
 	if b[0]&1 == 0 {
-		if len(b) < 2 {
-			p.Problem = ProblemTruncated
+		if short(b, 2, p) {
 			return
 		}
 		proto, off = binary.BigEndian.Uint16(b[0:2]), 2
@@ -194,8 +184,7 @@ func (d *Decoder) decodePPP(b []byte, p *Packet) {
 // byte (0x0f unicast, 0x8f broadcast), a control byte, then the protocol as an Ethernet type.
 // SLARP keepalives (0x8035) are other traffic.
 func (d *Decoder) decodeCiscoHDLC(b []byte, p *Packet) {
-	if len(b) < 4 {
-		p.Problem = ProblemTruncated
+	if short(b, 4, p) {
 		return
 	}
 	d.decodeEtherType(binary.BigEndian.Uint16(b[2:4]), b[4:], p)
@@ -216,8 +205,7 @@ const maxNFLOGTLVs = 32
 // order is told by the first TLV's type: types are small numbers, so a type above 0xff in
 // little-endian order means a big-endian host.
 func (d *Decoder) decodeNFLOG(b []byte, p *Packet) {
-	if len(b) < 4 {
-		p.Problem = ProblemTruncated
+	if short(b, 4, p) {
 		return
 	}
 	order := binary.ByteOrder(binary.LittleEndian)
@@ -229,8 +217,7 @@ func (d *Decoder) decodeNFLOG(b []byte, p *Packet) {
 		if off == len(b) {
 			return // no packet was logged
 		}
-		if len(b) < off+4 {
-			p.Problem = ProblemTruncated
+		if short(b, off+4, p) {
 			return
 		}
 		// The type's two top bits are netlink's NLA_F_NESTED and NLA_F_NET_BYTEORDER flags.
@@ -268,8 +255,7 @@ func (d *Decoder) decodeMPLS(b []byte, p *Packet) {
 			p.Problem = ProblemTunnelDepth
 			return
 		}
-		if len(b) < 4 {
-			p.Problem = ProblemTruncated
+		if short(b, 4, p) {
 			return
 		}
 		e := binary.BigEndian.Uint32(b[0:4])
@@ -279,8 +265,7 @@ func (d *Decoder) decodeMPLS(b []byte, p *Packet) {
 			break
 		}
 	}
-	if len(b) < 1 {
-		p.Problem = ProblemTruncated
+	if short(b, 1, p) {
 		return
 	}
 	switch b[0] >> 4 {
@@ -290,8 +275,7 @@ func (d *Decoder) decodeMPLS(b []byte, p *Packet) {
 		d.decodeIPv6(b, p)
 	case 0:
 		d.note(p, EncapPW, 0, false)
-		if len(b) < 4 {
-			p.Problem = ProblemTruncated
+		if short(b, 4, p) {
 			return
 		}
 		d.decodeEthernet(b[4:], p)

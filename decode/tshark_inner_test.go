@@ -1,10 +1,7 @@
 package decode
 
 import (
-	"bufio"
-	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -59,24 +56,8 @@ func TestInnerAgreesWithTshark(t *testing.T) {
 	for _, f := range realPcaps(t) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			rows := readInnerGolden(t, innerGoldenName(f))
-			d := NewDecoder(catchAllTable(t, rows))
-			src, err := Open(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close()
-			var p Packet
-			var fr Frame
 			compared := 0
-			for frame := 1; ; frame++ {
-				err := src.Next(&fr)
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				k := d.Decode(&fr, &p)
+			decodeEach(t, f, NewDecoder(catchAllTable(t, rows)), func(frame int, k Kind, p *Packet) {
 				want, ok := rows[frame]
 				if !ok {
 					t.Fatalf("frame %d: not in %s", frame, innerGoldenName(f))
@@ -104,7 +85,7 @@ func TestInnerAgreesWithTshark(t *testing.T) {
 						t.Errorf("frame %d (%s): kind %d problem %s, want other traffic", frame, want.protocols, k, p.Problem)
 					}
 				}
-			}
+			})
 			t.Logf("%d frames, %d inner UDP datagrams compared", len(rows), compared)
 		})
 	}
@@ -135,27 +116,10 @@ func catchAllTable(t *testing.T, rows map[int]innerRow) *proto.Table {
 
 // readInnerGolden reads tshark's rows, by frame number.
 func readInnerGolden(t *testing.T, name string) map[int]innerRow {
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestTsharkLive -update-tshark)", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	if !sc.Scan() || sc.Text() != strings.Join(tsharkInnerFields, "\t") {
-		t.Fatalf("%s: header is not the field list of tsharkInnerArgs", name)
-	}
 	rows := map[int]innerRow{}
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		if len(cols) != len(tsharkInnerFields) {
-			t.Fatalf("%s: %d columns, want %d", name, len(cols), len(tsharkInnerFields))
-		}
+	for _, cols := range readTSV(t, name, tsharkInnerFields) {
 		n, _ := strconv.Atoi(cols[0])
 		rows[n] = innerRowOf(t, cols)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return rows
 }

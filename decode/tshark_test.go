@@ -122,23 +122,7 @@ func TestAgreesWithTshark(t *testing.T) {
 					messages++
 				}
 			}
-			src, err := Open(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close()
-			d := NewDecoder(nil)
-			var p Packet
-			var fr Frame
-			for frame := 1; ; frame++ {
-				err := src.Next(&fr)
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				k := d.Decode(&fr, &p)
+			decodeEach(t, f, NewDecoder(nil), func(frame int, k Kind, p *Packet) {
 				want, shown := rows[frame]
 				delete(rows, frame)
 				switch {
@@ -153,7 +137,7 @@ func TestAgreesWithTshark(t *testing.T) {
 				case shown && k != KindMessage:
 					t.Errorf("frame %d: tshark shows NTP, we give kind %d problem %s", frame, k, p.Problem)
 				case shown:
-					got := tsharkView(&p, frame)
+					got := tsharkView(p, frame)
 					for _, name := range tsharkFields {
 						if name == "ntp.keyid" || name == "ntp.mac" {
 							continue
@@ -178,7 +162,7 @@ func TestAgreesWithTshark(t *testing.T) {
 					}
 					// The NTP log line of the message says the same, field by field.
 					logged++
-					for name, v := range logView(t, AppendNTPLog(nil, &p)) {
+					for name, v := range logView(t, AppendNTPLog(nil, p)) {
 						w := want[name]
 						if !strings.HasPrefix(name, "ntp.priv.monlist.") && !isTimeField(name) {
 							w, _, _ = strings.Cut(w, ",")
@@ -188,7 +172,7 @@ func TestAgreesWithTshark(t *testing.T) {
 						}
 					}
 				}
-			}
+			})
 			for frame := range rows {
 				t.Errorf("frame %d: tshark shows NTP beyond the end of our reading", frame)
 			}
@@ -196,6 +180,29 @@ func TestAgreesWithTshark(t *testing.T) {
 				t.Errorf("%d NTP log lines, tshark shows %d valid NTP messages", logged, messages)
 			}
 		})
+	}
+}
+
+// decodeEach decodes every frame of the capture file with d and hands f the frame's number
+// (from 1), its kind and the packet.
+func decodeEach(t *testing.T, file string, d *Decoder, f func(frame int, k Kind, p *Packet)) {
+	t.Helper()
+	src, err := Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var p Packet
+	var fr Frame
+	for frame := 1; ; frame++ {
+		err := src.Next(&fr)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(frame, d.Decode(&fr, &p), &p)
 	}
 }
 
@@ -228,6 +235,22 @@ func invalidForUs(row map[string]string) bool {
 }
 
 func readGolden(t *testing.T, name string) map[int]map[string]string {
+	rows := map[int]map[string]string{}
+	for _, cols := range readTSV(t, name, tsharkFields) {
+		row := map[string]string{}
+		for i, c := range cols {
+			row[tsharkFields[i]] = c
+		}
+		n, _ := strconv.Atoi(row["frame.number"])
+		rows[n] = row
+	}
+	return rows
+}
+
+// readTSV reads a file of testdata/tshark: a header line of fields, then rows of as many
+// tab-separated columns.
+func readTSV(t *testing.T, name string, fields []string) [][]string {
+	t.Helper()
 	f, err := os.Open(name)
 	if err != nil {
 		t.Fatalf("%v (run go test -run TestTsharkLive -update-tshark)", err)
@@ -235,21 +258,16 @@ func readGolden(t *testing.T, name string) map[int]map[string]string {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
-	if !sc.Scan() || sc.Text() != strings.Join(tsharkFields, "\t") {
-		t.Fatalf("%s: header is not the field list of tsharkArgs", name)
+	if !sc.Scan() || sc.Text() != strings.Join(fields, "\t") {
+		t.Fatalf("%s: header is not the field list of its tshark command", name)
 	}
-	rows := map[int]map[string]string{}
+	var rows [][]string
 	for sc.Scan() {
 		cols := strings.Split(sc.Text(), "\t")
-		if len(cols) != len(tsharkFields) {
-			t.Fatalf("%s: %d columns, want %d", name, len(cols), len(tsharkFields))
+		if len(cols) != len(fields) {
+			t.Fatalf("%s: %d columns, want %d", name, len(cols), len(fields))
 		}
-		row := map[string]string{}
-		for i, c := range cols {
-			row[tsharkFields[i]] = c
-		}
-		n, _ := strconv.Atoi(row["frame.number"])
-		rows[n] = row
+		rows = append(rows, cols)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
@@ -301,17 +319,23 @@ func tsharkView(p *Packet, frame int) map[string]string {
 		v["ntp.priv.seq"], v["ntp.priv.impl"], v["ntp.priv.reqcode"] = itoa(r.Sequence), itoa(r.Implementation), itoa(r.RequestCode)
 		v["ntp.priv.err"], v["ntp.priv.reserved"] = fmt.Sprintf("0x%02x", r.Err), fmt.Sprintf("0x%02x", r.MBZ)
 		v["ntp.priv.numitems"], v["ntp.priv.itemsize"] = itoa(r.Items), itoa(r.ItemSize)
-		var v4, v6 []string
-		for _, a := range r.Monlist {
-			if a.Is4() {
-				v4 = append(v4, a.String())
-			} else {
-				v6 = append(v6, a.String())
-			}
-		}
-		v["ntp.priv.monlist.remote_address"], v["ntp.priv.monlist.addr6"] = strings.Join(v4, ","), strings.Join(v6, ",")
+		monlistFields(v, r.Monlist)
 	}
 	return v
+}
+
+// monlistFields sets tshark's two fields of the addresses a monlist reply names: IPv4 and
+// IPv6 ones apart, each list joined as -E aggregator=, joins it.
+func monlistFields(v map[string]string, addrs []netip.Addr) {
+	var v4, v6 []string
+	for _, a := range addrs {
+		if a.Is4() {
+			v4 = append(v4, a.String())
+		} else {
+			v6 = append(v6, a.String())
+		}
+	}
+	v["ntp.priv.monlist.remote_address"], v["ntp.priv.monlist.addr6"] = strings.Join(v4, ","), strings.Join(v6, ",")
 }
 
 func itoa[T uint8 | uint16 | uint32](x T) string { return strconv.FormatUint(uint64(x), 10) }
@@ -440,15 +464,7 @@ func logView(t *testing.T, line []byte) map[string]string {
 		v["ntp.priv.seq"], v["ntp.priv.impl"], v["ntp.priv.reqcode"] = n(r.Sequence), n(r.Implementation), n(r.RequestCode)
 		v["ntp.priv.err"] = fmt.Sprintf("0x%02x", r.Err)
 		v["ntp.priv.numitems"], v["ntp.priv.itemsize"] = n(r.Items), n(r.ItemSize)
-		var v4, v6 []string
-		for _, a := range r.Monlist {
-			if a.Is4() {
-				v4 = append(v4, a.String())
-			} else {
-				v6 = append(v6, a.String())
-			}
-		}
-		v["ntp.priv.monlist.remote_address"], v["ntp.priv.monlist.addr6"] = strings.Join(v4, ","), strings.Join(v6, ",")
+		monlistFields(v, r.Monlist)
 	}
 	return v
 }

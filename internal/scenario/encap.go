@@ -43,6 +43,19 @@ var (
 	macPeer      = mac(0xf3)
 )
 
+// onEthernet is embedded by the carriers whose frames are Ethernet's.
+type onEthernet struct{}
+
+func (onEthernet) link() layers.LinkType { return layers.LinkTypeEthernet }
+
+// ipFamily returns the Ethernet type and the IP protocol number of ip's version.
+func ipFamily(ip []byte) (etherType uint16, protocol byte) {
+	if ip[0]>>4 == 6 {
+		return etherTypeIPv6, protoIPv6
+	}
+	return etherTypeIPv4, protoIPIP
+}
+
 // ipOf returns the IP packet of an Ethernet frame built by AppendUDP: after the VLAN tags,
 // without the padding.
 func ipOf(frame []byte) []byte {
@@ -63,8 +76,8 @@ func inbound(home netip.Prefix, ep *Endpoints) bool { return !home.Contains(ep.S
 // tunnelEnds is the outer addressing of a point-to-point tunnel: the home end and the remote
 // end, which trade places with the direction of the inner datagram.
 type tunnelEnds struct {
-	home          netip.Prefix // inner addresses on the home end's side
-	local, remote Endpoints    // MACs and addresses of the outer frame from the home end
+	home  netip.Prefix // inner addresses on the home end's side
+	local Endpoints    // MACs and addresses of the outer frame from the home end to the remote
 }
 
 // outer returns the outer addressing of ep's datagram.
@@ -80,14 +93,13 @@ func (t *tunnelEnds) outer(ep *Endpoints) *Endpoints {
 // type I (no ERSPAN header), type II (GRE sequence number, 8-byte header) or type III (12-byte
 // header with a timestamp in 100-microsecond units).
 type erspanMirror struct {
+	onEthernet
 	version int // 1, 2 or 3
 	session uint16
 	vlan    uint16 // the mirrored port's VLAN, in the type II and III headers
 	seq     uint32
 	ipID    uint16
 }
-
-func (e *erspanMirror) link() layers.LinkType { return layers.LinkTypeEthernet }
 
 func (e *erspanMirror) wrap(f Frame, _ *Endpoints) []byte {
 	e.seq++
@@ -122,11 +134,10 @@ func (e *erspanMirror) wrap(f Frame, _ *Endpoints) []byte {
 // every frame of the mirrored interface in a UDP datagram to port 4789 of the mirror target,
 // from a source port that hashes the mirrored flow.
 type vxlanMirror struct {
+	onEthernet
 	vni  uint32
 	ipID uint16
 }
-
-func (v *vxlanMirror) link() layers.LinkType { return layers.LinkTypeEthernet }
 
 func (v *vxlanMirror) wrap(f Frame, ep *Endpoints) []byte {
 	v.ipID++
@@ -140,20 +151,16 @@ func (v *vxlanMirror) wrap(f Frame, ep *Endpoints) []byte {
 // or 0x86dd) with three options of one vendor class, as cloud load balancers that steer
 // traffic through appliances send it.
 type geneveOverlay struct {
+	onEthernet
 	tunnelEnds
 	vni  uint32
 	ipID uint16
 }
 
-func (g *geneveOverlay) link() layers.LinkType { return layers.LinkTypeEthernet }
-
 func (g *geneveOverlay) wrap(f Frame, ep *Endpoints) []byte {
 	g.ipID++
 	ip := ipOf(f.Data)
-	etype := uint16(etherTypeIPv4)
-	if ip[0]>>4 == 6 {
-		etype = etherTypeIPv6
-	}
+	etype, _ := ipFamily(ip)
 	// Options: class 0x0108, types 1 and 2 of 8 bytes (two words), type 3 of 4 bytes.
 	opts := []byte{0x01, 0x08, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0x0a,
 		0x01, 0x08, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0x0b,
@@ -171,6 +178,7 @@ func (g *geneveOverlay) wrap(f Frame, ep *Endpoints) []byte {
 // number, both ways, and the checksum): IP packets, or with teb the Ethernet frames of a
 // bridged segment (protocol type 0x6558, as Linux gretap and NVGRE carry them).
 type greTunnel struct {
+	onEthernet
 	tunnelEnds
 	key      uint32
 	checksum bool
@@ -179,17 +187,12 @@ type greTunnel struct {
 	ipID     uint16
 }
 
-func (g *greTunnel) link() layers.LinkType { return layers.LinkTypeEthernet }
-
 func (g *greTunnel) wrap(f Frame, ep *Endpoints) []byte {
 	g.ipID++
 	payload, ptype := f.Data, uint16(etherTypeTEB)
 	if !g.teb {
 		payload = ipOf(f.Data)
-		ptype = etherTypeIPv4
-		if payload[0]>>4 == 6 {
-			ptype = etherTypeIPv6
-		}
+		ptype, _ = ipFamily(payload)
 	}
 	dir := 0
 	if inbound(g.home, ep) {
@@ -223,19 +226,15 @@ func (g *greTunnel) wrap(f Frame, ep *Endpoints) []byte {
 // ipTunnel is an IP-in-IP tunnel between two routers: IPv4 in IPv4 (RFC 2003, protocol 4) or
 // IPv6 in IPv4 (RFC 4213, protocol 41, a tunnel broker's 6in4).
 type ipTunnel struct {
+	onEthernet
 	tunnelEnds
 	ipID uint16
 }
 
-func (t *ipTunnel) link() layers.LinkType { return layers.LinkTypeEthernet }
-
 func (t *ipTunnel) wrap(f Frame, ep *Endpoints) []byte {
 	t.ipID++
 	ip := ipOf(f.Data)
-	protocol := byte(protoIPIP)
-	if ip[0]>>4 == 6 {
-		protocol = protoIPv6
-	}
+	_, protocol := ipFamily(ip)
 	outer := t.outer(ep)
 	return pad(appendIP(appendEthernet(nil, outer, nil, etherTypeIPv4), outer, t.ipID, protocol, ip), 0)
 }
@@ -244,12 +243,11 @@ func (t *ipTunnel) wrap(f Frame, ep *Endpoints) []byte {
 // service and customer tag per subscriber, a PPPoE session (RFC 2516) and PPP (RFC 1661)
 // carrying the subscriber's IPv4 packets. The subscriber's side is home.
 type pppoeAccess struct {
+	onEthernet
 	home    netip.Prefix
 	vlans   []uint16
 	session uint16
 }
-
-func (a *pppoeAccess) link() layers.LinkType { return layers.LinkTypeEthernet }
 
 func (a *pppoeAccess) wrap(f Frame, ep *Endpoints) []byte {
 	ip := ipOf(f.Data)
@@ -270,13 +268,12 @@ func (a *pppoeAccess) wrap(f Frame, ep *Endpoints) []byte {
 // Ethernet frame in a pseudowire (RFC 4448) after one label and a control word (RFC 4385)
 // with a sequence number. Labels differ by direction, as label switched paths are one-way.
 type mplsCore struct {
+	onEthernet
 	home   netip.Prefix
 	labels [2][]uint32 // outward, inward
 	pw     bool
 	seq    [2]uint16
 }
-
-func (m *mplsCore) link() layers.LinkType { return layers.LinkTypeEthernet }
 
 func (m *mplsCore) wrap(f Frame, ep *Endpoints) []byte {
 	dir := 0
@@ -306,12 +303,11 @@ func (m *mplsCore) wrap(f Frame, ep *Endpoints) []byte {
 // UDP port 2152 both ways, with a PDU session container extension header (TS 38.415) naming
 // the QoS flow. The subscriber's side is home; each direction has its own TEID.
 type gtpUser struct {
+	onEthernet
 	tunnelEnds
 	teid [2]uint32 // uplink (the core's), downlink (the base station's)
 	ipID uint16
 }
-
-func (g *gtpUser) link() layers.LinkType { return layers.LinkTypeEthernet }
 
 func (g *gtpUser) wrap(f Frame, ep *Endpoints) []byte {
 	g.ipID++
@@ -371,9 +367,10 @@ func (n *nflogRule) link() layers.LinkType { return linkTypeNFLOG }
 
 func (n *nflogRule) wrap(f Frame, ep *Endpoints) []byte {
 	ip := ipOf(f.Data)
-	family, hwProto := byte(2), uint16(etherTypeIPv4) // AF_INET
-	if ip[0]>>4 == 6 {
-		family, hwProto = 10, etherTypeIPv6
+	hwProto, _ := ipFamily(ip)
+	family := byte(2) // AF_INET
+	if hwProto == etherTypeIPv6 {
+		family = 10
 	}
 	hook, ifType := byte(1), uint16(4) // NF_INET_LOCAL_IN, NFULA_IFINDEX_INDEV
 	if !inbound(n.home, ep) {
