@@ -83,8 +83,11 @@ type ipInfo struct {
 func (d *Decoder) Decode(f *Frame, p *Packet) Kind {
 	wire := max(f.WireLen, len(f.Data))
 	weight := max(f.Weight, 1)
-	p.NTP.Reset()
-	*p = Packet{Time: f.Time, WireLen: uint32(wire), Weight: weight, Vector: proto.NoVector, NTP: p.NTP}
+	// Packet is reset in place, keeping only the backing array of the monitor list: a
+	// literal that named p.NTP would be built in a temporary and copied, at twice the cost.
+	monlist := p.NTP.Priv.Monlist[:0]
+	*p = Packet{Time: f.Time, WireLen: uint32(wire), Weight: weight, Vector: proto.NoVector}
+	p.NTP.Priv.Monlist = monlist
 
 	d.depth, d.kinds = 0, 0
 	d.data, d.wire, d.checkWire = f.Data, wire, f.Link != LinkTypeNFLOG
