@@ -161,8 +161,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// minTable is the least cap of a table: an insertion must never evict the entry it just
-// touched on the other side of the same packet.
+// minTable is the least cap of a table: with fewer entries, the hosts pinned by open
+// incidents and by the packet being accounted would leave little room for anything else.
 const minTable = 16
 
 // Validate reports every invalid setting at once, each naming its YAML key under detect.

@@ -117,7 +117,16 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 		} else {
 			s, sDeferred = e.host(hostKey{sa, id}, p.Proto)
 		}
+		// The server is pinned while the client enters: at the cap, the client's insertion
+		// must not evict the server of the same packet and take over its entry, which would
+		// make a pair of one host, {X, X}.
+		if s != nil {
+			s.pins++
+		}
 		c, cDeferred = e.host(hostKey{ca, id}, p.Proto)
+		if s != nil {
+			s.pins--
+		}
 		if s != nil && c != nil {
 			pr = e.pair(s, c)
 			e.lastPair = pr
