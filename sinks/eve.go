@@ -13,7 +13,7 @@ import (
 // exactly this.
 const eveTimestamp = "2006-01-02T15:04:05.000000-0700"
 
-// Signature describes the EVE alert of one kind. The ids lie in 9000001-9000005, outside the
+// Signature describes the EVE alert of one kind. The ids lie in 9000001-9000006, outside the
 // ranges of the Snort/Suricata community (sidallocation.org: 1-999999 Talos, 1000000-1999999
 // local rules, 2000000-2999999 Emerging Threats), so they clash with no published rule nor with
 // a site's own local rules.
@@ -31,6 +31,7 @@ var Signatures = map[detect.Kind]Signature{
 	detect.KindVictimFlood:      {9000003, 1, "NTPWATCH DOS NTP reflection flood against victim", "Denial of Service"},
 	detect.KindScan:             {9000004, 1, "NTPWATCH SCAN NTP amplifier scan (mode 6/mode 7 requests to many hosts)", "Detection of a Network Scan"},
 	detect.KindSpoofedEgress:    {9000005, 1, "NTPWATCH DOS NTP amplification requests with forged source leaving the home net", "Attempted Denial of Service"},
+	detect.KindRequestFlood:     {9000006, 1, "NTPWATCH DOS NTP server flooded with amplification requests from forged sources", "Attempted Denial of Service"},
 }
 
 // unknownSignature is used for a kind this version does not know, so a newer detector never
@@ -58,6 +59,7 @@ func eveSeverity(s detect.Severity) int {
 //	victim_flood       reflectors.top[0]:123 (or reflector) -> victim
 //	scan               scanner -> targets.responders[0]:123 (null when none answered)
 //	spoofed_egress     victim (the forged source) -> reflectors.top[0]:123 (or reflector)
+//	request_flood      victims.top[0] (a forged source; or victim) -> reflector:123
 func endpoints(a *detect.Alert) (src netip.Addr, srcPort int, dst netip.Addr, dstPort int) {
 	port := int(a.ServerPort)
 	switch a.Kind {
@@ -73,6 +75,8 @@ func endpoints(a *detect.Alert) (src netip.Addr, srcPort int, dst netip.Addr, ds
 		return a.Victim, 0, first(a.Reflectors.Top, a.Reflector), port
 	case detect.KindExposedAmplifier:
 		return a.Reflector, port, first(a.Victims.Top, a.Victim), 0
+	case detect.KindRequestFlood:
+		return first(a.Victims.Top, a.Victim), 0, a.Reflector, port
 	default: // reflection
 		v := a.Victim
 		if !v.IsValid() {

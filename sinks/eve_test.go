@@ -15,7 +15,7 @@ func TestEVEGolden(t *testing.T) { golden(t, "alerts.eve.json", formatAll(Append
 // alert under "ntpwatch" is byte for byte AppendJSON's.
 func TestEVEFields(t *testing.T) {
 	alerts := sampleAlerts()
-	for i := range alerts[:5] {
+	for i := range alerts[:len(detect.Kinds())] {
 		a := &alerts[i]
 		line := AppendEVE(nil, a)
 		var e struct {
@@ -69,8 +69,9 @@ func TestEVEEndpoints(t *testing.T) {
 		detect.KindVictimFlood:      {"2001:db8:1::10", "2001:db8::7"},
 		detect.KindScan:             {"192.0.2.66", "198.51.100.10"},
 		detect.KindSpoofedEgress:    {"203.0.113.7", "198.51.100.10"},
+		detect.KindRequestFlood:     {"203.0.113.7", "198.51.100.10"},
 	}
-	for i := range alerts[:5] {
+	for i := range alerts[:len(detect.Kinds())] {
 		src, _, dst, _ := endpoints(&alerts[i])
 		if w := want[alerts[i].Kind]; src.String() != w[0] || dst.String() != w[1] {
 			t.Errorf("%s: %v -> %v, want %s -> %s", alerts[i].Kind, src, dst, w[0], w[1])
@@ -80,10 +81,9 @@ func TestEVEEndpoints(t *testing.T) {
 
 func TestSignaturesDistinct(t *testing.T) {
 	seen := map[int]bool{}
-	for _, k := range []detect.Kind{detect.KindExposedAmplifier, detect.KindReflection,
-		detect.KindVictimFlood, detect.KindScan, detect.KindSpoofedEgress} {
+	for _, k := range detect.Kinds() {
 		s, ok := Signatures[k]
-		if !ok || seen[s.ID] || s.ID < 9000001 || s.ID > 9000005 {
+		if !ok || seen[s.ID] || s.ID < 9000001 || s.ID > 9000006 {
 			t.Errorf("%s: signature %+v missing, repeated or out of range", k, s)
 		}
 		seen[s.ID] = true
