@@ -40,7 +40,8 @@ import (
 //	                                                   hundred a minute, a flood at 100,000 a second crosses it in 10 ms
 //	request_flood.min_sources             1            a reflection aims its forged requests at one victim: they may
 //	                                                   all carry one address
-//	exposed_amplifier.min_responses       2            ET 2017920/21: 2 monlist responses per 60 s from a server
+//	exposed_amplifier.min_responses       1            a reply that carries monlist items or mode 6 data cannot come
+//	                                                   from a patched server: the first one proves the exposure
 //	top_n                                 10           entries in each top list of an alert
 //	tables.max_hosts                      100,000      about 55 MB at the cap; evicts least recently seen first
 //	tables.max_pairs                      200,000      about 50 MB at the cap; per-host totals stay exact on eviction
@@ -168,7 +169,7 @@ func DefaultConfig() Config {
 		Scan:             ScanConfig{MinTargets: 64},
 		SpoofedEgress:    SpoofedEgressConfig{MinRequests: 2},
 		RequestFlood:     RequestFloodConfig{MinRequests: 1000, MinSources: 1},
-		ExposedAmplifier: ExposedAmplifierConfig{MinResponses: 2},
+		ExposedAmplifier: ExposedAmplifierConfig{MinResponses: 1},
 		Tables: TablesConfig{
 			MaxHosts:     100_000,
 			MaxPairs:     200_000,

@@ -112,6 +112,27 @@ func TestRequestFlood(t *testing.T) {
 	}
 }
 
+// TestExposedOnFirstReply: one reply carrying monlist items (an in-the-wild reply of
+// sequence 14 with five entries) proves an unpatched server; a patched server's err=4 reply
+// proves nothing.
+func TestExposedOnFirstReply(t *testing.T) {
+	reply := privResp(t0, server, victim, 42, 5, true)
+	reply.NTP.Priv.Sequence = 14
+	got, _ := run(t, DefaultConfig(), []decode.Packet{reply})
+	if len(got) != 2 || got[0].Kind != KindExposedAmplifier || got[0].State != StateStart || !got[0].TS.Equal(t0) ||
+		got[0].Responses != (Counter{1, 8 + 5*72}) {
+		t.Errorf("want exposed_amplifier on the one reply, got\n%s", lines(got))
+	}
+	if got, _ := run(t, DefaultConfig(), []decode.Packet{noData(t0, server, victim)}); len(got) != 0 {
+		t.Errorf("err=4: want nothing, got\n%s", lines(got))
+	}
+	cfg := DefaultConfig()
+	cfg.ExposedAmplifier.MinResponses = 2
+	if got, _ := run(t, cfg, []decode.Packet{reply}); len(got) != 0 {
+		t.Errorf("min_responses 2: want nothing for one reply, got\n%s", lines(got))
+	}
+}
+
 // TestBorderAddresses: with an RFC 1918 home net, ntpdc and ntpq run on a server against
 // its own loopback, link-local or unspecified addresses are neither forged traffic leaving
 // nor clients outside: no spoofed_egress and no exposed_amplifier, whatever the count.
