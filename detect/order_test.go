@@ -255,24 +255,18 @@ func TestClockStepBack(t *testing.T) {
 	}
 }
 
-// diff shows the first lines where got and want differ.
+// diff shows where got and want, renderings of events one a line, first part.
 func diff(got, want string) string {
 	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d lines, want %d\n", len(g), len(w))
-	shown := 0
-	for i := 0; i < max(len(g), len(w)) && shown < 3; i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			fmt.Fprintf(&b, "line %d:\n got %s\nwant %s\n", i, gl, wl)
-			shown++
-		}
+	i := 0
+	for i < len(g) && i < len(w) && g[i] == w[i] {
+		i++
 	}
-	return b.String()
+	at := func(l []string) string {
+		if i < len(l) {
+			return l[i]
+		}
+		return "(none)"
+	}
+	return fmt.Sprintf("%d lines, want %d; line %d:\n got %s\nwant %s", len(g), len(w), i, at(g), at(w))
 }
