@@ -43,8 +43,8 @@ import (
 //	exposed_amplifier.min_responses       1            a reply that carries monlist items or mode 6 data cannot come
 //	                                                   from a patched server: the first one proves the exposure
 //	top_n                                 10           entries in each top list of an alert
-//	tables.max_hosts                      100,000      about 55 MB at the cap; evicts least recently seen first
-//	tables.max_pairs                      200,000      about 50 MB at the cap; per-host totals stay exact on eviction
+//	tables.max_hosts                      100,000      about 75 MB at the cap; evicts least recently seen first
+//	tables.max_pairs                      200,000      about 45 MB at the cap; per-host totals stay exact on eviction
 //	tables.max_incidents                  10,000       open incidents; more are refused and counted
 //	tables.max_history                    1,000        ended incidents kept for the summary
 type Config struct {

@@ -37,6 +37,10 @@ func (s *Summary) WriteText(w io.Writer) {
 		line("", "%s .. %s (%s)", in.First.Format("2006-01-02 15:04:05.000"), timeAfter(*in.First, *in.Last),
 			shortDuration(in.Duration))
 	}
+	if in.ClockOutliers+in.ClockSteps > 0 {
+		line("", "clock: %s outlier frames counted at the clock's time, %s steps back (time went on)",
+			Commas(in.ClockOutliers), Commas(in.ClockSteps))
+	}
 
 	line("ntp", "%s messages%s", Commas(s.NTP.Messages), nonZero(s.NTP.ByMode, modeNames[1:], ""))
 	if vec := vectors(s.NTP.ByVector); vec != "" {
