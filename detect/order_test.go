@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,11 @@ var mixedHome = []netip.Prefix{homeNet4, netip.MustParsePrefix("198.18.0.0/23")}
 //     answers every tenth with err=4;
 //   - spoofed egress: requests forged from 203.0.113.50 leave for 50 servers, 10 each;
 //   - mode 3/4 clients of 192.0.2.10.
-func mixed() []decode.Packet {
+func mixed() []decode.Packet { return slices.Clone(mixedPackets()) }
+
+// mixedPackets builds mixed's packets once: encoding and classifying them is most of the
+// tests' time under the race detector.
+var mixedPackets = sync.OnceValue(func() []decode.Packet {
 	var ps []decode.Packet
 	for i := range 300 {
 		ts := at(time.Duration(i) * 10 * time.Millisecond)
@@ -77,7 +82,7 @@ func mixed() []decode.Packet {
 	}
 	slices.SortStableFunc(ps, func(a, b decode.Packet) int { return a.Time.Compare(b.Time) })
 	return ps
-}
+})
 
 // shuffled returns ps cut into batches of 256 with the batches of every group of group
 // consecutive ones in a random order: what the engine sees when capture workers hand over
@@ -206,7 +211,8 @@ func TestLateExchangeCountsNoPeer(t *testing.T) {
 func TestClockOutlier(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.HomeNet = mixedHome
-	for _, i := range []int{len(mixed()) / 2, len(mixed()) / 3} {
+	n := len(mixedPackets())
+	for _, i := range []int{n / 2, n / 3} {
 		jumped, equiv := mixed(), mixed()
 		jumped[i].Time = jumped[i].Time.Add(2 * time.Minute)
 		equiv[i].Time = equiv[i-1].Time
@@ -221,7 +227,7 @@ func TestClockOutlier(t *testing.T) {
 	}
 	// The last frame 2 minutes ahead: nothing follows to confirm the jump.
 	jumped, equiv := mixed(), mixed()
-	n := len(jumped) - 1
+	n--
 	jumped[n].Time = jumped[n].Time.Add(2 * time.Minute)
 	equiv[n].Time = equiv[n-1].Time
 	got, _ := run(t, cfg, jumped)
@@ -269,4 +275,38 @@ func diff(got, want string) string {
 		return "(none)"
 	}
 	return fmt.Sprintf("%d lines, want %d; line %d:\n got %s\nwant %s", len(g), len(w), i, at(g), at(w))
+}
+
+// TestClockOutlierOnQuietLink: in a live run, the last frame before the link goes quiet is
+// 2 minutes ahead. The clock advances from the wall clock judge it an outlier, and the
+// incidents end idle_timeout after their last packet, as without the jump.
+func TestClockOutlierOnQuietLink(t *testing.T) {
+	live := func(ps []decode.Packet) []Alert {
+		var out []Alert
+		e := NewEngine(DefaultConfig(), collect(&out))
+		for i := range ps {
+			e.Observe(&ps[i])
+		}
+		last := ps[len(ps)-2].Time // the wall clock goes on from the frame before the jump
+		for d := 250 * time.Millisecond; d <= 2*time.Minute; d += 250 * time.Millisecond {
+			e.Advance(last.Add(d))
+		}
+		return out
+	}
+	var ps []decode.Packet
+	for i := range 30 {
+		ps = monlist(ps, at(time.Duration(i)*time.Second), victim, server, reqPayload)
+	}
+	jumped, equiv := slices.Clone(ps), slices.Clone(ps)
+	n := len(ps) - 1
+	jumped[n].Time = jumped[n].Time.Add(2 * time.Minute)
+	equiv[n].Time = equiv[n-1].Time
+	got, want := live(jumped), live(equiv)
+	if g, w := lines(got), lines(want); g != w {
+		t.Errorf("last frame 2 minutes ahead on a quiet link: %s", diff(g, w))
+	}
+	if r := only(want, KindReflection); len(r) == 0 || r[len(r)-1].State != StateEnd ||
+		!r[len(r)-1].TS.Equal(r[len(r)-1].LastSeen.Add(DefaultConfig().IdleTimeout)) {
+		t.Errorf("want a reflection that ends on the quiet link idle_timeout after its last packet:\n%s", lines(want))
+	}
 }
