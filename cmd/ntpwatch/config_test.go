@@ -3,21 +3,17 @@ package main
 import (
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/internal/config"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
+// writeConfig writes a configuration file and returns its path.
 func writeConfig(t *testing.T, text string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "ntpwatch.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testutil.WriteTemp(t, "ntpwatch.yaml", []byte(text))
 }
 
 // TestConfigLayers checks the order defaults < YAML file < flags, whatever the flag order.

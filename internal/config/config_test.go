@@ -1,18 +1,14 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
+// writeConfig writes a configuration file and returns its path.
 func writeConfig(t *testing.T, text string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "ntpwatch.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testutil.WriteTemp(t, "ntpwatch.yaml", []byte(text))
 }
 
 // FuzzConfig feeds arbitrary files to the configuration loader: an error or a valid
