@@ -45,9 +45,11 @@ type Selected struct {
 func Select(src Source, sel Selection) (*Selected, error) {
 	s := &Selected{src: src, sel: sel, filters: map[LinkType]*frameFilter{}}
 	if sel.Filter != "" {
-		if _, err := s.filter(LinkTypeEthernet); err != nil {
-			return nil, err
+		ff, err := compileFilter(sel.Filter, LinkTypeEthernet)
+		if err != nil {
+			return nil, setting.Errorf("bpf", strconv.Quote(sel.Filter), "%w", err)
 		}
+		s.filters[LinkTypeEthernet] = ff
 	}
 	if !sel.Start.IsZero() && !sel.End.IsZero() && !sel.End.After(sel.Start) {
 		return nil, setting.Errorf("end", sel.End.UTC().Format(time.RFC3339Nano), "must be after the start, %s",

@@ -3,6 +3,7 @@ package sinks
 import (
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +28,7 @@ const (
 type Config struct {
 	Sinks     []string    `yaml:"sinks"`      // --sink: any of "stdout", "file", "kafka"; none means stdout
 	Format    string      `yaml:"format"`     // --format: "json" (default) or "eve"
-	File      string      `yaml:"file"`       // --out: the file of the file sink, opened in append mode
+	File      string      `yaml:"file"`       // --out: the file of the file sink, opened in append mode; "-" for stdout
 	Kafka     KafkaConfig `yaml:"kafka"`      // the kafka sink's options
 	QueueSize int         `yaml:"queue_size"` // alerts queued per sink before Send drops (and counts) them; 0: DefaultQueueSize
 }
@@ -125,6 +126,9 @@ func (c Config) Validate() error {
 	if seen[SinkFile] && c.File == "" {
 		bad("file", "the file sink needs a file name")
 	}
+	if seen[SinkFile] && seen[SinkStdout] && IsStdout(c.File) {
+		bad("file", "%s is stdout, where the stdout sink writes already", c.File)
+	}
 	if c.QueueSize < 0 {
 		bad("queue_size", "%d: must not be negative", c.QueueSize)
 	}
@@ -211,6 +215,12 @@ func validTopic(t string) bool {
 		}
 	}
 	return true
+}
+
+// WritesStdout tells whether alerts go to the standard output: through the stdout sink, the
+// default, or a file sink whose file is "-".
+func (c Config) WritesStdout() bool {
+	return len(c.Sinks) == 0 || slices.Contains(c.Sinks, SinkStdout) || slices.Contains(c.Sinks, SinkFile) && IsStdout(c.File)
 }
 
 // withDefaults fills the zero values with the documented defaults.

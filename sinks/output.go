@@ -78,7 +78,8 @@ type Output struct {
 	stopCtx context.Context
 }
 
-// Open validates cfg and starts its sinks. stdout is where the stdout sink writes. With a kafka
+// Open validates cfg and starts its sinks. stdout is where the stdout sink writes, and a file
+// sink whose file is "-" (IsStdout): a *Stdout when other outputs share it. With a kafka
 // sink it checks within Kafka.DialTimeout that a broker answers, and first delivers what an
 // earlier run spooled. Errors are one line naming the flag to fix.
 func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
@@ -98,6 +99,10 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 		case SinkStdout:
 			dest = &lineSink{w: stdout}
 		case SinkFile:
+			if IsStdout(cfg.File) {
+				dest = &lineSink{w: stdout}
+				break
+			}
 			if o.file, err = openLineSink(cfg.File); err != nil {
 				err = settingError{err}
 			}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -29,4 +30,21 @@ func FuzzConfig(f *testing.F) {
 		}
 		_ = cfg.Validate()
 	})
+}
+
+func TestTimeFlag(t *testing.T) {
+	want := time.Date(2026, 3, 14, 9, 0, 40, 500_000_000, time.UTC)
+	for _, s := range []string{"2026-03-14T09:00:40.5Z", "2026-03-14T10:00:40.5+01:00", "2026-03-14 09:00:40.5",
+		"2026-03-14T09:00:40.5", "1773478840.5", "1773478840.500000000"} {
+		var got time.Time
+		if err := (Time{&got}).Set(s); err != nil || !got.Equal(want) {
+			t.Errorf("%q: %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"yesterday", "2026-13-01", "12.3.4", "-5", ""} {
+		var got time.Time
+		if err := (Time{&got}).Set(s); err == nil {
+			t.Errorf("%q: %v, want an error", s, got)
+		}
+	}
 }
