@@ -246,4 +246,3 @@ func BenchmarkSelectFilter(b *testing.B) {
 		}
 	}
 }
-

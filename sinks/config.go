@@ -27,7 +27,7 @@ const (
 // The yaml keys are those of the output section of ntpwatch's --config file.
 type Config struct {
 	Sinks     []string    `yaml:"sinks"`      // --sink: any of "stdout", "file", "kafka"; none means stdout
-	Format    string      `yaml:"format"`     // --format: "json" (default) or "eve"
+	Format    string      `yaml:"format"`     // --format: "json" (default), "eve" or "ecs"
 	File      string      `yaml:"file"`       // --out: the file of the file sink, opened in append mode; "-" for stdout
 	Kafka     KafkaConfig `yaml:"kafka"`      // the kafka sink's options
 	QueueSize int         `yaml:"queue_size"` // alerts queued per sink before Send drops (and counts) them; 0: DefaultQueueSize
@@ -119,9 +119,9 @@ func (c Config) Validate() error {
 		}
 	}
 	switch c.Format {
-	case "", "json", "eve":
+	case "", "json", "eve", "ecs":
 	default:
-		bad("format", "unknown format %q (want json or eve)", c.Format)
+		bad("format", "unknown format %q (want json, eve or ecs)", c.Format)
 	}
 	if seen[SinkFile] && c.File == "" {
 		bad("file", "the file sink needs a file name")

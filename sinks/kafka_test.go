@@ -154,13 +154,15 @@ func TestKafkaEVE(t *testing.T) {
 			SrcIP     string `json:"src_ip"`
 			Alert     struct {
 				SignatureID int `json:"signature_id"`
+				Context     struct {
+					NTPWatch struct{ Kind detect.Kind }
+				}
 			}
-			NTPWatch struct{ Kind detect.Kind }
 		}
 		if err := json.Unmarshal(r.Value, &e); err != nil {
 			t.Fatal(err)
 		}
-		if e.EventType != "alert" || e.SrcIP == "" || e.Alert.SignatureID != Signatures[e.NTPWatch.Kind].ID {
+		if e.EventType != "alert" || e.SrcIP == "" || e.Alert.SignatureID != Signatures[e.Alert.Context.NTPWatch.Kind].ID {
 			t.Errorf("EVE record %s", r.Value)
 		}
 	}

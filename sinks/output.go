@@ -88,8 +88,11 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 	}
 	cfg = cfg.withDefaults()
 	o := &Output{format: AppendJSON}
-	if cfg.Format == "eve" {
-		o.format = AppendEVE
+	switch cfg.Format {
+	case "eve":
+		o.format = newEVEFormatter().append
+	case "ecs":
+		o.format = newECSFormatter().append
 	}
 	o.stopCtx, o.stop = context.WithCancel(context.Background())
 	for _, name := range cfg.Sinks {
