@@ -490,8 +490,10 @@ func alertID(t *testing.T, format, value string) string {
 	t.Helper()
 	var m struct {
 		ID    string
-		Alert struct{ Context struct{ NTPWatch struct{ ID string } } }
-		NTP   struct{ ID string } `json:"ntpwatch"`
+		Alert struct {
+			Context struct{ NTPWatch struct{ ID string } }
+		}
+		NTP struct{ ID string } `json:"ntpwatch"`
 	}
 	if err := json.Unmarshal([]byte(value), &m); err != nil {
 		t.Fatalf("%s message: %v: %s", format, err, value)

@@ -82,7 +82,7 @@ type worker struct {
 // Output fans alerts out to the configured sinks. Send never blocks; Close drains the queues.
 type Output struct {
 	format func([]byte, *detect.Alert) []byte
-	schema string // of the format, for the messages' headers
+	schema string    // of the format, for the messages' headers
 	file   *lineSink // the file sink, for Reopen; nil without one
 
 	mu      sync.RWMutex // guards closed against Send on closed queues
