@@ -107,8 +107,13 @@ func (s *Selected) filter(link LinkType) (*frameFilter, error) {
 }
 
 // Skipped is the count of frames read but not passed: outside the window or refused by the
-// filter.
-func (s *Selected) Skipped() uint64 { return s.skipped }
+// filter; 0 for a nil Selected, which passes everything.
+func (s *Selected) Skipped() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.skipped
+}
 
 // Name is the wrapped source's.
 func (s *Selected) Name() string { return s.src.Name() }

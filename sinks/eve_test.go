@@ -2,14 +2,12 @@ package sinks
 
 import (
 	"encoding/json"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/detect"
-	"github.com/ntpwatch/ntpwatch/internal/testutil"
 	"github.com/ntpwatch/ntpwatch/internal/testutil/jsonschema"
 )
 
@@ -123,25 +121,10 @@ func TestEVEEndpoints(t *testing.T) {
 	}
 }
 
-// eveSchema compiles Suricata's EVE schema (../shared/reference/external, from OISF/suricata
-// etc/schema.json).
-func eveSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	data, err := os.ReadFile(testutil.Shared(t, "reference/external/suricata-eve-schema.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jsonschema.Compile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestEVESchema validates the EVE record of every sample alert, the empty one and a scan
 // nobody answered included, against Suricata's own schema.
 func TestEVESchema(t *testing.T) {
-	s := eveSchema(t)
+	s := jsonschema.SuricataEVE(t)
 	f := newEVEFormatter()
 	for i, a := range sampleAlerts() {
 		for _, rec := range [][]byte{AppendEVE(nil, &a), f.append(nil, &a)} {

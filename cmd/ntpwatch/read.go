@@ -93,18 +93,16 @@ func (o *readOptions) checkStdout(cfg *config.Config) error {
 		return nil
 	}
 	var others []string
-	if cfg.Output.WritesStdout() {
-		others = append(others, "the alerts")
-	}
-	if sinks.IsStdout(cfg.NTPLog) {
-		others = append(others, "--ntp-log")
-	}
-	if sinks.IsStdout(o.summaryJSON) {
-		others = append(others, "--summary-json")
+	for what, there := range map[string]bool{"the alerts": cfg.Output.WritesStdout(),
+		"--ntp-log": sinks.IsStdout(cfg.NTPLog), "--summary-json": sinks.IsStdout(o.summaryJSON)} {
+		if there {
+			others = append(others, what)
+		}
 	}
 	if len(others) == 0 {
 		return nil
 	}
+	slices.Sort(others)
 	return usagef("--report %s: stdout carries %s already, and an HTML page needs it alone; send the alerts elsewhere (--sink file --out FILE) or write the report to a file",
 		o.report, strings.Join(others, " and "))
 }
@@ -178,15 +176,12 @@ func runRead(ctx context.Context, e env) error {
 	if res.Interrupted && !cfg.Quiet {
 		fmt.Fprintf(e.stderr, "ntpwatch: interrupted: the alerts and the summary cover the %d frames read before\n", res.Decode.Frames)
 	}
-	in := report.Input{
+	s := report.Build(report.Input{
 		Files: files, Decode: res.Decode, Engine: res.Engine, Outputs: res.Outputs,
 		First: res.First, Last: res.Last, Seen: res.Seen, Elapsed: clock().Sub(started), Interrupted: res.Interrupted,
-		FragmentCap: res.FragmentCap, Selection: opts.sel, Sensor: cfg.Sensor, Version: buildinfo.Read().String(),
-	}
-	if sel != nil {
-		in.Skipped = sel.Skipped()
-	}
-	s := report.Build(in)
+		FragmentCap: res.FragmentCap, Selection: opts.sel, Skipped: sel.Skipped(), Sensor: cfg.Sensor,
+		Version: buildinfo.Read().String(),
+	})
 	if !cfg.Quiet {
 		s.WriteText(e.stderr)
 	}

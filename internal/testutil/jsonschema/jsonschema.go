@@ -11,9 +11,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"testing"
+
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // Schema is a compiled schema.
@@ -30,6 +34,22 @@ var known = map[string]bool{
 	// Annotations.
 	"$schema": true, "$id": true, "$comment": true, "title": true, "description": true, "desription": true,
 	"suricata": true, "default": true, "examples": true, "deprecated": true,
+}
+
+// SuricataEVE compiles Suricata's EVE JSON schema (../shared/reference/external/
+// suricata-eve-schema.json, from OISF/suricata etc/schema.json), or skips the test when it is
+// absent.
+func SuricataEVE(t testing.TB) *Schema {
+	t.Helper()
+	data, err := os.ReadFile(testutil.Shared(t, "reference/external/suricata-eve-schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // Compile reads a schema.

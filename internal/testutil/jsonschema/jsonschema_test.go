@@ -1,11 +1,8 @@
 package jsonschema
 
 import (
-	"os"
 	"strings"
 	"testing"
-
-	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // TestValidate checks that the validator refuses what each keyword forbids: a validator that
@@ -58,14 +55,7 @@ func TestValidate(t *testing.T) {
 // alert record laid out as Suricata 7 writes one (written here by hand) is valid against it,
 // and that a null address is not.
 func TestSuricataSchemaCompiles(t *testing.T) {
-	data, err := os.ReadFile(testutil.Shared(t, "reference/external/suricata-eve-schema.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Compile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := SuricataEVE(t)
 	alert := `{"timestamp":"2017-04-07T22:24:37.251547+0100","flow_id":586497171462735,"pcap_cnt":53381,
 	  "event_type":"alert","src_ip":"192.168.2.14","src_port":50096,"dest_ip":"209.53.113.5","dest_port":80,
 	  "proto":"TCP","community_id":"1:8rP3C6vQ6b1TfbA1UVOnQ6Bk2bk=","direction":"to_server",
