@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/netip"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/testutil"
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
@@ -315,6 +317,36 @@ func TestSummaryWording(t *testing.T) {
 		"  problems    none\n", "  alerts      0 emitted; stdout: 0 delivered, 0 spooled, 0 lost\n", "3 packets, "} {
 		if code != exitOK || !strings.Contains(stderr, want) {
 			t.Errorf("exit %d; the summary lacks %q:\n%s", code, want, stderr)
+		}
+	}
+}
+
+// TestSummaryTwoSinks: with two sinks the summary counts the 6 alerts once, then what each
+// sink did with them, not "12 delivered".
+func TestSummaryTwoSinks(t *testing.T) {
+	repoRoot(t)
+	_, stderr, code := runPiped(t, context.Background(), "read", "--sensor", "test", "--sink", "stdout,file",
+		"--out", filepath.Join(t.TempDir(), "alerts.jsonl"), "pcaps/reflection.pcap")
+	want := "  alerts      6 emitted; stdout: 6 delivered, 0 spooled, 0 lost; file: 6 delivered, 0 spooled, 0 lost\n"
+	if code != exitOK || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d; the summary lacks %q:\n%s", code, want, stderr)
+	}
+}
+
+// TestReportNamesRemedyAndSensor: the HTML report says what the reflector's operator should
+// do, which sensor saw it and which ntpwatch wrote it.
+func TestReportNamesRemedyAndSensor(t *testing.T) {
+	repoRoot(t)
+	out, stderr, code := runPiped(t, context.Background(), "read", "--sensor", "border-7", "-q", "--sink", "file",
+		"--out", filepath.Join(t.TempDir(), "alerts.jsonl"), "--report", "-", "pcaps/reflection.pcap")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	page := string(out)
+	for _, want := range []string{"What to do", "198.51.100.10</td><td>monlist</td>", "Disable monlist", "sensor <span class=\"mono\">border-7</span>",
+		"Written by ntpwatch " + buildinfo.Read().String() + " read on sensor border-7"} {
+		if !strings.Contains(page, html.EscapeString(want)) && !strings.Contains(page, want) {
+			t.Errorf("the report lacks %q", want)
 		}
 	}
 }

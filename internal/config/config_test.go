@@ -48,3 +48,21 @@ func TestTimeFlag(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTimeFlag: any text is a time or one error, never a panic; a time it reads prints back
+// (String) as a value it reads again as the same instant.
+func FuzzTimeFlag(f *testing.F) {
+	for _, s := range []string{"2026-03-14T09:00:40.5Z", "2026-03-14 09:00", "1773478840.123456789", "99999999999999999999", "1.", ".5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var got time.Time
+		if err := (Time{&got}).Set(s); err != nil {
+			return
+		}
+		var again time.Time
+		if err := (Time{&again}).Set((Time{&got}).String()); err != nil || !again.Equal(got) {
+			t.Errorf("%q: %v prints as %q, which reads as %v (%v)", s, got, (Time{&got}).String(), again, err)
+		}
+	})
+}

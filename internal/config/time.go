@@ -13,6 +13,9 @@ import (
 // takes them), or Unix seconds with an optional fraction (1773478840.5, tcpdump's -tt).
 type Time struct{ T *time.Time }
 
+// maxUnixSeconds is 9999-12-31T23:59:59Z.
+const maxUnixSeconds = 253402300799
+
 // timeLayouts are the layouts Set tries after RFC 3339; they are read as UTC.
 var timeLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"}
 
@@ -36,8 +39,9 @@ func (v Time) Set(s string) error {
 		}
 	}
 	if sec, frac, _ := strings.Cut(s, "."); sec != "" && strings.Trim(sec, "0123456789") == "" && strings.Trim(frac, "0123456789") == "" {
+		// Beyond the year 9999 no layout writes the time back, and no capture holds one.
 		n, err := strconv.ParseInt(sec, 10, 64)
-		if err == nil && len(frac) <= 9 {
+		if err == nil && len(frac) <= 9 && n <= maxUnixSeconds {
 			ns, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
 			*v.T = time.Unix(n, ns).UTC()
 			return nil
