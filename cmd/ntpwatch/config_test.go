@@ -26,12 +26,12 @@ detect:
   reflection:
     min_response_bytes: 500000
 `)
-	cfg, files, err := parseConfig("read", "", []string{"a.pcap", "--config", path, "--sensor", "border-2", "b.pcap"}, os.Stderr)
+	cfg, p, err := parseConfig("read", "", []string{"a.pcap", "--config", path, "--sensor", "border-2", "b.pcap"}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(files, ",") != "a.pcap,b.pcap" {
-		t.Errorf("files %v", files)
+	if strings.Join(p.pos, ",") != "a.pcap,b.pcap" {
+		t.Errorf("files %v", p.pos)
 	}
 	if cfg.Sensor != "border-2" {
 		t.Errorf("sensor %q: the flag must override the file", cfg.Sensor)
