@@ -13,6 +13,10 @@ import (
 	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
+// AnyInterface is libpcap's pseudo-interface that captures on every interface, in Linux
+// cooked frames (SLL), as tcpdump -i any does.
+const AnyInterface = "any"
+
 // Capture engines for OpenLive.
 const (
 	// EnginePcap captures through libpcap: portable, and what tcpdump uses.
@@ -33,19 +37,29 @@ const (
 // filter compiled for AF_PACKET sees the frame without its outer tag, so single-tagged frames
 // match the first alternative there.
 func Filter(table *proto.Table) string {
+	frames := untaggedFilter(table)
+	return frames + " or (vlan and (" + frames + " or (vlan and (" + frames + "))))"
+}
+
+// untaggedFilter is Filter without its VLAN alternatives, for the link types that carry no
+// 802.1Q tag in the frame, where libpcap refuses the vlan keyword: Linux cooked frames (the
+// any interface, on which the kernel keeps the tags out of the frames) and raw IP.
+func untaggedFilter(table *proto.Table) string {
 	var ports []string
 	for _, p := range table.Protocols() {
 		for _, port := range p.Ports {
 			ports = append(ports, "udp port "+strconv.Itoa(int(port)))
 		}
 	}
-	frames := strings.Join(ports, " or ") + " or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
-	return frames + " or (vlan and (" + frames + " or (vlan and (" + frames + "))))"
+	return strings.Join(ports, " or ") + " or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
 }
 
 // DefaultBPF is the capture filter of a live source when none is given: Filter of the
 // default protocol table.
 var DefaultBPF = Filter(proto.Default)
+
+// defaultUntaggedBPF is DefaultBPF for link types without VLAN tags in the frame.
+var defaultUntaggedBPF = untaggedFilter(proto.Default)
 
 // DefaultSnaplen is the bytes captured of each frame: whole frames on any common MTU, so the
 // monlist items and the NTP log are complete. Byte counts never depend on it.
@@ -124,15 +138,22 @@ func OpenLive(cfg LiveConfig) ([]LiveSource, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("capture on %s: %w", cfg.Interface, err)
 	}
-	ifc, err := net.InterfaceByName(cfg.Interface)
-	if err != nil {
-		return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
-	}
 	var srcs []LiveSource
+	var err error
 	switch cfg.Engine {
 	case EnginePcap:
+		// libpcap knows "any", which no interface index names.
+		if cfg.Interface != AnyInterface {
+			if _, err := net.InterfaceByName(cfg.Interface); err != nil {
+				return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
+			}
+		}
 		srcs, err = openPcap(cfg)
 	case EngineAFPacket:
+		ifc, ierr := net.InterfaceByName(cfg.Interface)
+		if ierr != nil {
+			return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
+		}
 		srcs, err = openAFPacket(cfg, ifc)
 	}
 	if err != nil {
@@ -183,6 +204,10 @@ func (c LiveConfig) Validate() error {
 	case EngineAFPacket:
 		if c.Workers < 1 || c.Workers > maxWorkers {
 			bad("workers", c.Workers, "must be between 1 and %d", maxWorkers)
+		}
+		if c.Interface == AnyInterface {
+			bad("engine", c.Engine, "cannot capture on %s: AF_PACKET binds each socket to one interface's index, and %s has none; the %s engine captures on every interface",
+				AnyInterface, AnyInterface, EnginePcap)
 		}
 	default:
 		bad("engine", strconv.Quote(c.Engine), "must be %s or %s", EnginePcap, EngineAFPacket)

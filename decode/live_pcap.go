@@ -44,11 +44,16 @@ func openPcap(cfg LiveConfig) ([]LiveSource, error) {
 	if err != nil {
 		return nil, pcapActivateError(err)
 	}
-	if err := h.SetBPFFilter(cfg.BPF); err != nil {
-		h.Close()
-		return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
+	link := pcapLinkType(h.LinkType())
+	bpf := cfg.BPF
+	if bpf == DefaultBPF && link != LinkTypeEthernet {
+		bpf = defaultUntaggedBPF
 	}
-	return []LiveSource{&pcapSource{name: cfg.Interface, h: h, link: pcapLinkType(h.LinkType())}}, nil
+	if err := h.SetBPFFilter(bpf); err != nil {
+		h.Close()
+		return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(bpf), Err: err}
+	}
+	return []LiveSource{&pcapSource{name: cfg.Interface, h: h, link: link}}, nil
 }
 
 // pcapActivateError names libpcap's refusal in the terms of ErrCapturePermission.

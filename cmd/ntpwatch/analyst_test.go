@@ -50,6 +50,7 @@ func TestSummaryGolden(t *testing.T) {
 		{"reflection", []string{"pcaps/reflection.pcap"}},
 		{"scan", []string{"--home-net", "198.18.0.0/15", "pcaps/scan.pcap"}},
 		{"benign", []string{"pcaps/benign.pcap"}},
+		{"selected", []string{"-c", "1000", "--start", "2026-03-14 09:00:30", "-r", "pcaps/reflection.pcap", "host", "203.0.113.7"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
