@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ntpwatch/ntpwatch/detect"
 	"github.com/ntpwatch/ntpwatch/internal/testutil/ecsschema"
 )
 
@@ -55,7 +56,7 @@ func TestValidateECSRefuses(t *testing.T) {
 // Community ID (the EVE record's), the rule and the native alert.
 func TestECSFields(t *testing.T) {
 	alerts := sampleAlerts()
-	for i := range alerts[:5] {
+	for i := range alerts[:len(detect.Kinds())] {
 		a := &alerts[i]
 		var e struct {
 			Source, Destination struct {

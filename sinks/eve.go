@@ -15,7 +15,7 @@ import (
 // exactly this.
 const eveTimestamp = "2006-01-02T15:04:05.000000-0700"
 
-// Signature describes the EVE alert of one kind. The ids lie in 9000001-9000005, outside the
+// Signature describes the EVE alert of one kind. The ids lie in 9000001-9000006, outside the
 // ranges of the Snort/Suricata community (sidallocation.org: 1-999999 Talos, 1000000-1999999
 // local rules, 2000000-2999999 Emerging Threats), so they clash with no published rule nor with
 // a site's own local rules.
@@ -33,6 +33,7 @@ var Signatures = map[detect.Kind]Signature{
 	detect.KindVictimFlood:      {9000003, 1, "NTPWATCH DOS NTP reflection flood against victim", "Denial of Service"},
 	detect.KindScan:             {9000004, 1, "NTPWATCH SCAN NTP amplifier scan (mode 6/mode 7 requests to many hosts)", "Detection of a Network Scan"},
 	detect.KindSpoofedEgress:    {9000005, 1, "NTPWATCH DOS NTP amplification requests with forged source leaving the home net", "Attempted Denial of Service"},
+	detect.KindRequestFlood:     {9000006, 1, "NTPWATCH DOS NTP server flooded with amplification requests from forged sources", "Attempted Denial of Service"},
 }
 
 // unknownSignature is used for a kind this version does not know, so a newer detector never
@@ -58,6 +59,7 @@ func eveSeverity(s detect.Severity) int {
 //	victim_flood       reflectors.top[0] (or reflector)
 //	scan               targets.responders[0]; none while no target answered
 //	spoofed_egress     reflectors.top[0] (or reflector)
+//	request_flood      victims.top[0], a forged source (or victim)
 //
 // Top lists are ordered by bytes and change between the events of an incident, so the EVE
 // formatter keeps the peer of an incident's first event for all of its events (eveFormatter).
@@ -71,6 +73,8 @@ func peerOf(a *detect.Alert) netip.Addr {
 		}
 		return netip.Addr{}
 	case detect.KindExposedAmplifier:
+		return first(a.Victims.Top, a.Victim)
+	case detect.KindRequestFlood:
 		return first(a.Victims.Top, a.Victim)
 	default: // reflection
 		if a.Victim.IsValid() {
@@ -99,6 +103,8 @@ func flowOf(a *detect.Alert, peer netip.Addr) (server, client netip.Addr, toServ
 		return peer, a.Scanner, true
 	case detect.KindSpoofedEgress:
 		return peer, a.Victim, true
+	case detect.KindRequestFlood:
+		return a.Reflector, peer, true
 	default: // exposed_amplifier, reflection
 		return a.Reflector, peer, false
 	}

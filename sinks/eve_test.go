@@ -55,7 +55,7 @@ type eveRecord struct {
 // alert under alert.context.ntpwatch is byte for byte AppendJSON's.
 func TestEVEFields(t *testing.T) {
 	alerts := sampleAlerts()
-	for i := range alerts[:5] {
+	for i := range alerts[:len(detect.Kinds())] {
 		a := &alerts[i]
 		var e eveRecord
 		if err := json.Unmarshal(AppendEVE(nil, a), &e); err != nil {
@@ -101,8 +101,9 @@ func TestEVEEndpoints(t *testing.T) {
 		detect.KindVictimFlood:      {"[2001:db8:1::10]:123", "2001:db8::7", "to_client"},
 		detect.KindScan:             {"192.0.2.66", "198.51.100.10:123", "to_server"},
 		detect.KindSpoofedEgress:    {"203.0.113.7", "198.51.100.10:123", "to_server"},
+		detect.KindRequestFlood:     {"203.0.113.7", "198.51.100.10:123", "to_server"},
 	}
-	for i := range alerts[:5] {
+	for i := range alerts[:len(detect.Kinds())] {
 		var e eveRecord
 		json.Unmarshal(AppendEVE(nil, &alerts[i]), &e)
 		hostPort := func(ip string, port int) string {
@@ -193,10 +194,9 @@ func TestEVEStableWithinIncident(t *testing.T) {
 
 func TestSignaturesDistinct(t *testing.T) {
 	seen := map[int]bool{}
-	for _, k := range []detect.Kind{detect.KindExposedAmplifier, detect.KindReflection,
-		detect.KindVictimFlood, detect.KindScan, detect.KindSpoofedEgress} {
+	for _, k := range detect.Kinds() {
 		s, ok := Signatures[k]
-		if !ok || seen[s.ID] || s.ID < 9000001 || s.ID > 9000005 {
+		if !ok || seen[s.ID] || s.ID < 9000001 || s.ID > 9000006 {
 			t.Errorf("%s: signature %+v missing, repeated or out of range", k, s)
 		}
 		seen[s.ID] = true

@@ -137,7 +137,8 @@ func TestSummaryJSON(t *testing.T) {
 // inline SVG timeline per incident.
 func TestReport(t *testing.T) {
 	repoRoot(t)
-	for _, pcap := range []string{"pcaps/reflection.pcap", "pcaps/scan.pcap", "pcaps/benign.pcap", "pcaps/spoofed_egress.pcap"} {
+	for _, pcap := range []string{"pcaps/reflection.pcap", "pcaps/scan.pcap", "pcaps/benign.pcap", "pcaps/spoofed_egress.pcap",
+		"pcaps/request_flood.pcap"} {
 		t.Run(filepath.Base(pcap), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "report.html")
 			alerts, stderr, code := readAlerts(t, "--report", path, pcap)

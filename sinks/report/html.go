@@ -218,6 +218,8 @@ func describeIncident(r *incidentRow) (title, sub string) {
 		title = fmt.Sprintf("Scan: %s probed %d hosts", r.Subject, r.Peers)
 	case "spoofed_egress":
 		title = fmt.Sprintf("Spoofed egress: requests forged as %s", r.Subject)
+	case "request_flood":
+		title = fmt.Sprintf("Request flood: %s receives requests forged as %s", r.Subject, peer)
 	default:
 		title = fmt.Sprintf("%s: %s", r.Kind, r.Subject)
 	}

@@ -41,6 +41,10 @@ type inputSummary struct {
 	Last      *time.Time        `json:"last_packet"`
 	Duration  float64           `json:"duration_seconds"`
 	LinkTypes map[string]uint64 `json:"link_types"` // frames by link type name, the ones seen
+	// ClockOutliers and ClockSteps count the frames whose time lay far from the capture's
+	// clock and the steps back of that clock (detect.Counters).
+	ClockOutliers uint64 `json:"clock_outliers"`
+	ClockSteps    uint64 `json:"clock_steps"`
 }
 
 // selectionSummary is what picked the frames analysed: read's filter, -c and time window.
@@ -198,7 +202,8 @@ func Build(in Input) Summary {
 			names[i] = "stdin"
 		}
 	}
-	s.Inputs = inputSummary{Files: names, Packets: ds.Frames, WireBytes: ds.WireBytes, LinkTypes: map[string]uint64{}}
+	s.Inputs = inputSummary{Files: names, Packets: ds.Frames, WireBytes: ds.WireBytes, LinkTypes: map[string]uint64{},
+		ClockOutliers: es.ClockOutliers, ClockSteps: es.ClockSteps}
 	if in.Seen {
 		first, last := in.First.UTC(), in.Last.UTC()
 		s.Inputs.First, s.Inputs.Last = &first, &last

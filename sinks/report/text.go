@@ -40,6 +40,10 @@ func (s *Summary) WriteText(w io.Writer) {
 		line("", "%s .. %s (%s)", in.First.Format("2006-01-02 15:04:05.000"), timeAfter(*in.First, *in.Last),
 			shortDuration(in.Duration))
 	}
+	if in.ClockOutliers+in.ClockSteps > 0 {
+		line("", "clock: %s counted at the clock's time, %s back (time went on)",
+			Count(in.ClockOutliers, "outlier frame"), Count(in.ClockSteps, "step"))
+	}
 	// Frames of other network protocols (ARP, LLDP, ...) are traffic the link carries, not
 	// a problem of the capture: they are told apart from the problems.
 	if n := s.Problems[decode.ProblemNetwork.String()]; n > 0 {
