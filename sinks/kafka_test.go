@@ -405,7 +405,8 @@ func BenchmarkKafkaDelivery(b *testing.B) {
 // TestKafkaLostNamesTheCause stops the broker in the middle of a run without a spool, and
 // stops the run while kafka-go waits between two attempts inside WriteMessages, which then
 // says only "context canceled": the alerts are lost, and the report must name why, the broker
-// refusing connections. The stop must not wait for kafka-go's sleep to end.
+// refusing connections (or, when the stop caught a write in flight, the connection cut under
+// it). The stop must not wait for kafka-go's sleep to end.
 func TestKafkaLostNamesTheCause(t *testing.T) {
 	b := kafkatest.StartLocal(t) // stopped
 	cfg := kafkaConfig(b, kafkatest.NewTopic(t))
@@ -426,7 +427,7 @@ func TestKafkaLostNamesTheCause(t *testing.T) {
 	stopped := time.Now()
 	r := o.Close(ctx)
 	err := r.Sinks[0].Err
-	if !r.Failed() || err == nil || !strings.Contains(err.Error(), "connection refused") {
+	if !r.Failed() || err == nil || !strings.Contains(err.Error(), "connection refused") && !strings.Contains(err.Error(), "EOF") {
 		t.Errorf("report %v: want the alerts lost and the broker's refusal named", r)
 	}
 	t.Log(r)
