@@ -55,7 +55,7 @@ func FuzzDecode(f *testing.F) {
 func FuzzOpen(f *testing.F) {
 	f.Add(pcapBytes(f, false))
 	f.Add(pcapngBytes(f))
-	f.Add(gzipped(pcapBytes(f, true)))
+	f.Add(testutil.Gzip(pcapBytes(f, true)))
 	f.Add([]byte("GMBU"))
 	path := f.TempDir() + "/fuzz.pcap"
 	f.Fuzz(func(t *testing.T, b []byte) {

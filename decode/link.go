@@ -38,6 +38,8 @@ func (d *Decoder) decodeLink(b []byte, link LinkType, p *Packet) {
 			d.decodeIPv4(b[4:], p)
 		case 10, 24, 28, 30: // AF_INET6: Linux, NetBSD/OpenBSD, FreeBSD, Darwin
 			d.decodeIPv6(b[4:], p)
+		default:
+			d.stats.NotIP++
 		}
 	case LinkTypeRaw, LinkTypeRawOld, LinkTypeRawOpenBSD, LinkTypeIPv4, LinkTypeIPv6:
 		d.decodeIP(b, p)
@@ -123,6 +125,7 @@ func (d *Decoder) decodeEtherType(etype uint16, b []byte, p *Packet) {
 			d.decodeMPLS(b, p)
 			return
 		default:
+			d.stats.NotIP++
 			return
 		}
 	}
@@ -176,6 +179,8 @@ func (d *Decoder) decodePPP(b []byte, p *Packet) {
 		d.decodeIPv6(b[off:], p)
 	case 0x0281, 0x0283: // MPLS unicast, multicast
 		d.decodeMPLS(b[off:], p)
+	default:
+		d.stats.NotIP++
 	}
 }
 
@@ -280,6 +285,7 @@ func (d *Decoder) decodeMPLS(b []byte, p *Packet) {
 		}
 		d.decodeEthernet(b[4:], p)
 	case 1:
+		d.stats.NotIP++
 	default:
 		p.Problem = ProblemUnsupportedEncap
 	}

@@ -13,6 +13,10 @@ import (
 	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
+// AnyInterface is libpcap's pseudo-interface that captures on every interface, in Linux
+// cooked frames (SLL), as tcpdump -i any does.
+const AnyInterface = "any"
+
 // Capture engines for OpenLive.
 const (
 	// EnginePcap captures through libpcap: portable, and what tcpdump uses.
@@ -179,15 +183,22 @@ func OpenLive(cfg LiveConfig) ([]LiveSource, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("capture on %s: %w", cfg.Interface, err)
 	}
-	ifc, err := net.InterfaceByName(cfg.Interface)
-	if err != nil {
-		return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
-	}
 	var srcs []LiveSource
+	var err error
 	switch cfg.Engine {
 	case EnginePcap:
+		// libpcap knows "any", which no interface index names.
+		if cfg.Interface != AnyInterface {
+			if _, err := net.InterfaceByName(cfg.Interface); err != nil {
+				return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
+			}
+		}
 		srcs, err = openPcap(cfg)
 	case EngineAFPacket:
+		ifc, ierr := net.InterfaceByName(cfg.Interface)
+		if ierr != nil {
+			return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
+		}
 		srcs, err = openAFPacket(cfg, ifc)
 	}
 	if err != nil {
@@ -238,6 +249,10 @@ func (c LiveConfig) Validate() error {
 	case EngineAFPacket:
 		if c.Workers < 1 || c.Workers > maxWorkers {
 			bad("workers", c.Workers, "must be between 1 and %d", maxWorkers)
+		}
+		if c.Interface == AnyInterface {
+			bad("engine", c.Engine, "cannot capture on %s: AF_PACKET binds each socket to one interface's index, and %s has none; the %s engine captures on every interface",
+				AnyInterface, AnyInterface, EnginePcap)
 		}
 	default:
 		bad("engine", strconv.Quote(c.Engine), "must be %s or %s", EnginePcap, EngineAFPacket)

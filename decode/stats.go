@@ -23,6 +23,11 @@ type Stats struct {
 	// first fragment was not seen.
 	Problems [numProblems]uint64
 
+	// NotIP counts the frames whose network layer is neither IPv4 nor IPv6: ARP, LLDP,
+	// PPPoE discovery, PPP's control protocols, STP and the like, the link's own traffic.
+	// They are among Other and have no Problem.
+	NotIP uint64
+
 	// Encaps counts frames by the encapsulations they went through, indexed by EncapKind:
 	// a frame counts once in each kind it crossed, however many of its headers were of
 	// that kind (two VLAN tags, a stack of MPLS labels).
@@ -117,6 +122,7 @@ func (s *Stats) Add(o Stats) {
 	for i := range s.Problems {
 		s.Problems[i] += o.Problems[i]
 	}
+	s.NotIP += o.NotIP
 	for i := range s.Encaps {
 		s.Encaps[i] += o.Encaps[i]
 	}

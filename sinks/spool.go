@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
 // spool keeps the alerts Kafka did not take, in a file of JSON lines
-// {"key":"<subject>","value":<the formatted alert>} in the order they were sent, so that the
+// {"key":"<subject>","ts":"<alert time>","headers":{...},"value":<the formatted alert>} in the
+// order they were sent (ts and headers, the message's timestamp and headers, are absent from
+// the lines of versions before them), so that the
 // next attempt, in this run or the next, delivers them first and in order. The file stays in
 // place between runs; two ntpwatch processes must not share one.
 type spool struct {
@@ -27,8 +30,17 @@ type spool struct {
 }
 
 type spoolRecord struct {
-	Key   *string         `json:"key"`
-	Value json.RawMessage `json:"value"`
+	Key     *string         `json:"key"`
+	TS      time.Time       `json:"ts"`
+	Headers spoolHeaders    `json:"headers"`
+	Value   json.RawMessage `json:"value"`
+}
+
+type spoolHeaders struct {
+	Schema   string `json:"schema"`
+	Kind     string `json:"kind"`
+	State    string `json:"state"`
+	Severity string `json:"severity"`
 }
 
 // open counts the records an earlier run left.
@@ -64,7 +76,19 @@ func (s *spool) append(msgs []message) error {
 		} else {
 			buf = appendString(buf, string(m.key))
 		}
-		buf = append(buf, `,"value":`...)
+		if !m.meta.ts.IsZero() {
+			buf = append(buf, `,"ts":`...)
+			buf = appendTime(buf, m.meta.ts)
+		}
+		buf = append(buf, `,"headers":{"schema":`...)
+		buf = appendString(buf, m.meta.schema)
+		buf = append(buf, `,"kind":`...)
+		buf = appendString(buf, m.meta.kind)
+		buf = append(buf, `,"state":`...)
+		buf = appendString(buf, m.meta.state)
+		buf = append(buf, `,"severity":`...)
+		buf = appendString(buf, m.meta.severity)
+		buf = append(buf, `},"value":`...)
 		buf = append(buf, m.value...)
 		buf = append(buf, "}\n"...)
 	}
@@ -101,7 +125,8 @@ func (s *spool) load() ([]message, error) {
 			s.bad++
 			continue
 		}
-		m := message{value: r.Value}
+		h := r.Headers
+		m := message{value: r.Value, meta: messageMeta{schema: h.Schema, kind: h.Kind, state: h.State, severity: h.Severity, ts: r.TS}}
 		if r.Key != nil {
 			m.key = []byte(*r.Key)
 		}

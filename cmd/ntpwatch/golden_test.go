@@ -31,6 +31,7 @@ var goldenCases = []struct {
 	{name: "benign", golden: "benign", args: []string{"--home-net", "198.51.100.0/24"}, maxSeverity: "low"},
 	{name: "benign", golden: "benign.no-home-net", maxSeverity: "low"},
 	{name: "spoofed_egress", golden: "spoofed_egress", args: []string{"--home-net", "192.0.2.0/24"}},
+	{name: "request_flood", golden: "request_flood", args: []string{"--home-net", "198.51.100.0/24"}},
 	// The reflection through each tunnel, mirror session and link type the decoder reads.
 	{name: "reflection_erspan1", golden: "reflection_erspan1"},
 	{name: "reflection_erspan2", golden: "reflection_erspan2"},

@@ -158,3 +158,28 @@ func reflectionVia(server, victim string, vlans []uint16) func(c *capture, rng *
 		monlistAttack(c, rng, s, v, list, vlans, viaRequests, 8, Epoch.Add(10*time.Second), 500*time.Millisecond)
 	}
 }
+
+// buildRequestFlood is a patched home server, 198.51.100.20, flooded with forged 8-byte
+// MON_GETLIST_1 requests, 150 a second for 12 s, whose sources are six victims in turn (an
+// attacker reflecting at them through a server it believes unpatched). The server answers one
+// request in ten with the 8-byte err=4 reply of a patched ntpd and rate-limits the others
+// away, among the mode 3/4 traffic of its 40 clients.
+func buildRequestFlood(c *capture, rng *rand.Rand) {
+	server := addr("198.51.100.20")
+	clientTraffic(c, rng, server, MonitorList(addr("192.0.2.40"), 40), Epoch, 90*time.Second)
+	ports := make([]uint16, floodSources)
+	for i := range ports {
+		ports[i] = EphemeralPort(rng)
+	}
+	start := Epoch.Add(20 * time.Second)
+	for i := range floodRequests {
+		src := i % floodSources
+		victim := netip.AddrFrom4([4]byte{203, 0, 113, byte(11 + src)})
+		t := start.Add(time.Duration(i) * time.Second / 150).Add(jitter(rng, time.Millisecond))
+		up := &Endpoints{SrcMAC: macRouter, DstMAC: macServer, Src: victim, Dst: server, SrcPort: ports[src], DstPort: 123}
+		c.udp(t, up, MonlistRequest(8))
+		if i%10 == 0 {
+			c.udp(t.Add(200*time.Microsecond), up.Reverse(), noDataReply(2))
+		}
+	}
+}

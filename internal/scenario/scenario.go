@@ -67,6 +67,7 @@ type Incident struct {
 	Kind                       string // the alert's kind: "reflection", "scan", ...
 	Reflector, Victim, Scanner netip.Addr
 	Requests, Responses        Traffic
+	Victims                    int // distinct victims (exposed_amplifier, reflection, request_flood)
 	Reflectors                 int // distinct reflectors (victim_flood, spoofed_egress)
 	Targets                    int // distinct addresses probed (scan)
 	Amplifiers, Patched        int // scan responders that answered with data, and with err=4

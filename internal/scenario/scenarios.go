@@ -70,6 +70,19 @@ var scenarios = append([]Scenario{
 		},
 		build: buildSpoofedEgress,
 	},
+	{
+		Name:    "request_flood",
+		About:   "patched NTP server 198.51.100.20 flooded with 1,800 forged 8-byte MON_GETLIST_1 requests (150 a second, sources 203.0.113.11-16) it answers with err=4 one time in ten, and not at all otherwise, among mode 3/4 clients",
+		HomeNet: netip.MustParsePrefix("198.51.100.0/24"),
+		Incidents: []Incident{
+			// The victim named first is the forged source with the most request bytes: all
+			// six sent 300, so the lowest address.
+			{Kind: "request_flood", Reflector: addr("198.51.100.20"), Victim: addr("203.0.113.11"),
+				Requests: Traffic{floodRequests, floodRequests * 8}, Responses: Traffic{floodRequests / 10, floodRequests / 10 * 8},
+				Victims: floodSources},
+		},
+		build: buildRequestFlood,
+	},
 }, viaScenarios...)
 
 // viaRequests is the forged requests of reflectionVia.
@@ -162,6 +175,12 @@ var viaScenarios = []Scenario{
 	}(),
 }
 
+// The request flood: floodRequests forged requests from floodSources sources in turn.
+const (
+	floodRequests = 1800
+	floodSources  = 6
+)
+
 // reflected is what monlistAttack makes of 30 forged requests of reqSize bytes, each
 // answered with a full reply: a reflection from server to victim, and the server exposed as
 // an amplifier by the same traffic.
@@ -174,8 +193,8 @@ func reflectedN(server, victim string, n, reqSize uint64) []Incident {
 	requests := Traffic{n, n * reqSize}
 	responses := Traffic{n * fullReplyPackets, n * fullReplyBytes}
 	return []Incident{
-		{Kind: "reflection", Reflector: addr(server), Victim: addr(victim), Requests: requests, Responses: responses},
-		{Kind: "exposed_amplifier", Reflector: addr(server), Requests: requests, Responses: responses},
+		{Kind: "reflection", Reflector: addr(server), Victim: addr(victim), Requests: requests, Responses: responses, Victims: 1},
+		{Kind: "exposed_amplifier", Reflector: addr(server), Requests: requests, Responses: responses, Victims: 1},
 	}
 }
 
@@ -190,5 +209,5 @@ const (
 // 48-byte probe with its monitor list.
 func scanAmplifier(host string) Incident {
 	return Incident{Kind: "exposed_amplifier", Reflector: addr(host),
-		Requests: Traffic{1, 48}, Responses: Traffic{scanReplyPackets, scanReplyBytes}}
+		Requests: Traffic{1, 48}, Responses: Traffic{scanReplyPackets, scanReplyBytes}, Victims: 1}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ntpwatch/ntpwatch/decode"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
+	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -60,6 +61,7 @@ var (
 	mBatchCap   = metricDesc{"ntpwatch_analysis_queue_capacity_batches", "The capacity of the queue in front of the detection engine.", nil, false}
 	mLastPacket = metricDesc{"ntpwatch_last_packet_timestamp_seconds", "Packet time of the latest packet the engine saw (Unix seconds); against the wall clock it shows how far analysis lags.", nil, false}
 	mWorkers    = metricDesc{"ntpwatch_capture_workers", "Capture goroutines still running; fewer than started means a source failed.", nil, false}
+	mBuildInfo  = metricDesc{"ntpwatch_build_info", "Always 1: the version, commit and Go version of the running ntpwatch, in its labels.", []string{"version", "revision", "goversion"}, false}
 )
 
 // all lists every metric, in the order of docs/live.md.
@@ -68,7 +70,7 @@ var all = []*metricDesc{
 	&mIfDrop,
 	&mTableLen, &mTableCap, &mTableEvict, &mTableRefus, &mTableDefer, &mAlerts, &mIncidents,
 	&mDelivered, &mFailures, &mSpooled, &mReplayed, &mDropped, &mSinkQueue, &mSinkCap,
-	&mBatchQueue, &mBatchCap, &mLastPacket, &mWorkers,
+	&mBatchQueue, &mBatchCap, &mLastPacket, &mWorkers, &mBuildInfo,
 }
 
 // Names lists every metric name of the collector, in the documented order.
@@ -84,6 +86,7 @@ func Names() []string {
 type collector struct {
 	snap  func() pipeline.Snapshot
 	table *proto.Table
+	build buildinfo.Info
 	descs map[*metricDesc]*prometheus.Desc
 }
 
@@ -93,7 +96,7 @@ func NewCollector(snap func() pipeline.Snapshot, table *proto.Table) prometheus.
 	if table == nil {
 		table = proto.Default
 	}
-	c := &collector{snap: snap, table: table, descs: make(map[*metricDesc]*prometheus.Desc)}
+	c := &collector{snap: snap, table: table, build: buildinfo.Read(), descs: make(map[*metricDesc]*prometheus.Desc)}
 	for _, m := range all {
 		c.descs[m] = prometheus.NewDesc(m.name, m.help, m.labels, nil)
 	}
@@ -181,18 +184,26 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	put(&mLastPacket, last)
 	put(&mWorkers, float64(s.Running))
+	put(&mBuildInfo, 1, c.build.Short(), c.build.Revision, c.build.GoVersion)
 }
 
-// Serve serves /metrics from a private registry (the run's collector, the Go runtime's and the
-// process's) and /healthz on ln: healthy while every source is still being read. The returned
-// function shuts the server down.
-func Serve(ln net.Listener, snap func() pipeline.Snapshot, table *proto.Table) (stop func()) {
+// Registry is the private registry /metrics serves: the run's collector, the Go runtime's and
+// the process's.
+func Registry(snap func() pipeline.Snapshot, table *proto.Table) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		NewCollector(snap, table),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	return reg
+}
+
+// Serve serves /metrics from a private registry (the run's collector, the Go runtime's and the
+// process's) and /healthz on ln: healthy while every source is still being read. The returned
+// function shuts the server down.
+func Serve(ln net.Listener, snap func() pipeline.Snapshot, table *proto.Table) (stop func()) {
+	reg := Registry(snap, table)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"github.com/ntpwatch/ntpwatch/decode"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
+	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/internal/testutil"
 	"github.com/ntpwatch/ntpwatch/sinks"
@@ -58,7 +59,10 @@ func snapshot() pipeline.Snapshot {
 // rewrites it. It needs no capture and no root.
 func TestMetricsPage(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(snapshot, nil))
+	c := NewCollector(snapshot, nil).(*collector)
+	// The build of the test binary depends on the toolchain: the page shows a fixed one.
+	c.build = buildinfo.Info{Version: "v1.2.3", Revision: "0123456789abcdef0123456789abcdef01234567", GoVersion: "go1.26.0"}
+	reg.MustRegister(c)
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
