@@ -45,13 +45,11 @@ func openPcap(cfg LiveConfig) ([]LiveSource, error) {
 		return nil, pcapActivateError(err)
 	}
 	link := pcapLinkType(h.LinkType())
-	bpf := cfg.BPF
-	if bpf == DefaultBPF && link != LinkTypeEthernet {
-		bpf = defaultUntaggedBPF
-	}
-	if err := h.SetBPFFilter(bpf); err != nil {
-		h.Close()
-		return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(bpf), Err: err}
+	if f := cfg.linkFilter(link); f != "" {
+		if err := h.SetBPFFilter(f); err != nil {
+			h.Close()
+			return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(f), Err: err}
+		}
 	}
 	return []LiveSource{&pcapSource{name: cfg.Interface, h: h, link: link}}, nil
 }

@@ -87,6 +87,9 @@ func (e *Engine) observe(p *decode.Packet, t int64) {
 		return
 	case decode.KindFragment:
 		c.Fragments++
+		if p.Dir != proto.DirNone && p.Vector >= 0 {
+			e.accountFragment(p, t)
+		}
 		return
 	default:
 		c.Other++
@@ -189,6 +192,51 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 	}
 	if c != nil {
 		e.checkVictimFlood(c, t)
+	}
+}
+
+// accountFragment adds the bytes a non-first fragment carries to the roles and the pair its
+// datagram was accounted to with its first fragment: bytes only, for the datagram was counted
+// as one packet, and its peers, then. Hosts and pairs are looked up, never made: a datagram
+// whose first fragment found no room leaves its fragments out too, and so does a role whose
+// episode ended since.
+func (e *Engine) accountFragment(p *decode.Packet, t int64) {
+	isReq := p.Dir == proto.DirRequest
+	sa, ca := p.Src, p.Dst
+	if isReq {
+		sa, ca = p.Dst, p.Src
+	}
+	id := p.Proto.ID
+	s, c := e.hosts.get(hostKey{sa, id}), e.hosts.get(hostKey{ca, id})
+	w := uint64(p.Weight)
+	pay, wire := uint64(p.PayloadLen)*w, uint64(p.WireLen)*w
+	live := func(r *role) bool { return r.active && !r.closed && t-r.last < e.idle }
+	sLive, cLive := s != nil && live(&s.srv), c != nil && live(&c.cli)
+	if sLive {
+		s.srv.add(t, e.window, int(p.Vector), isReq, 0, pay, wire)
+	}
+	if cLive {
+		c.cli.add(t, e.window, int(p.Vector), isReq, 0, pay, wire)
+	}
+	if pr := e.pairs.get(pairKey{sa, ca, id}); pr != nil {
+		for side, r := range [2]*role{&pr.hosts[sideSrv].srv, &pr.hosts[sideCli].cli} {
+			if pr.ep[side] != r.ep {
+				continue // the pair's view is of an earlier episode of that role
+			}
+			if isReq {
+				pr.view[side].req.add(0, pay)
+			} else {
+				pr.view[side].resp.add(0, pay)
+			}
+		}
+	}
+	if !isReq {
+		if sLive {
+			e.checkReflection(s, t)
+		}
+		if cLive {
+			e.checkVictimFlood(c, t)
+		}
 	}
 }
 

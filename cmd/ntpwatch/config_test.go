@@ -106,7 +106,7 @@ func TestDocumentedConfig(t *testing.T) {
 		t.Fatalf("the documented example: %v", err)
 	}
 	if cfg.Sensor != "border-tap-1" || len(cfg.Detect.HomeNet) != 2 || cfg.Output.Kafka.Topic != "ntpwatch-alerts" ||
-		cfg.Live.Interface != "eth1" || cfg.Live.Workers != 2 || cfg.Live.BPF == "" {
+		cfg.Live.Interface != "eth1" || cfg.Live.Workers != 2 || cfg.Live.Engine != "afpacket" {
 		t.Errorf("the documented example did not load: %+v", cfg)
 	}
 }

@@ -36,7 +36,7 @@ func liveFlags(fs *flag.FlagSet, cfg *config.Config) {
 	o := &cfg.Live
 	fs.StringVar(&o.Interface, "i", o.Interface, "capture on interface `IFACE` (required); any for every interface (pcap engine)")
 	fs.StringVar(&o.Engine, "engine", o.Engine, "capture `engine`: pcap (libpcap) or afpacket (Linux TPACKET_V3 with fanout)")
-	fs.StringVar(&o.BPF, "bpf", o.BPF, "capture filter `expression` (pcap-filter(7))")
+	fs.StringVar(&o.BPF, "bpf", o.BPF, "capture filter `expression` (pcap-filter(7)); by default NTP, its fragments and the tunnels ntpwatch reads (docs/live.md)")
 	fs.IntVar(&o.Snaplen, "snaplen", o.Snaplen, "`bytes` captured per frame; byte counts never depend on it")
 	fs.BoolVar(&o.Promisc, "promisc", o.Promisc, "put the interface in promiscuous mode (a SPAN port or tap needs it)")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "afpacket: `sockets` in the fanout group, each decoded on its own goroutine (0: one per core but one, at least 2)")
@@ -100,7 +100,11 @@ func runLive(ctx context.Context, e env) error {
 		defer stop()
 		say("ntpwatch live: metrics on http://%s/metrics\n", ln.Addr())
 	}
-	say("ntpwatch live: capturing on %s with %s (%d worker(s)), filter %q\n", o.Interface, lc.Engine, len(srcs), lc.BPF)
+	shown := fmt.Sprintf("%q", lc.BPF)
+	if lc.BPF == "" {
+		shown = "the default (docs/live.md)"
+	}
+	say("ntpwatch live: capturing on %s with %s (%d worker(s)), filter %s\n", o.Interface, lc.Engine, len(srcs), shown)
 	started := time.Now()
 	res, err := a.run(ctx)
 	// AF_PACKET counts no drops of the interface's own: only libpcap has that counter.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func TestScenarioFacts(t *testing.T) {
 			if s.HomeNet.IsValid() {
 				args = append(args, "--home-net", s.HomeNet.String())
 			}
-			out, stderr, code := readAlerts(t, append(args, "pcaps/"+s.Name+".pcap")...)
+			out, stderr, code := readAlerts(t, append(args, filepath.Join("pcaps", s.File()))...)
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 
 	"github.com/ntpwatch/ntpwatch/internal/testutil/ecsschema"
@@ -18,7 +17,7 @@ func sampleRecords(t *testing.T, format string) map[string][][]byte {
 	out := map[string][][]byte{}
 	n := 0
 	for _, tc := range goldenCases {
-		alerts, stderr, code := readAlerts(t, append(append([]string{"--format", format}, tc.args...), filepath.Join("pcaps", tc.name+".pcap"))...)
+		alerts, stderr, code := readAlerts(t, append(append([]string{"--format", format}, tc.args...), samplePath(t, tc.name))...)
 		if code != exitOK {
 			t.Fatalf("%s: exit %d: %s", tc.golden, code, stderr)
 		}

@@ -133,6 +133,32 @@ func buildSpoofedEgress(c *capture, rng *rand.Rand) {
 	}
 }
 
+// reflectionVia is the reflection sample made small for the samples of tunnels, mirror
+// sessions and link types: the home NTP server answers 25 forged 8-byte MON_GETLIST_1
+// requests for the victim, two a second, with full 100-packet replies (1,100,000 payload
+// bytes, past reflection's threshold of 1,000,000 a minute), among the polls of five clients.
+// IPv6 servers list IPv6 clients.
+func reflectionVia(server, victim string, vlans []uint16) func(c *capture, rng *rand.Rand) {
+	return func(c *capture, rng *rand.Rand) {
+		s, v := addr(server), addr(victim)
+		list, client := MonitorList(v, 600), addr("192.0.2.30")
+		if s.Is6() {
+			list, client = []netip.Addr{v}, addr("2001:db8:c::1")
+			for a := client; len(list) < 600; a = a.Next() {
+				list = append(list, a)
+			}
+			client = addr("2001:db8:c::1001")
+		}
+		var clients []netip.Addr
+		for range 5 {
+			clients = append(clients, client)
+			client = client.Next()
+		}
+		clientTrafficVLAN(c, rng, s, clients, vlans, Epoch, time.Minute)
+		monlistAttack(c, rng, s, v, list, vlans, viaRequests, 8, Epoch.Add(10*time.Second), 500*time.Millisecond)
+	}
+}
+
 // buildRequestFlood is a patched home server, 198.51.100.20, flooded with forged 8-byte
 // MON_GETLIST_1 requests, 150 a second for 12 s, whose sources are six victims in turn (an
 // attacker reflecting at them through a server it believes unpatched). The server answers one

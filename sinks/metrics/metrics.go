@@ -39,6 +39,7 @@ var (
 	mMessages   = metricDesc{"ntpwatch_protocol_messages_total", "Messages by protocol and by what they are: request or response of a vector, or other (no part in amplification).", []string{"protocol", "direction", "vector"}, true}
 	mNTP        = metricDesc{"ntpwatch_ntp_messages_total", "NTP messages by mode (1-7).", []string{"mode"}, true}
 	mProblems   = metricDesc{"ntpwatch_decode_problems_total", "Frames whose decoding stopped, by reason.", []string{"reason"}, true}
+	mEncaps     = metricDesc{"ntpwatch_encapsulated_packets_total", "Frames by the VLAN tags, tunnels and mirror encapsulations they went through, each counted once per frame.", []string{"encapsulation"}, true}
 	mKernelRecv = metricDesc{"ntpwatch_kernel_received_packets_total", "Frames the capture filter passed, as the kernel counts them (dropped ones included).", nil, true}
 	mKernelDrop = metricDesc{"ntpwatch_kernel_dropped_packets_total", "Frames the kernel dropped because the capture ring was full.", nil, true}
 	mIfDrop     = metricDesc{"ntpwatch_interface_dropped_packets_total", "Frames the interface or its driver dropped (pcap engine only).", nil, true}
@@ -65,7 +66,8 @@ var (
 
 // all lists every metric, in the order of docs/live.md.
 var all = []*metricDesc{
-	&mPackets, &mBytes, &mDecoded, &mMessages, &mNTP, &mProblems, &mKernelRecv, &mKernelDrop, &mIfDrop,
+	&mPackets, &mBytes, &mDecoded, &mMessages, &mNTP, &mProblems, &mEncaps, &mKernelRecv, &mKernelDrop,
+	&mIfDrop,
 	&mTableLen, &mTableCap, &mTableEvict, &mTableRefus, &mTableDefer, &mAlerts, &mIncidents,
 	&mDelivered, &mFailures, &mSpooled, &mReplayed, &mDropped, &mSinkQueue, &mSinkCap,
 	&mBatchQueue, &mBatchCap, &mLastPacket, &mWorkers, &mBuildInfo,
@@ -140,6 +142,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, p := range decode.Problems() {
 		put(&mProblems, float64(ds.Problems[p]), p.String())
+	}
+	for _, k := range decode.EncapKinds() {
+		put(&mEncaps, float64(ds.Encaps[k]), k.String())
 	}
 	put(&mKernelRecv, float64(cs.Received))
 	put(&mKernelDrop, float64(cs.Dropped))

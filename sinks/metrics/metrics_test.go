@@ -34,6 +34,7 @@ func snapshot() pipeline.Snapshot {
 	ntp.Messages, ntp.Requests[proto.VectorMonlist], ntp.Responses[proto.VectorMonlist] = 700, 6, 600
 	ds.NTPModes[3], ds.NTPModes[4], ds.NTPModes[7] = 47, 47, 606
 	ds.Problems[decode.ProblemNTPShort] = 3
+	ds.Encaps[decode.EncapVLAN], ds.Encaps[decode.EncapGRE], ds.Encaps[decode.EncapERSPAN] = 40, 12, 11
 	ds.FragmentsTracked, ds.FragmentEvictions = 1, 0
 	s.Capture = decode.CaptureStats{Received: 1010, Dropped: 10, IfDropped: 1}
 	cfg := detect.DefaultConfig()

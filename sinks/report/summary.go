@@ -41,6 +41,12 @@ type inputSummary struct {
 	Last      *time.Time        `json:"last_packet"`
 	Duration  float64           `json:"duration_seconds"`
 	LinkTypes map[string]uint64 `json:"link_types"` // frames by link type name, the ones seen
+	// Encapsulations counts frames by the encapsulations they went through (VLAN tags,
+	// tunnels, mirror sessions), the ones seen.
+	Encapsulations map[string]uint64 `json:"encapsulations"`
+	// NotIP counts the frames of other network protocols (ARP, LLDP...): the link's traffic,
+	// not a problem of the capture.
+	NotIP uint64 `json:"not_ip"`
 	// ClockOutliers and ClockSteps count the frames whose time lay far from the capture's
 	// clock and the steps back of that clock (detect.Counters).
 	ClockOutliers uint64 `json:"clock_outliers"`
@@ -216,6 +222,13 @@ func Build(in Input) Summary {
 	}
 	if ds.OtherLinkTypes > 0 {
 		s.Inputs.LinkTypes["other"] += ds.OtherLinkTypes
+	}
+	s.Inputs.NotIP = ds.NotIP
+	s.Inputs.Encapsulations = map[string]uint64{}
+	for _, k := range decode.EncapKinds() {
+		if n := ds.Encaps[k]; n > 0 {
+			s.Inputs.Encapsulations[k.String()] = n
+		}
 	}
 	if sel := in.Selection; !sel.IsZero() {
 		s.Inputs.Selection = &selectionSummary{Filter: sel.Filter, Count: sel.Count, Skipped: in.Skipped,

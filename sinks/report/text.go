@@ -36,6 +36,9 @@ func (s *Summary) WriteText(w io.Writer) {
 		line("", "%s, %s skipped", sel.Describe(), Count(sel.Skipped, "frame"))
 	}
 	line("", "%s, %s on the wire%s", Count(in.Packets, "packet"), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	if len(in.Encapsulations) > 0 {
+		line("", "encapsulated%s", nonZero(in.Encapsulations, encapNames(), ""))
+	}
 	if in.First != nil {
 		line("", "%s .. %s (%s)", in.First.Format("2006-01-02 15:04:05.000"), timeAfter(*in.First, *in.Last),
 			shortDuration(in.Duration))
@@ -46,7 +49,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 	// Frames of other network protocols (ARP, LLDP, ...) are traffic the link carries, not
 	// a problem of the capture: they are told apart from the problems.
-	if n := s.Problems[decode.ProblemNetwork.String()]; n > 0 {
+	if n := in.NotIP; n > 0 {
 		line("", "%s not IP (ARP, LLDP and the like), not analysed", Count(n, "frame"))
 	}
 
@@ -66,7 +69,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	if len(odd) > 0 {
 		line("", "%s", strings.Join(odd, ", "))
 	}
-	problems := nonZero(s.Problems, slices.DeleteFunc(problemNames(), func(p string) bool { return p == decode.ProblemNetwork.String() }), "")
+	problems := nonZero(s.Problems, problemNames(), "")
 	if problems == "" {
 		problems = ": none"
 	}
@@ -354,6 +357,15 @@ func shortDuration(sec float64) string {
 	}
 	m := int(math.Round(sec / 60))
 	return fmt.Sprintf("%dh%02dm", m/60, m%60)
+}
+
+// encapNames lists the encapsulations in decode's order.
+func encapNames() []string {
+	var names []string
+	for _, k := range decode.EncapKinds() {
+		names = append(names, k.String())
+	}
+	return names
 }
 
 // problemNames lists the decode problems in decode's order.
