@@ -68,6 +68,9 @@ type Config struct {
 	RequestFlood     RequestFloodConfig     `yaml:"request_flood"`
 	ExposedAmplifier ExposedAmplifierConfig `yaml:"exposed_amplifier"`
 	Tables           TablesConfig           `yaml:"tables"`
+	// Protocols sets thresholds of the kinds above for one protocol (detect.protocols.NAME),
+	// over the protocol's own defaults.
+	Protocols map[string]ProtocolConfig `yaml:"protocols"`
 
 	// Sensor is copied into every alert. Set by the command from the top-level `sensor`
 	// key or --sensor, so it has no key of its own here.
@@ -244,6 +247,7 @@ func (c Config) Validate() error {
 	atLeast("tables.max_pairs", c.Tables.MaxPairs, minTable)
 	atLeast("tables.max_incidents", c.Tables.MaxIncidents, 1)
 	atLeast("tables.max_history", c.Tables.MaxHistory, 0)
+	c.validateProtocols(bad)
 	return errors.Join(errs...)
 }
 
