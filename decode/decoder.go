@@ -108,8 +108,10 @@ func (d *Decoder) Decode(f *Frame, p *Packet) Kind {
 		s.count(p)
 	case KindMalformed:
 		s.Malformed++
+		s.Protocols[p.Proto.ID].Malformed++
 	case KindFragment:
 		s.Fragments++
+		s.Protocols[p.Proto.ID].Fragments++
 	default:
 		s.Other++
 	}

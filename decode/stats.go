@@ -46,6 +46,8 @@ type Stats struct {
 // ProtocolStats counts one protocol's messages.
 type ProtocolStats struct {
 	Messages  uint64                   // well-formed messages
+	Malformed uint64                   // datagrams on its port that are not its messages (NTP's alone)
+	Fragments uint64                   // non-first fragments attributed to its datagrams
 	Requests  [proto.MaxVectors]uint64 // amplifying requests by vector
 	Responses [proto.MaxVectors]uint64 // amplifying replies by vector
 }
@@ -110,6 +112,8 @@ func (s *Stats) Add(o Stats) {
 	for i := range s.Protocols {
 		p, q := &s.Protocols[i], &o.Protocols[i]
 		p.Messages += q.Messages
+		p.Malformed += q.Malformed
+		p.Fragments += q.Fragments
 		for v := range p.Requests {
 			p.Requests[v] += q.Requests[v]
 			p.Responses[v] += q.Responses[v]
