@@ -19,19 +19,19 @@ const Schema = "ntpwatch.summary/v1"
 // value is printed on stderr for people (WriteText), written as JSON for scripts (WriteJSON)
 // and drawn as HTML (WriteHTML).
 type Summary struct {
-	Schema    string            `json:"schema"`
-	Inputs    inputSummary      `json:"inputs"`
-	NTP       ntpSummary        `json:"ntp"`
+	Schema string       `json:"schema"`
+	Inputs inputSummary `json:"inputs"`
+	NTP    ntpSummary   `json:"ntp"`
 	// Protocols counts the messages of every protocol of the table that had any, NTP's
 	// included, by name.
 	Protocols map[string]protocolSummary `json:"protocols"`
-	Problems  map[string]uint64 `json:"decode_problems"` // every reason, zeros included
-	Incidents incidentsSummary  `json:"incidents"`
+	Problems  map[string]uint64          `json:"decode_problems"` // every reason, zeros included
+	Incidents incidentsSummary           `json:"incidents"`
 	// Attacks are the victims hit through several protocols at once (attacks.go).
 	Attacks []attackSummary `json:"attacks"`
-	Tables    []tableSummary    `json:"tables"`
-	Alerts    alertsSummary     `json:"alerts"`
-	Run       runSummary        `json:"run"`
+	Tables  []tableSummary  `json:"tables"`
+	Alerts  alertsSummary   `json:"alerts"`
+	Run     runSummary      `json:"run"`
 
 	timelines map[string][]detect.Point // by incident id, for the HTML report
 	detected  map[string]time.Time      // start event of each incident, by id
