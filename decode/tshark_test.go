@@ -241,11 +241,16 @@ func invalidForUs(row map[string]string) bool {
 }
 
 func readGolden(t *testing.T, name string) map[int]map[string]string {
+	return readRows(t, name, tsharkFields)
+}
+
+// readRows reads a file of testdata/tshark of the given columns into rows by frame number.
+func readRows(t *testing.T, name string, fields []string) map[int]map[string]string {
 	rows := map[int]map[string]string{}
-	for _, cols := range readTSV(t, name, tsharkFields) {
+	for _, cols := range readTSV(t, name, fields) {
 		row := map[string]string{}
 		for i, c := range cols {
-			row[tsharkFields[i]] = c
+			row[fields[i]] = c
 		}
 		n, _ := strconv.Atoi(row["frame.number"])
 		rows[n] = row
