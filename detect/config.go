@@ -47,6 +47,10 @@ import (
 //	tables.max_pairs                      200,000      about 45 MB at the cap; per-host totals stay exact on eviction
 //	tables.max_incidents                  10,000       open incidents; more are refused and counted
 //	tables.max_history                    1,000        ended incidents kept for the summary
+//
+// The keys apply to every protocol. A protocol whose everyday use needs other values sets its
+// own in its file of decode/proto (Protocol.Thresholds: DNS, CLDAP, SNMP, the fallback), and
+// Protocols sets any of them for one protocol (protocols.go, docs/detection.md).
 type Config struct {
 	// HomeNet lists the networks the sensor protects, like Suricata's HOME_NET. Empty means
 	// unknown: no direction, no spoofed_egress, exposed_amplifier for any client.

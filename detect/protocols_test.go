@@ -2,6 +2,9 @@ package detect
 
 import (
 	"net/netip"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +43,7 @@ func TestProtocolThresholds(t *testing.T) {
 	}
 	dns := byName(t, "dns")
 	if got, want := cfg.Thresholds(dns).Describe(base), "reflection.min_amplification 10, request_flood.min_requests 10000, "+
-		"scan.min_targets 256, victim_flood.min_amplification 10"; got != want {
+		"scan.min_targets 256, victim_flood.min_amplification 20"; got != want {
 		t.Errorf("dns: %s, want %s", got, want)
 	}
 	doc := `
@@ -63,7 +66,7 @@ protocols:
 		t.Fatal(err)
 	}
 	if got, want := cfg.Thresholds(dns).Describe(base), "reflection.min_amplification 20, "+
-		"reflection.min_response_bytes 2e+06, request_flood.min_requests 10000, scan.min_targets 1000, victim_flood.min_amplification 10"; got != want {
+		"reflection.min_response_bytes 2e+06, request_flood.min_requests 10000, scan.min_targets 1000, victim_flood.min_amplification 20"; got != want {
 		t.Errorf("dns with the file: %s, want %s", got, want)
 	}
 	if got := cfg.Thresholds(byName(t, "udp")).VictimFlood; got.MinReflectors != 50 || got.MinAmplification != 10 {
@@ -178,5 +181,32 @@ func TestFallbackVictimFlood(t *testing.T) {
 	}
 	if alerts[0].ID == alerts[len(alerts)-1].ID {
 		t.Error("the two ports' incidents share an id")
+	}
+}
+
+// TestDocsProtocolThresholds: docs/detection.md's table of the thresholds per protocol lists
+// every protocol's own defaults, and nothing else.
+func TestDocsProtocolThresholds(t *testing.T) {
+	doc, err := os.ReadFile("../docs/detection.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z]+)` \\| `([a-z_.]+)` \\| `([0-9.e+]+)` \\|")
+	documented := map[string][]string{}
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = append(documented[m[1]], m[2]+" "+m[3])
+	}
+	cfg := DefaultConfig()
+	base := cfg.Thresholds(ntp)
+	for _, p := range proto.Default.Protocols() {
+		got := cfg.Thresholds(p).Describe(base)
+		slices.Sort(documented[p.Name]) // Describe's order: by key
+		if want := strings.Join(documented[p.Name], ", "); got != want {
+			t.Errorf("%s: thresholds %q, docs/detection.md says %q", p.Name, got, want)
+		}
+		delete(documented, p.Name)
+	}
+	for name := range documented {
+		t.Errorf("docs/detection.md lists thresholds of %s, which the table does not have", name)
 	}
 }

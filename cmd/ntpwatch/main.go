@@ -1,5 +1,6 @@
-// Command ntpwatch finds NTP reflection and amplification attacks (monlist and its relatives)
-// in packet captures or on a live interface, and publishes them as alerts.
+// Command ntpwatch finds UDP reflection and amplification attacks (NTP's monlist and its
+// relatives, and every protocol of the table in decode/proto) in packet captures or on a live
+// interface, and publishes them as alerts.
 //
 //	ntpwatch read [flags] FILE|- ...   analyse captures (pcap, pcapng, gzip, stdin)
 //	ntpwatch live -i IFACE [flags]     capture on an interface until SIGINT/SIGTERM

@@ -61,8 +61,10 @@ var DNSProtocol = Protocol{
 	Classify: classifyDNS,
 	Thresholds: Thresholds{
 		// A resolver's answers are a few times its queries, an attack's tens of times.
-		ReflectionMinAmplification:  10,
-		VictimFloodMinAmplification: 10,
+		ReflectionMinAmplification: 10,
+		// A validating resolver asks for every DNSKEY it gets, and its answers are up to
+		// 20 times its queries; a victim asked for none.
+		VictimFloodMinAmplification: 20,
 		// A recursive resolver queries thousands of authoritative servers for DNSKEY, DS
 		// and TXT records; a scanner probes whole networks.
 		ScanMinTargets: 256,
