@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,12 +61,7 @@ var protocolFields = []string{
 // protocolArgs is the command line of testdata/tshark/protocols (README.md there): every UDP
 // datagram but those quoted inside ICMP errors, every occurrence of a field joined by commas.
 func protocolArgs(file string) []string {
-	args := []string{"-n", "-r", file, "-Y", "udp && !icmp && !icmpv6", "-T", "fields", "-E", "header=y",
-		"-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-	for _, f := range protocolFields {
-		args = append(args, "-e", f)
-	}
-	return args
+	return fieldArgs(file, "udp && !icmp && !icmpv6", protocolFields)
 }
 
 // protocolGolden maps ndpi/netbios.pcap to testdata/tshark/protocols/ndpi_netbios.tsv.
@@ -84,27 +78,8 @@ func TestProtocolTsharkLive(t *testing.T) {
 		t.Skip("tshark not on PATH (Debian package tshark)")
 	}
 	for _, name := range externalCaptures {
-		out, err := exec.Command("tshark", protocolArgs(filepath.Join(dir, name))...).Output()
-		if err != nil {
-			t.Fatalf("tshark %s: %v", name, err)
-		}
-		golden := protocolGolden(name)
-		if *updateTshark {
-			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(golden, out, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v (run go test ./decode -run TestProtocolTsharkLive -update-tshark)", err)
-		}
-		if !bytes.Equal(out, want) {
-			t.Errorf("%s: tshark output differs from %s", name, golden)
-		}
+		file := filepath.Join(dir, name)
+		checkTshark(t, file, protocolArgs(file), protocolGolden(name))
 	}
 }
 

@@ -38,9 +38,15 @@ var tsharkFields = []string{
 // tsharkArgs is the command line that made testdata/tshark (see testdata/tshark/README.md):
 // every NTP message but those quoted inside ICMP errors, which the decoder does not read.
 func tsharkArgs(file string) []string {
-	args := []string{"-n", "-r", file, "-Y", "ntp && !icmp && !icmpv6", "-T", "fields", "-E", "header=y",
+	return fieldArgs(file, "ntp && !icmp && !icmpv6", tsharkFields)
+}
+
+// fieldArgs is tshark's command line for the fields of the frames filter shows in file: a
+// header line, then tab-separated columns, every occurrence of a field joined by commas.
+func fieldArgs(file, filter string, fields []string) []string {
+	args := []string{"-n", "-r", file, "-Y", filter, "-T", "fields", "-E", "header=y",
 		"-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-	for _, f := range tsharkFields {
+	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
 	return args
@@ -87,25 +93,34 @@ func TestTsharkLive(t *testing.T) {
 	}
 	for _, f := range files {
 		for _, v := range tsharkOutputs {
-			out, err := exec.Command("tshark", v.args(f)...).Output()
-			if err != nil {
-				t.Fatalf("tshark %s: %v", f, err)
-			}
-			golden := v.golden(f)
-			if *updateTshark {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestTsharkLive -update-tshark)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("%s: tshark output differs from %s", f, golden)
-			}
+			checkTshark(t, f, v.args(f), v.golden(f))
 		}
+	}
+}
+
+// checkTshark runs tshark with args on file and compares its output with the committed
+// golden, or with -update-tshark writes it there.
+func checkTshark(t *testing.T, file string, args []string, golden string) {
+	t.Helper()
+	out, err := exec.Command("tshark", args...).Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v", file, err)
+	}
+	if *updateTshark {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./decode -run Live -update-tshark)", err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Errorf("%s: tshark output differs from %s", file, golden)
 	}
 }
 

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -121,19 +122,14 @@ func setIf[T uint64 | int | float64](dst *T, v T) {
 // not have, a kind or key that is not a threshold, a value out of range, and a critical rate
 // below the high one once the protocol's settings are all applied.
 func (c *Config) validateProtocols(bad func(key, format string, args ...any)) {
-	names := make([]string, 0, len(c.Protocols))
-	for name := range c.Protocols {
-		names = append(names, name)
-	}
-	slices.Sort(names) // one order of messages, whatever the map's
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(c.Protocols)) { // one order of messages, whatever the map's
 		p := protocolNamed(name)
 		if p == nil {
 			bad("protocols."+name, "no such protocol (want %s)", strings.Join(protocolNames(), ", "))
 			continue
 		}
-		for _, kind := range sortedKeys(c.Protocols[name]) {
-			for _, key := range sortedKeys(c.Protocols[name][kind]) {
+		for _, kind := range slices.Sorted(maps.Keys(c.Protocols[name])) {
+			for _, key := range slices.Sorted(maps.Keys(c.Protocols[name][kind])) {
 				full, v := "protocols."+name+"."+kind+"."+key, c.Protocols[name][kind][key]
 				k, ok := thresholdKeys[kind+"."+key]
 				switch {
@@ -179,21 +175,12 @@ func protocolNames() []string {
 	return names
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // Describe writes the keys whose values in t differ from base, with t's, as
 // "reflection.min_amplification 10, scan.min_targets 256": a protocol's own thresholds, for
 // the docs and the tests that keep them in step.
 func (t Thresholds) Describe(base Thresholds) string {
 	var parts []string
-	for _, key := range sortedKeys(thresholdKeys) {
+	for _, key := range slices.Sorted(maps.Keys(thresholdKeys)) {
 		k := thresholdKeys[key]
 		if v := k.get(&t); v != k.get(&base) {
 			parts = append(parts, fmt.Sprintf("%s %g", key, v))

@@ -79,12 +79,12 @@ func TestSummaryGolden(t *testing.T) {
 	}
 }
 
-// TestSummaryJSON checks the fields of --summary-json against the facts of the reflection
-// sample (pcaps/README.md).
-func TestSummaryJSON(t *testing.T) {
-	repoRoot(t)
+// readSummaryJSON runs read with args and --summary-json, and returns the summary, strictly
+// decoded (every field of the file is one of Summary's), its bytes and the alerts.
+func readSummaryJSON(t *testing.T, args ...string) (s report.Summary, data, alerts []byte) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "summary.json")
-	_, stderr, code := readAlerts(t, "--summary-json", path, "pcaps/reflection.pcap")
+	alerts, stderr, code := readAlerts(t, append([]string{"--summary-json", path}, args...)...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -92,12 +92,19 @@ func TestSummaryJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s report.Summary
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		t.Fatalf("summary JSON does not decode: %v\n%s", err, data)
 	}
+	return s, data, alerts
+}
+
+// TestSummaryJSON checks the fields of --summary-json against the facts of the reflection
+// sample (pcaps/README.md).
+func TestSummaryJSON(t *testing.T) {
+	repoRoot(t)
+	s, data, _ := readSummaryJSON(t, "pcaps/reflection.pcap")
 	checks := []struct {
 		what      string
 		got, want any
@@ -142,19 +149,7 @@ func TestSummaryJSON(t *testing.T) {
 // messages by vector.
 func TestSummaryAttack(t *testing.T) {
 	repoRoot(t)
-	path := filepath.Join(t.TempDir(), "summary.json")
-	alerts, stderr, code := readAlerts(t, "--summary-json", path, "--home-net", "198.51.100.0/24", "pcaps/multi_vector.pcap.gz")
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s report.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
+	s, _, alerts := readSummaryJSON(t, "--home-net", "198.51.100.0/24", "pcaps/multi_vector.pcap.gz")
 	if len(s.Attacks) != 1 || s.Attacks[0].Victim.String() != "198.51.100.200" || len(s.Attacks[0].Protocols) != 4 {
 		t.Fatalf("attacks: %+v", s.Attacks)
 	}

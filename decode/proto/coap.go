@@ -21,7 +21,7 @@ const VectorCoAPDiscovery = 0
 // CoAP header and option values (RFC 7252 sections 3, 5.10, 12.2; RFC 6690 section 7.2).
 const (
 	coapGET           = 0x01
-	coapUriPath       = 11
+	coapURIPath       = 11
 	coapContentFormat = 12
 	coapLinkFormat    = 40
 	coapMaxOptions    = 32 // options walked, so that a crafted datagram cannot make the walk long
@@ -114,8 +114,8 @@ func coapExtend(b []byte, v, off int) (int, int, bool) {
 func coapIsDiscovery(b []byte) bool {
 	seg := 0
 	coapOptions(b, func(num int, val []byte) bool {
-		if num != coapUriPath {
-			return num < coapUriPath
+		if num != coapURIPath {
+			return num < coapURIPath
 		}
 		switch {
 		case seg == 0 && string(val) == ".well-known", seg == 1 && string(val) == "core":

@@ -125,10 +125,8 @@ func buildSNMPMonitoring(c *capture, rng *rand.Rand) {
 	port := EphemeralPort(rng)
 	for round := range 3 {
 		for i := range snmpSwitches {
-			sw := netip.AddrFrom4([4]byte{198, 51, 100, 0})
-			if i < 250 {
-				sw = homeHost(6 + i)
-			} else {
+			sw := homeHost(6 + i)
+			if i >= 250 {
 				sw = netip.AddrFrom4([4]byte{198, 18, 1, byte(i - 250)}) // a second site, behind a VPN
 			}
 			t := Epoch.Add(time.Duration(round)*time.Minute + time.Duration(i)*120*time.Millisecond)

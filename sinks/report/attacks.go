@@ -94,7 +94,9 @@ func attacks(incs []detect.IncidentSummary) []attackSummary {
 	for i := 0; i < len(members); {
 		j, last := i+1, members[i].in.LastSeen
 		for j < len(members) && members[j].victim == members[i].victim && !members[j].in.FirstSeen.After(last) {
-			last = maxTime(last, members[j].in.LastSeen)
+			if members[j].in.LastSeen.After(last) {
+				last = members[j].in.LastSeen
+			}
 			j++
 		}
 		if a, ok := newAttack(members[i:j]); ok {
@@ -128,7 +130,12 @@ func newAttack(ms []attackMember) (attackSummary, bool) {
 		}
 		p.Responses.Packets += in.Responses.Packets
 		p.Responses.Bytes += in.Responses.Bytes
-		a.First, a.Last = minTime(a.First, in.FirstSeen), maxTime(a.Last, in.LastSeen)
+		if in.FirstSeen.Before(a.First) {
+			a.First = in.FirstSeen
+		}
+		if in.LastSeen.After(a.Last) {
+			a.Last = in.LastSeen
+		}
 	}
 	if len(order) < 2 {
 		return a, false
@@ -206,18 +213,4 @@ func attackTimeline(ms []attackMember, first, last time.Time) []attackPoint {
 		}
 	}
 	return out
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
