@@ -1,12 +1,13 @@
-// Package scenario builds the deterministic NTP traffic ntpwatch is tested and shown with:
+// Package scenario builds the deterministic traffic ntpwatch is tested and shown with, NTP's
+// and that of every other reflection protocol of the table (protocols.go, everyday.go):
 // the sample captures of pcaps/, which cmd/ntpgen writes, and the same frames for tests that
 // want them in memory or in another capture format. A scenario is a function of its seed
 // alone, so the same seed gives the same bytes on every machine, and each scenario carries
 // the incidents it was built to contain, so that a test checks the detector against the
 // design rather than against its own earlier output.
 //
-// The frame and NTP payload builders are exported for cmd/ntpgen's benchmark captures and
-// loopback tools. Everything here is a pure function of its arguments and safe for
+// The frame and payload builders (payloads.go for the protocols beyond NTP) are exported for
+// cmd/ntpgen's benchmark captures and loopback tools. Everything here is a pure function of its arguments and safe for
 // concurrent use.
 package scenario
 
