@@ -42,10 +42,10 @@ import (
 //	                                                   all carry one address
 //	exposed_amplifier.min_responses       1            a reply that carries monlist items or mode 6 data cannot come
 //	                                                   from a patched server: the first one proves the exposure
-//	sampling.min_samples                  10           sampled input (sFlow, IPFIX, NetFlow) estimates a count of S
-//	                                                   samples within +-196/sqrt(S) % at 95%: +-62% at 10 samples; at
-//	                                                   2 (+-139%), 2 samples at 1:1000 stand for 2,000 packets that may
-//	                                                   as well have been 200, so no incident rests on fewer than 10
+//	sampling.min_samples                  4            sampled input (sFlow, IPFIX, NetFlow) estimates a count of S
+//	                                                   samples within +-196/sqrt(S) % at 95%: 4 is the fewest whose
+//	                                                   interval excludes nothing seen at all (+-98%); 2 samples at 1:1000
+//	                                                   (+-139%) stand for 2,000 packets that may as well not have been
 //	top_n                                 10           entries in each top list of an alert
 //	tables.max_hosts                      100,000      about 75 MB at the cap; evicts least recently seen first
 //	tables.max_pairs                      200,000      about 45 MB at the cap; per-host totals stay exact on eviction
@@ -183,7 +183,7 @@ func DefaultConfig() Config {
 		SpoofedEgress:    SpoofedEgressConfig{MinRequests: 2},
 		RequestFlood:     RequestFloodConfig{MinRequests: 1000, MinSources: 1},
 		ExposedAmplifier: ExposedAmplifierConfig{MinResponses: 1},
-		Sampling:         SamplingConfig{MinSamples: 10},
+		Sampling:         SamplingConfig{MinSamples: 4},
 		Tables: TablesConfig{
 			MaxHosts:     100_000,
 			MaxPairs:     200_000,

@@ -27,39 +27,42 @@ func sampledReplies(ts time.Time, n int, rate uint32) []decode.Packet {
 }
 
 // TestSampledGate: at 1:1000, samples that put the estimate past every threshold make no
-// incident until sampling.min_samples of them back it: 2 or 9 samples of monlist replies
-// (880,000 and 3,960,000 estimated payload bytes, past reflection's 1,000,000 and
-// exposed_amplifier's single reply) are not an attack; the 10th sample starts both.
+// incident until sampling.min_samples of them back it: 2 or 3 samples of monlist replies
+// (880,000 and 1,320,000 estimated payload bytes, past exposed_amplifier's single reply and,
+// for 3, reflection's 1,000,000) are not an attack; the 4th sample starts both.
 func TestSampledGate(t *testing.T) {
 	cfg := DefaultConfig()
-	for _, n := range []int{2, 9} {
+	for _, n := range []int{2, 3} {
 		if alerts, _ := run(t, cfg, sampledReplies(t0, n, 1000)); len(alerts) != 0 {
 			t.Errorf("%d samples at 1:1000 made incidents:\n%s", n, lines(alerts))
 		}
 	}
-	alerts, _ := run(t, cfg, sampledReplies(t0, 10, 1000))
+	alerts, _ := run(t, cfg, sampledReplies(t0, 4, 1000))
 	for _, k := range []Kind{KindExposedAmplifier, KindReflection} {
 		evs := only(alerts, k)
 		if len(evs) != 2 || evs[0].State != StateStart || evs[1].State != StateEnd {
 			t.Fatalf("%s: %d events, want start and end:\n%s", k, len(evs), lines(alerts))
 		}
 		start := evs[0]
-		if !start.TS.Equal(at(9*time.Millisecond)) || start.Responses != (Counter{10_000, 4_400_000}) {
-			t.Errorf("%s started at %s with %+v, want the 10th sample, 10,000 packets of 4,400,000 bytes",
+		if !start.TS.Equal(at(3*time.Millisecond)) || start.Responses != (Counter{4000, 1_760_000}) {
+			t.Errorf("%s started at %s with %+v, want the 4th sample, 4,000 packets of 1,760,000 bytes",
 				k, start.TS, start.Responses)
 		}
-		// 196/sqrt(10) = 61.98
-		want := Sampling{Rate: 1000, Samples: 10, ErrorPct: 62, LowerBounds: true}
+		// 196/sqrt(4) = 98
+		want := Sampling{Rate: 1000, Samples: 4, ErrorPct: 98, LowerBounds: true}
 		if start.Sampling != want {
 			t.Errorf("%s sampling %+v, want %+v", k, start.Sampling, want)
 		}
 	}
 
-	// The gate is the setting's: at 3, the third sample starts the reflection.
-	cfg.Sampling.MinSamples = 3
-	alerts, _ = run(t, cfg, sampledReplies(t0, 3, 1000))
-	if evs := only(alerts, KindReflection); len(evs) == 0 || !evs[0].TS.Equal(at(2*time.Millisecond)) {
-		t.Errorf("min_samples 3: reflection %s, want a start at the third sample", lines(evs))
+	// The gate is the setting's: at 10, the 10th sample starts the reflection.
+	cfg.Sampling.MinSamples = 10
+	if alerts, _ := run(t, cfg, sampledReplies(t0, 9, 1000)); len(alerts) != 0 {
+		t.Errorf("min_samples 10: 9 samples made incidents:\n%s", lines(alerts))
+	}
+	alerts, _ = run(t, cfg, sampledReplies(t0, 10, 1000))
+	if evs := only(alerts, KindReflection); len(evs) == 0 || !evs[0].TS.Equal(at(9*time.Millisecond)) {
+		t.Errorf("min_samples 10: reflection %s, want a start at the 10th sample", lines(evs))
 	}
 }
 

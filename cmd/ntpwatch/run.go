@@ -26,12 +26,25 @@ type analysis struct {
 // warn receives the run's warnings (a file cut short, a failing NTP log). On error it closes
 // the sources and whatever it opened.
 func startAnalysis(ctx context.Context, cfg *config.Config, e env, sources []decode.Source, flush pipeline.Flush, warn func(error)) (*analysis, error) {
+	return startPipeline(ctx, cfg, e, pipeline.Config{Sources: sources, Flush: flush, Warn: warn})
+}
+
+// startPipeline is startAnalysis of the inputs, flush policy and warnings of pc, which may
+// hold sources of observations (a flow collector's).
+func startPipeline(ctx context.Context, cfg *config.Config, e env, pc pipeline.Config) (*analysis, error) {
+	sources, warn := pc.Sources, pc.Warn
+	closeSources := func() {
+		closeSources(sources)
+		for _, s := range pc.PacketSources {
+			s.Close()
+		}
+	}
 	out, err := openOutputs(ctx, cfg.Output, e)
 	if err != nil {
-		closeSources(sources)
+		closeSources()
 		return nil, err
 	}
-	pc := pipeline.Config{Sources: sources, Flush: flush, Detect: cfg.Detect, Outputs: out, Warn: warn}
+	pc.Detect, pc.Outputs = cfg.Detect, out
 	pc.Detect.Sensor = cfg.Sensor
 	switch {
 	case sinks.IsStdout(cfg.NTPLog):
@@ -40,7 +53,7 @@ func startAnalysis(ctx context.Context, cfg *config.Config, e env, sources []dec
 	case cfg.NTPLog != "":
 		f, err := os.OpenFile(cfg.NTPLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 		if err != nil {
-			closeSources(sources)
+			closeSources()
 			closeOutputs(ctx, out, e.stderr)
 			return nil, usagef("--ntp-log: %w", err)
 		}

@@ -17,29 +17,14 @@ func DefaultPorts() Ports {
 	return Ports{DefaultSFlowPort: SFlow, DefaultNetFlowPort: NetFlow, DefaultIPFIXPort: IPFIX}
 }
 
-// OpenCapture returns a source of the export datagrams in a capture (decode.Open's files
-// and stdin; several make one timeline, decode.Merge): the payloads of the UDP datagrams
-// to the ports of ports, stamped with their capture times, which are the observations' time.
+// Capture returns a source of the export datagrams in a capture (decode.Open's files, or
+// several merged, or a selection of their frames): the payloads of the UDP datagrams to the
+// ports of ports, stamped with their capture times, which are the observations' time.
 // Frames of other traffic, and datagrams cut into IP fragments (which are not reassembled),
-// are passed over. warn receives the warnings of a merge.
-func (c *Collector) OpenCapture(names []string, ports Ports, warn func(error)) (decode.PacketSource, error) {
-	srcs := make([]decode.Source, 0, len(names))
-	for _, name := range names {
-		src, err := decode.Open(name)
-		if err != nil {
-			for _, s := range srcs {
-				s.Close()
-			}
-			return nil, err
-		}
-		srcs = append(srcs, src)
-	}
-	in := srcs[0]
-	if len(srcs) > 1 {
-		in = decode.Merge(srcs, warn)
-	}
-	r := &captureReader{src: in, ports: ports, parsers: map[gopacket.LayerType]*gopacket.DecodingLayerParser{}}
-	return c.newSource(in.Name(), r.read, in.Close), nil
+// are passed over. The source closes src.
+func (c *Collector) Capture(src decode.Source, ports Ports) decode.PacketSource {
+	r := &captureReader{src: src, ports: ports, parsers: map[gopacket.LayerType]*gopacket.DecodingLayerParser{}}
+	return c.newSource(src.Name(), r.read, src.Close)
 }
 
 // captureReader finds the export datagrams among a capture's frames.

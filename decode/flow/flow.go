@@ -25,11 +25,9 @@
 package flow
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"sync"
 
 	"github.com/ntpwatch/ntpwatch/decode/proto"
@@ -237,29 +235,29 @@ func (c *Collector) exporter(addr netip.Addr, p Protocol) *exporter {
 	return e
 }
 
-// Exporters returns every exporter's account, the named ones in the order first heard from,
-// then "other" by protocol.
-func (c *Collector) Exporters() []Exporter {
+// Stats is a Collector's account: its exporters, the named ones in the order first heard
+// from, then "other" by protocol, and the datagrams that were no export datagram at all.
+type Stats struct {
+	Exporters []Exporter
+	// Invalid counts by protocol (Protocols order) the datagrams that could not be read as
+	// one: another version, too short, a header that does not parse.
+	Invalid [numProtocols]uint64
+}
+
+// Stats returns the Collector's account so far.
+func (c *Collector) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]Exporter, 0, len(c.order)+len(c.other))
+	s := Stats{Exporters: make([]Exporter, 0, len(c.order)+len(c.other)), Invalid: c.invalid}
 	for _, e := range c.order {
-		out = append(out, e.Exporter)
+		s.Exporters = append(s.Exporters, e.Exporter)
 	}
 	for _, e := range c.other {
 		if e != nil {
-			out = append(out, e.Exporter)
+			s.Exporters = append(s.Exporters, e.Exporter)
 		}
 	}
-	return out
-}
-
-// Invalid returns the datagrams of each protocol (Protocols order) that were not a datagram
-// of it at all: another version, too short, a header that does not parse.
-func (c *Collector) Invalid() [numProtocols]uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.invalid
+	return s
 }
 
 // countInvalid counts a datagram of p that is none.
@@ -267,13 +265,6 @@ func (c *Collector) countInvalid(p Protocol) {
 	c.mu.Lock()
 	c.invalid[p]++
 	c.mu.Unlock()
-}
-
-// SortExporters orders exporters by name, for a stable listing.
-func SortExporters(es []Exporter) {
-	slices.SortStableFunc(es, func(a, b Exporter) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Protocol, b.Protocol))
-	})
 }
 
 // gap accounts sequence number seq of stream id, whose datagram moves it on by n (1 for a

@@ -65,10 +65,11 @@ func readWith(t testing.TB, d *decode.Decoder, src decode.PacketSource) []decode
 func openFixture(t testing.TB, cfg Config, name string) (*Collector, []decode.Packet, *decode.Decoder) {
 	t.Helper()
 	c := NewCollector(cfg)
-	src, err := c.OpenCapture([]string{name}, DefaultPorts(), nil)
+	in, err := decode.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := c.Capture(in, DefaultPorts())
 	defer src.Close()
 	ps, d := readAll(t, src)
 	return c, ps, d
@@ -115,7 +116,7 @@ func TestPmacctSFlow(t *testing.T) {
 	if replies < 2500 || replies > 3500 || bytes != replies*440 {
 		t.Errorf("estimated %d replies of %d bytes", replies, bytes)
 	}
-	es := c.Exporters()
+	es := c.Stats().Exporters
 	want := Exporter{Name: "exporter-1", Addr: netip.MustParseAddr("192.0.2.250"), Protocol: SFlow,
 		Datagrams: 55, Samples: uint64(len(ps)), Rate: 10}
 	if len(es) != 1 || es[0] != want {
@@ -154,7 +155,7 @@ func TestPmacctNetFlow(t *testing.T) {
 	if replies < 2500 || replies > 3500 {
 		t.Errorf("estimated %d replies", replies)
 	}
-	if es := c.Exporters(); len(es) != 1 || es[0].Protocol != NetFlow || es[0].Rate != 10 || es[0].Records != uint64(len(ps)) ||
+	if es := c.Stats().Exporters; len(es) != 1 || es[0].Protocol != NetFlow || es[0].Rate != 10 || es[0].Records != uint64(len(ps)) ||
 		es[0].Datagrams != 4 || es[0].Lost != 0 || es[0].Addr != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("exporters %+v", es)
 	}
@@ -176,7 +177,7 @@ func TestPmacctIPFIX(t *testing.T) {
 		t.Errorf("%d packets, %d replies of %d bytes, %d requests; want %d, 3,000 of 1,320,000, 30",
 			packets, replies, bytes, requests, reflectionPackets)
 	}
-	if es := c.Exporters(); len(es) != 1 || es[0].Protocol != IPFIX || es[0].Rate != 1 || es[0].Lost != 0 || es[0].Unread != 0 {
+	if es := c.Stats().Exporters; len(es) != 1 || es[0].Protocol != IPFIX || es[0].Rate != 1 || es[0].Lost != 0 || es[0].Unread != 0 {
 		t.Errorf("exporters %+v", es)
 	}
 }
@@ -202,7 +203,7 @@ func TestSoftflowdPSAMP(t *testing.T) {
 				t.Fatalf("sample %+v, want an NTP message of weight %d", p, c.want)
 			}
 		}
-		es := col.Exporters()
+		es := col.Stats().Exporters
 		if len(es) != 1 || es[0].Samples != 327 || es[0].Rate != c.want || es[0].Lost != 0 {
 			t.Errorf("exporters %+v", es)
 		}

@@ -16,7 +16,7 @@ func fuzzDatagram(t *testing.T, d *decode.Decoder, p Protocol, data []byte) {
 	c := NewCollector(Config{})
 	ps := readWith(t, d, memorySource(c, p, exporterAddr, data))
 	var samples, records uint64
-	for _, e := range c.Exporters() {
+	for _, e := range c.Stats().Exporters {
 		samples += e.Samples
 		records += e.Records
 	}

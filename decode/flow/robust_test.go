@@ -93,7 +93,7 @@ func TestSequenceGaps(t *testing.T) {
 	lost := func(p Protocol, from netip.Addr, dgs ...[]byte) Exporter {
 		c := NewCollector(Config{})
 		readAll(t, memorySource(c, p, from, dgs...))
-		es := c.Exporters()
+		es := c.Stats().Exporters
 		if len(es) != 1 {
 			t.Fatalf("%s: exporters %+v", p, es)
 		}
@@ -130,7 +130,7 @@ func TestAgentDrops(t *testing.T) {
 	readAll(t, memorySource(c, SFlow, exporterAddr,
 		sflowDatagram(1, flowSample(1, 10, 5, frame)), sflowDatagram(2, flowSample(2, 10, 5, frame)),
 		sflowDatagram(3, flowSample(3, 10, 12, frame))))
-	if e := c.Exporters()[0]; e.Drops != 12 || e.Samples != 3 {
+	if e := c.Stats().Exporters[0]; e.Drops != 12 || e.Samples != 3 {
 		t.Errorf("drops %d over %d samples, want 12", e.Drops, e.Samples)
 	}
 }
@@ -145,8 +145,8 @@ func TestSFlowExpandedRecordCount(t *testing.T) {
 	s = be.AppendUint32(s, uint32(len(body)))
 	c := NewCollector(Config{})
 	ps, _ := readAll(t, memorySource(c, SFlow, exporterAddr, sflowDatagram(1, append(s, body...))))
-	if len(ps) != 0 || c.Invalid()[SFlow] != 1 {
-		t.Errorf("%d samples, %d invalid datagrams, want none and 1", len(ps), c.Invalid()[SFlow])
+	if len(ps) != 0 || c.Stats().Invalid[SFlow] != 1 {
+		t.Errorf("%d samples, %d invalid datagrams, want none and 1", len(ps), c.Stats().Invalid[SFlow])
 	}
 }
 
@@ -192,7 +192,7 @@ func TestTemplateWithoutLength(t *testing.T) {
 	if ps := <-done; len(ps) != 0 {
 		t.Errorf("%d records from a template without length", len(ps))
 	}
-	if e := c.Exporters(); len(e) != 1 || e[0].Unread != 1 {
+	if e := c.Stats().Exporters; len(e) != 1 || e[0].Unread != 1 {
 		t.Errorf("exporters %+v, want one data set unread", e)
 	}
 }
@@ -209,7 +209,7 @@ func TestMaxExporters(t *testing.T) {
 		readAll(t, memorySource(c, SFlow, exporterAddr, dg))
 	}
 	var got []string
-	for _, e := range c.Exporters() {
+	for _, e := range c.Stats().Exporters {
 		got = append(got, e.Name+"="+e.Addr.String())
 	}
 	want := "exporter-1=192.0.2.1 exporter-2=192.0.2.2 border-1=192.0.2.200 other=invalid IP"

@@ -75,9 +75,9 @@ type Config struct {
 	// frames (sampled-flow collectors), which decode their frames with their reader's
 	// decoder.
 	PacketSources []decode.PacketSource
-	// Exporters, when set, reports the exporters of a sampled-flow run, for Snapshot and
-	// Result.
-	Exporters func() []flow.Exporter
+	// Flows, when set, reports the account of a sampled-flow run's collector, for Snapshot
+	// and Result.
+	Flows func() flow.Stats
 	// Table is the protocol table of the decoders; proto.Default when nil.
 	Table *proto.Table
 	Flush Flush
@@ -153,8 +153,8 @@ type Result struct {
 	Interrupted bool
 	// FragmentCap is the capacity of the decoders' fragment tables together.
 	FragmentCap int
-	// Exporters are the exporters of a sampled-flow run; nil for other runs.
-	Exporters []flow.Exporter
+	// Flows is the account of a sampled-flow run's collector; nil for other runs.
+	Flows *flow.Stats
 }
 
 // Run reads every source to its end, or until ctx ends, analysing as it goes; then it ends
@@ -200,8 +200,9 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 		r.mu.Unlock()
 		r.in.Close()
 	}
-	if p.cfg.Exporters != nil {
-		res.Exporters = p.cfg.Exporters()
+	if p.cfg.Flows != nil {
+		fs := p.cfg.Flows()
+		res.Flows = &fs
 	}
 	for i := range errs {
 		if errors.Is(errs[i], context.Canceled) && ctx.Err() != nil {
@@ -305,8 +306,8 @@ type Snapshot struct {
 	Readers, Running int
 	// FragmentCap is the capacity of the decoders' fragment tables together.
 	FragmentCap int
-	// Exporters are the exporters of a sampled-flow run; nil for other runs.
-	Exporters []flow.Exporter
+	// Flows is the account of a sampled-flow run's collector; nil for other runs.
+	Flows *flow.Stats
 }
 
 // Snapshot returns the run's counters as the goroutines last published them.
@@ -324,8 +325,9 @@ func (p *Pipeline) Snapshot() Snapshot {
 	p.mu.Unlock()
 	s.Alerts = p.alerts.snapshot()
 	s.Outputs = p.cfg.Outputs.Stats()
-	if p.cfg.Exporters != nil {
-		s.Exporters = p.cfg.Exporters()
+	if p.cfg.Flows != nil {
+		fs := p.cfg.Flows()
+		s.Flows = &fs
 	}
 	return s
 }

@@ -296,7 +296,7 @@ func TestPacketSource(t *testing.T) {
 	}
 	cfg := Config{Flush: FileFlush, Outputs: o, Detect: detect.DefaultConfig(),
 		PacketSources: []decode.PacketSource{&sampledSource{Memory: testsrc.Memory{Frames: frames}}},
-		Exporters:     func() []flow.Exporter { return []flow.Exporter{{Name: "border-1", Datagrams: 7}} }}
+		Flows:         func() flow.Stats { return flow.Stats{Exporters: []flow.Exporter{{Name: "border-1", Datagrams: 7}}} }}
 	res, err := New(cfg).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -304,8 +304,8 @@ func TestPacketSource(t *testing.T) {
 	if res.Decode.Frames != uint64(len(frames)/10) || res.Decode.Records != 1 || res.Decode.Messages != res.Decode.Frames+1 {
 		t.Errorf("decode stats: %d frames, %d records, %d messages", res.Decode.Frames, res.Decode.Records, res.Decode.Messages)
 	}
-	if len(res.Exporters) != 1 || res.Exporters[0].Name != "border-1" {
-		t.Errorf("exporters %+v", res.Exporters)
+	if res.Flows == nil || len(res.Flows.Exporters) != 1 || res.Flows.Exporters[0].Name != "border-1" {
+		t.Errorf("flows %+v", res.Flows)
 	}
 	var end struct {
 		Kind, State, Vector string
