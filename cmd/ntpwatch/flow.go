@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
-	"github.com/ntpwatch/ntpwatch/sinks/metrics"
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
@@ -64,12 +62,9 @@ func runFlow(ctx context.Context, e env) error {
 		return usagef("unexpected argument %q; 'ntpwatch flow -h' for help", append(p.pos, p.rest...)[0])
 	}
 	o := &cfg.Flow
-	var ln net.Listener
-	if o.MetricsListen != "" {
-		if ln, err = net.Listen("tcp", o.MetricsListen); err != nil {
-			return usagef("--metrics-listen: %w", err)
-		}
-		defer ln.Close()
+	ln, err := listenMetrics(o.MetricsListen)
+	if err != nil {
+		return err
 	}
 	col := flow.NewCollector(o.Collector())
 	var srcs []decode.PacketSource
@@ -80,6 +75,7 @@ func runFlow(ctx context.Context, e env) error {
 			for _, s := range srcs {
 				s.Close()
 			}
+			closeListener(ln)
 			return usagef("--%s: %w", l.Protocol, err)
 		}
 		srcs = append(srcs, src)
@@ -89,18 +85,11 @@ func runFlow(ctx context.Context, e env) error {
 	a, err := startPipeline(ctx, cfg, e, pipeline.Config{PacketSources: srcs, Flush: pipeline.LiveFlush, Warn: stderrWarn(e),
 		Flows: col.Stats})
 	if err != nil {
+		closeListener(ln)
 		return err
 	}
-	say := func(format string, args ...any) {
-		if !cfg.Quiet {
-			fmt.Fprintf(e.stderr, format, args...)
-		}
-	}
-	if ln != nil {
-		stop := metrics.Serve(ln, a.p.Snapshot, nil)
-		defer stop()
-		say("ntpwatch flow: metrics on http://%s/metrics\n", ln.Addr())
-	}
+	say := sayer(cfg, e)
+	defer a.serveMetrics(ln, "flow", say)()
 	say("ntpwatch flow: receiving %s\n", strings.Join(names, ", "))
 	started := time.Now()
 	res, err := a.run(ctx)

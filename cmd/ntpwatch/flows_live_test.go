@@ -158,22 +158,9 @@ func TestFlowLive(t *testing.T) {
 		f := startFlow(t)
 		amp := startNtpgen(t, ntpgen, "amplifier", "-listen", server+":123", "-duration", "2m")
 		amp.out.wait(t, "listening")
-		capture := exec.Command(pmacctd, "-f", pmacctTo(t, f.addr, 10,
-			"pcap_interface: lo\npcap_filter: udp and host "+server))
-		capOut, err := capture.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		capture.Stderr = capture.Stdout
-		if err := capture.Start(); err != nil {
-			t.Fatal(err)
-		}
-		capLog := collect(capOut)
-		t.Cleanup(func() {
-			capture.Process.Signal(os.Interrupt)
-			capture.Wait()
-		})
-		capLog.wait(t, "Sampling at")
+		// Killed at the end of the test, as ntpgen's processes are.
+		capture := startNtpgen(t, pmacctd, "-f", pmacctTo(t, f.addr, 10, "pcap_interface: lo\npcap_filter: udp and host "+server))
+		capture.out.wait(t, "Sampling at")
 		// The attack: 100 requests at 500 a second, each answered with 100 replies of 440
 		// bytes. Reflection's 1,000,000 bytes pass with the 23rd request's replies, 44 ms
 		// after the first (at 500 a second, request i goes at i*2 ms); started is taken

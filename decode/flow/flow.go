@@ -155,15 +155,14 @@ type Exporter struct {
 // Collector is a run's flow sources and the account of their exporters. See the package
 // comment.
 type Collector struct {
-	cfg      Config
-	names    map[netip.Addr]*ExporterConfig
-	mu       sync.Mutex
-	byKey    map[exporterKey]*exporter
-	order    []*exporter // in the order first heard from
-	other    [numProtocols]*exporter
-	auto     int                  // exporters named automatically so far
-	invalid  [numProtocols]uint64 // datagrams that could not be decoded at all
-	maxTrack int
+	cfg     Config
+	names   map[netip.Addr]*ExporterConfig
+	mu      sync.Mutex
+	byKey   map[exporterKey]*exporter
+	order   []*exporter // in the order first heard from
+	other   [numProtocols]*exporter
+	auto    int                  // exporters named automatically so far
+	invalid [numProtocols]uint64 // datagrams that could not be decoded at all
 }
 
 // exporterKey is an exporter of one protocol.

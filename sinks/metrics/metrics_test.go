@@ -131,14 +131,18 @@ func TestServe(t *testing.T) {
 }
 
 // TestDocumented checks that docs/live.md documents every metric served.
-func TestDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", "live.md"))
+func TestDocumented(t *testing.T) { checkDocumented(t, "live.md", Names()) }
+
+// checkDocumented checks that docs/doc names every metric of names.
+func checkDocumented(t *testing.T, doc string, names []string) {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range Names() {
-		if !strings.Contains(string(doc), "`"+name+"`") {
-			t.Errorf("docs/live.md does not document %s", name)
+	for _, name := range names {
+		if !strings.Contains(string(text), "`"+name+"`") {
+			t.Errorf("docs/%s does not document %s", doc, name)
 		}
 	}
 }
@@ -195,14 +199,4 @@ func TestFlowMetrics(t *testing.T) {
 }
 
 // TestFlowMetricsDocumented checks that docs/flows.md documents every metric of a flow run.
-func TestFlowMetricsDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", "flows.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range FlowNames() {
-		if !strings.Contains(string(doc), "`"+name+"`") {
-			t.Errorf("docs/flows.md does not document %s", name)
-		}
-	}
-}
+func TestFlowMetricsDocumented(t *testing.T) { checkDocumented(t, "flows.md", FlowNames()) }
