@@ -65,17 +65,7 @@ func TestMetricsPage(t *testing.T) {
 	// The build of the test binary depends on the toolchain: the page shows a fixed one.
 	c.build = buildinfo.Info{Version: "v1.2.3", Revision: "0123456789abcdef0123456789abcdef01234567", GoVersion: "go1.26.0"}
 	reg.MustRegister(c)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page bytes.Buffer
-	enc := expfmt.NewEncoder(&page, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, f := range families {
-		if err := enc.Encode(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	page := gather(t, reg)
 	golden := filepath.Join("testdata", "metrics.txt")
 	if *update {
 		if err := os.WriteFile(golden, page.Bytes(), 0o644); err != nil {
@@ -94,6 +84,23 @@ func TestMetricsPage(t *testing.T) {
 			t.Errorf("%s is not on the page", name)
 		}
 	}
+}
+
+// gather renders what reg collects as the text page /metrics serves.
+func gather(t *testing.T, reg *prometheus.Registry) *bytes.Buffer {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	enc := expfmt.NewEncoder(&page, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &page
 }
 
 // TestServe scrapes /metrics and /healthz over HTTP on a loopback port the system chose.
@@ -163,15 +170,7 @@ func TestFlowMetrics(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(NewCollector(snap, nil))
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page bytes.Buffer
-	enc := expfmt.NewEncoder(&page, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, f := range families {
-		enc.Encode(f)
-	}
+	page := gather(t, reg)
 	for _, want := range []string{
 		`ntpwatch_flow_datagrams_total{exporter="border-1",protocol="sflow"} 55`,
 		`ntpwatch_flow_samples_total{exporter="border-1",protocol="sflow"} 327`,
