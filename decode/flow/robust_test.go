@@ -2,8 +2,11 @@ package flow
 
 import (
 	"encoding/binary"
+	"errors"
+	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
 	"github.com/ntpwatch/ntpwatch/internal/testutil"
@@ -227,4 +230,55 @@ func joinStrings(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// TestListen: a collector's socket on 127.0.0.1 (a port the system chose) takes an exporter's
+// datagrams as they come, stamped with their arrival; a datagram with nothing to observe, and
+// a quiet socket, end NextPacket with decode.ErrTimeout, so that junk sent to the port keeps
+// no reader from its context.
+func TestListen(t *testing.T) {
+	c := NewCollector(Config{})
+	src, err := c.Listen(SFlow, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(Addr(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sf := fixtureDatagrams(t, fixtureSFlow)[0]
+	before := time.Now()
+	for _, dg := range [][]byte{[]byte("junk"), sf} {
+		if _, err := conn.Write(dg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := decode.NewDecoder(nil)
+	var p decode.Packet
+	if _, err := src.NextPacket(d, &p); !errors.Is(err, decode.ErrTimeout) {
+		t.Fatalf("junk: %v, want decode.ErrTimeout", err)
+	}
+	n := 0
+	for {
+		_, err := src.NextPacket(d, &p)
+		if errors.Is(err, decode.ErrTimeout) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Time.Before(before) || p.Weight != 10 {
+			t.Errorf("sample %+v: want its arrival time and weight 10", p)
+		}
+		n++
+	}
+	st := c.Stats()
+	if n != 7 || st.Invalid[SFlow] != 1 || len(st.Exporters) != 1 || st.Exporters[0].Samples != 7 {
+		t.Errorf("%d samples, stats %+v; want the datagram's 7 and one invalid datagram", n, st)
+	}
+	if want := "sflow " + Addr(src).String(); src.Name() != want {
+		t.Errorf("name %q, want %q", src.Name(), want)
+	}
 }

@@ -43,6 +43,11 @@ type source struct {
 	local netip.AddrPort // the socket's address, for a live source
 	read  func() (datagram, error)
 	close func() error
+	// live marks a socket's source: a datagram that holds nothing to observe (counter
+	// samples, templates, or junk sent to the port) ends NextPacket with decode.ErrTimeout, so
+	// that its reader still hands over, looks at its context and moves the clock however
+	// such datagrams keep coming.
+	live bool
 
 	items []item
 	next  int
@@ -71,6 +76,9 @@ func (s *source) NextPacket(d *decode.Decoder, p *decode.Packet) (decode.Kind, e
 			s.sflowDatagram(dg.data, dg.from)
 		} else {
 			s.netflowDatagram(dg.data, dg.from, dg.proto)
+		}
+		if s.live && len(s.items) == 0 {
+			return decode.KindOther, decode.ErrTimeout
 		}
 	}
 	it := &s.items[s.next]
@@ -164,7 +172,7 @@ func (c *Collector) Listen(p Protocol, addr string) (decode.PacketSource, error)
 		return datagram{data: buf[:n], from: from.Addr().Unmap(), proto: p, time: time.Now()}, nil
 	}
 	s := c.newSource(name, read, conn.Close)
-	s.local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	s.local, s.live = conn.LocalAddr().(*net.UDPAddr).AddrPort(), true
 	return s, nil
 }
 
