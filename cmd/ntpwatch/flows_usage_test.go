@@ -91,3 +91,19 @@ func TestFlowConfig(t *testing.T) {
 		t.Errorf("-c 11: exit %d, %d samples, want 10\n%s", code, s.Flows.Samples, stderr)
 	}
 }
+
+// TestFlowsWithoutExports: a capture without export datagrams on the ports (here a packet
+// capture, or exports on a port not given) is read, and a warning says which ports were
+// looked at.
+func TestFlowsWithoutExports(t *testing.T) {
+	repoRoot(t)
+	_, stderr, code := readAlerts(t, "--flows", "--sflow", ":16343", filepath.Join("cmd", "ntpwatch", "testdata", "flows", "reflection-10.pcap.gz"))
+	want := "ntpwatch: warning: --flows: no sFlow, NetFlow or IPFIX datagram to UDP port 16343 in the input"
+	if code != exitOK || !strings.Contains(string(stderr), want) {
+		t.Errorf("exit %d, stderr %s; want 0 and %q", code, stderr, want)
+	}
+	_, stderr, _ = readAlerts(t, "--flows", samplePath(t, "reflection"))
+	if !strings.Contains(string(stderr), "UDP port 2055, 4739 or 6343") {
+		t.Errorf("stderr %s lacks the default ports", stderr)
+	}
+}

@@ -193,6 +193,10 @@ func runRead(ctx context.Context, e env) error {
 	if res.Interrupted && !cfg.Quiet {
 		fmt.Fprintf(e.stderr, "ntpwatch: interrupted: the alerts and the summary cover the %d frames read before\n", res.Decode.Frames)
 	}
+	if opts.flows && noExports(res.Flows) {
+		warn(fmt.Errorf("--flows: no sFlow, NetFlow or IPFIX datagram to UDP port %s in the input; --sflow, --netflow and --ipfix say which ports the exports went to",
+			flowPorts(cfg.Flow.Ports())))
+	}
 	s := report.Build(report.Input{
 		Files: files, Decode: res.Decode, Engine: res.Engine, Outputs: res.Outputs,
 		First: res.First, Last: res.Last, Seen: res.Seen, Elapsed: clock().Sub(started), Interrupted: res.Interrupted,
