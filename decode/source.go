@@ -44,6 +44,22 @@ type Source interface {
 	Close() error
 }
 
+// PacketSource yields observations rather than frames: a sampled-flow collector, whose
+// sampled headers (sFlow, IPFIX packet samples) are frames it decodes with the Decoder it is
+// given, and whose flow records (NetFlow v9, IPFIX), which count packets and bytes without
+// carrying them, it turns into Packets itself, counted with Decoder.Record. It ends and fails
+// as a Source does: io.EOF at the end, an error matching ErrTruncated for a capture cut
+// short, ErrTimeout from a live one when nothing came within its timeout. A PacketSource
+// belongs to one goroutine.
+type PacketSource interface {
+	// NextPacket fills p with the next observation and returns p.Kind. p holds values only:
+	// nothing of it refers to the source's buffers.
+	NextPacket(d *Decoder, p *Packet) (Kind, error)
+	// Name is the file or the address listened on.
+	Name() string
+	Close() error
+}
+
 // Progresser is implemented by sources that know how far they are, for a progress bar.
 type Progresser interface {
 	// Progress returns the bytes of the underlying file consumed so far and its size; total is

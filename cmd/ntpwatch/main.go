@@ -1,8 +1,11 @@
 // Command ntpwatch finds NTP reflection and amplification attacks (monlist and its relatives)
-// in packet captures or on a live interface, and publishes them as alerts.
+// in packet captures, on a live interface or in the sampled flows routers export, and
+// publishes them as alerts.
 //
 //	ntpwatch read [flags] FILE|- ...   analyse captures (pcap, pcapng, gzip, stdin)
+//	ntpwatch read --flows FILE ...     analyse captures of sFlow, IPFIX and NetFlow datagrams
 //	ntpwatch live -i IFACE [flags]     capture on an interface until SIGINT/SIGTERM
+//	ntpwatch flow [flags]              collect sFlow, IPFIX and NetFlow until SIGINT/SIGTERM
 //	ntpwatch version
 //
 // Exit status: 0 success, 1 runtime failure (an alert neither delivered nor spooled),

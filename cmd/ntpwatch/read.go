@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
@@ -34,6 +35,7 @@ examples:
   ntpwatch read --start '2026-03-14 09:00' --end '2026-03-14 10:00' dump-*.pcap
   tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
   ntpwatch read -q --ntp-log - dump-*.pcap.gz | jq -c 'select(.mode == 7)'
+  ntpwatch read --flows --sflow :6343 sflow-from-the-border.pcap
 
 flags:
 `
@@ -46,9 +48,10 @@ type readOptions struct {
 	report      string
 	files       []string // -r
 	sel         decode.Selection
+	flows       bool // the files hold sFlow, IPFIX or NetFlow datagrams
 }
 
-func (o *readOptions) flags(fs *flag.FlagSet, _ *config.Config) {
+func (o *readOptions) flags(fs *flag.FlagSet, cfg *config.Config) {
 	o.files = nil // the flags are parsed again over a --config file's values
 	fs.StringVar(&o.summaryJSON, "summary-json", o.summaryJSON, "also write the end-of-run summary as JSON to `file` (- for stdout), for scripts")
 	fs.StringVar(&o.report, "report", o.report, "write an HTML report (timeline per incident, incident table, top talkers) to `file` (- for stdout, if nothing else goes there)")
@@ -60,6 +63,9 @@ func (o *readOptions) flags(fs *flag.FlagSet, _ *config.Config) {
 	fs.Uint64Var(&o.sel.Count, "c", o.sel.Count, "stop after `N` frames, counted after the filter and the time window, as tcpdump -c")
 	fs.Var(config.Time{T: &o.sel.Start}, "start", "analyse the frames from this packet `time` on: 2026-03-14T09:00:00Z, '2026-03-14 09:00:00' (UTC) or Unix seconds")
 	fs.Var(config.Time{T: &o.sel.End}, "end", "analyse the frames before this packet `time`")
+	fs.BoolVar(&o.flows, "flows", o.flows, "the files are captures of the sFlow, IPFIX and NetFlow datagrams exporters sent to a collector, "+
+		"on the ports of --sflow, --ipfix and --netflow (default 6343, 4739, 2055)")
+	flowFlags(fs, cfg)
 }
 
 // readFlagOf names the flag of each decode.Selection key, for its errors.
@@ -123,6 +129,11 @@ func runRead(ctx context.Context, e env) error {
 	if err := opts.checkStdout(cfg); err != nil {
 		return err
 	}
+	for _, f := range []string{"sflow", "ipfix", "netflow", "default-sampling-rate"} {
+		if p.set[f] && !opts.flows {
+			return usagef("--%s applies to captures of flow datagrams: add --flows", f)
+		}
+	}
 	sources := make([]decode.Source, 0, len(files))
 	for _, name := range files {
 		src, err := decode.Open(name)
@@ -159,7 +170,13 @@ func runRead(ctx context.Context, e env) error {
 		}
 		src = sel
 	}
-	a, err := startAnalysis(ctx, cfg, e, []decode.Source{src}, pipeline.FileFlush, warn)
+	pc := pipeline.Config{Sources: []decode.Source{src}, Flush: pipeline.FileFlush, Warn: warn}
+	if opts.flows {
+		col := flow.NewCollector(cfg.Flow.Collector())
+		pc.Sources, pc.PacketSources = nil, []decode.PacketSource{col.Capture(src, cfg.Flow.Ports())}
+		pc.Flows = col.Stats
+	}
+	a, err := startPipeline(ctx, cfg, e, pc)
 	if err != nil {
 		return err
 	}
@@ -176,11 +193,15 @@ func runRead(ctx context.Context, e env) error {
 	if res.Interrupted && !cfg.Quiet {
 		fmt.Fprintf(e.stderr, "ntpwatch: interrupted: the alerts and the summary cover the %d frames read before\n", res.Decode.Frames)
 	}
+	if opts.flows && noExports(res.Flows) {
+		warn(fmt.Errorf("--flows: no sFlow, NetFlow or IPFIX datagram to UDP port %s in the input; --sflow, --netflow and --ipfix say which ports the exports went to",
+			flowPorts(cfg.Flow.Ports())))
+	}
 	s := report.Build(report.Input{
 		Files: files, Decode: res.Decode, Engine: res.Engine, Outputs: res.Outputs,
 		First: res.First, Last: res.Last, Seen: res.Seen, Elapsed: clock().Sub(started), Interrupted: res.Interrupted,
 		FragmentCap: res.FragmentCap, Selection: opts.sel, Skipped: sel.Skipped(), Sensor: cfg.Sensor,
-		Version: buildinfo.Read().String(),
+		Version: buildinfo.Read().String(), Flows: res.Flows,
 	})
 	if !cfg.Quiet {
 		s.WriteText(e.stderr)

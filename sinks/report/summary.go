@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
 	"github.com/ntpwatch/ntpwatch/sinks"
@@ -24,9 +25,11 @@ type Summary struct {
 	NTP       ntpSummary        `json:"ntp"`
 	Problems  map[string]uint64 `json:"decode_problems"` // every reason, zeros included
 	Incidents incidentsSummary  `json:"incidents"`
-	Tables    []tableSummary    `json:"tables"`
-	Alerts    alertsSummary     `json:"alerts"`
-	Run       runSummary        `json:"run"`
+	// Flows is the account of a sampled-flow run's exporters; null for packet captures.
+	Flows  *flowsSummary  `json:"flows"`
+	Tables []tableSummary `json:"tables"`
+	Alerts alertsSummary  `json:"alerts"`
+	Run    runSummary     `json:"run"`
 
 	timelines map[string][]detect.Point // by incident id, for the HTML report
 	detected  map[string]time.Time      // start event of each incident, by id
@@ -115,6 +118,44 @@ type incidentRow struct {
 	Peers         int         `json:"peers"`
 	Top           []hostJSON  `json:"top"`
 	Remediation   string      `json:"remediation,omitempty"`
+	// Sampling is the alert's sampling object: null for full packets.
+	Sampling *samplingJSON `json:"sampling"`
+}
+
+// samplingJSON states how an incident's figures were estimated from sampled input, as its
+// alerts do.
+type samplingJSON struct {
+	Rate     uint64  `json:"rate"`
+	Samples  uint64  `json:"samples"`
+	ErrorPct float64 `json:"error_pct"`
+	// DistinctCounts is "lower_bound" when peers count the ones seen in samples only.
+	DistinctCounts string `json:"distinct_counts"`
+}
+
+// flowsSummary is what a sampled-flow run's exporters sent, in total and each.
+type flowsSummary struct {
+	Datagrams uint64 `json:"datagrams"`
+	Samples   uint64 `json:"samples"`
+	Records   uint64 `json:"records"`
+	Lost      uint64 `json:"lost"`   // what sequence numbers say never came
+	Drops     uint64 `json:"drops"`  // samples the agents dropped
+	Unread    uint64 `json:"unread"` // samples and data sets that could not be read
+	// Invalid counts by protocol the datagrams that were none.
+	Invalid   map[string]uint64 `json:"invalid_datagrams"`
+	Exporters []exporterSummary `json:"exporters"`
+}
+
+type exporterSummary struct {
+	Name      string      `json:"name"`
+	Protocol  string      `json:"protocol"`
+	Addr      *netip.Addr `json:"addr"` // null for "other", the exporters past the cap
+	Datagrams uint64      `json:"datagrams"`
+	Samples   uint64      `json:"samples"`
+	Records   uint64      `json:"records"`
+	Lost      uint64      `json:"lost"`
+	Drops     uint64      `json:"drops"`
+	Unread    uint64      `json:"unread"`
+	Rate      uint32      `json:"sampling_rate"` // the latest seen, 1 in this; 0 before any
 }
 
 type hostJSON struct {
@@ -192,6 +233,8 @@ type Input struct {
 	Skipped     uint64 // frames the selection did not pass
 	Sensor      string // the sensor name the alerts carry
 	Version     string // ntpwatch's version, as the version command prints it
+	// Flows is the account of a sampled-flow run's collector; nil for packet captures.
+	Flows *flow.Stats
 }
 
 // Build gathers the figures of a finished run.
@@ -249,6 +292,12 @@ func Build(in Input) Summary {
 	}
 	for v, vec := range ntp.Vectors {
 		s.NTP.ByVector[vec.Name] = vectorSummary{nd.Requests[v], nd.Responses[v]}
+	}
+	if u := proto.VectorUnknown; nd.Requests[u]+nd.Responses[u] > 0 {
+		s.NTP.ByVector[proto.VectorUnknownName] = vectorSummary{nd.Requests[u], nd.Responses[u]}
+	}
+	if in.Flows != nil {
+		s.Flows = newFlowsSummary(in.Flows)
 	}
 	s.Problems = map[string]uint64{}
 	for _, p := range decode.Problems() {
@@ -326,10 +375,40 @@ func newIncidentRow(in detect.IncidentSummary) incidentRow {
 		a := in.Amplification
 		r.Amplification = &a
 	}
+	if sm := in.Sampling; sm.Samples > 0 {
+		r.Sampling = &samplingJSON{Rate: sm.Rate, Samples: sm.Samples, ErrorPct: sm.ErrorPct, DistinctCounts: "exact"}
+		if sm.LowerBounds {
+			r.Sampling.DistinctCounts = "lower_bound"
+		}
+	}
 	for _, h := range in.Top {
 		r.Top = append(r.Top, hostJSON{h.Addr, h.Packets, h.Bytes})
 	}
 	return r
+}
+
+// newFlowsSummary totals a flow collector's account.
+func newFlowsSummary(fs *flow.Stats) *flowsSummary {
+	out := &flowsSummary{Invalid: map[string]uint64{}, Exporters: []exporterSummary{}}
+	for _, p := range flow.Protocols() {
+		out.Invalid[p.String()] = fs.Invalid[p]
+	}
+	for _, e := range fs.Exporters {
+		es := exporterSummary{Name: e.Name, Protocol: e.Protocol.String(), Datagrams: e.Datagrams, Samples: e.Samples,
+			Records: e.Records, Lost: e.Lost, Drops: e.Drops, Unread: e.Unread, Rate: e.Rate}
+		if e.Addr.IsValid() {
+			a := e.Addr
+			es.Addr = &a
+		}
+		out.Exporters = append(out.Exporters, es)
+		out.Datagrams += e.Datagrams
+		out.Samples += e.Samples
+		out.Records += e.Records
+		out.Lost += e.Lost
+		out.Drops += e.Drops
+		out.Unread += e.Unread
+	}
+	return out
 }
 
 // talkers converts a top list of the engine's report.

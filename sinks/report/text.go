@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 )
 
 // maxSummaryIncidents is how many incidents the text summary lists; --summary-json and
@@ -35,7 +36,14 @@ func (s *Summary) WriteText(w io.Writer) {
 	if sel := in.Selection; sel != nil {
 		line("", "%s, %s skipped", sel.Describe(), Count(sel.Skipped, "frame"))
 	}
-	line("", "%s, %s on the wire%s", Count(in.Packets, "packet"), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	if f := s.Flows; f != nil {
+		// The frames decoded are sampled headers; the capture's own frames were the
+		// exporters' datagrams, counted below.
+		line("", "%s and %s from %s", Count(f.Samples, "sampled header"), Count(f.Records, "flow record"),
+			Count(f.Datagrams, "export datagram"))
+	} else {
+		line("", "%s, %s on the wire%s", Count(in.Packets, "packet"), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	}
 	if len(in.Encapsulations) > 0 {
 		line("", "encapsulated%s", nonZero(in.Encapsulations, encapNames(), ""))
 	}
@@ -74,6 +82,10 @@ func (s *Summary) WriteText(w io.Writer) {
 		problems = ": none"
 	}
 	line("problems", "%s", strings.TrimPrefix(problems, ": "))
+
+	if s.Flows != nil {
+		writeFlows(w, s.Flows)
+	}
 
 	inc := &s.Incidents
 	kinds := nonZeroKinds(inc.ByKind)
@@ -169,6 +181,49 @@ func writeTalkers(w io.Writer, title string, list []talker) {
 	t.add("address", "packets", "bytes", "ampl.", "duration")
 	for _, h := range list {
 		t.add(h.Addr.String(), Commas(h.Packets), humanBytes(h.Bytes), amplification(h.Amplification), shortDuration(h.Duration))
+	}
+	t.write(w, "    ")
+}
+
+// WriteExporters prints the account of a flow collector's exporters as the summary shows it:
+// the end of `ntpwatch flow`.
+func WriteExporters(w io.Writer, fs *flow.Stats) {
+	writeFlows(w, newFlowsSummary(fs))
+}
+
+// writeFlows prints the exporters of a sampled-flow run: what each sent, what was lost on the
+// way (sequence gaps) or at the agent (drops), what could not be read, and its sampling rate.
+// The alerts' figures are estimates from these samples (each alert's sampling says how good).
+func writeFlows(w io.Writer, f *flowsSummary) {
+	text := fmt.Sprintf("%s, %s lost on the way, %s dropped by the agents, %s unread",
+		Count(uint64(len(f.Exporters)), "exporter"), Commas(f.Lost), Commas(f.Drops), Commas(f.Unread))
+	var invalid uint64
+	for _, n := range f.Invalid {
+		invalid += n
+	}
+	if invalid > 0 {
+		var protocols []string
+		for _, p := range flow.Protocols() {
+			protocols = append(protocols, p.String())
+		}
+		text += fmt.Sprintf("; %s%s", Count(invalid, "invalid datagram"), nonZero(f.Invalid, protocols, ""))
+	}
+	fmt.Fprintf(w, "  %-*s%s\n", summaryLabel, "flows", text)
+	if len(f.Exporters) == 0 {
+		return
+	}
+	t := textTable{right: []bool{false, false, false, true, true, true, true, true, true, true}}
+	t.add("exporter", "protocol", "address", "datagrams", "samples", "records", "lost", "drops", "unread", "rate")
+	for _, e := range f.Exporters {
+		addr, rate := "-", "-"
+		if e.Addr != nil {
+			addr = e.Addr.String()
+		}
+		if e.Rate > 0 {
+			rate = "1:" + Commas(uint64(e.Rate))
+		}
+		t.add(e.Name, e.Protocol, addr, Commas(e.Datagrams), Commas(e.Samples), Commas(e.Records), Commas(e.Lost),
+			Commas(e.Drops), Commas(e.Unread), rate)
 	}
 	t.write(w, "    ")
 }
