@@ -42,6 +42,7 @@ type counters struct {
 
 	mu      sync.Mutex
 	lastErr error
+	openErr error // what Open found (unreadable spool lines), shown whatever follows
 }
 
 func (c *counters) fail(err error) {
@@ -54,6 +55,9 @@ func (c *counters) fail(err error) {
 func (c *counters) err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.openErr != nil {
+		return errors.Join(c.openErr, c.lastErr)
+	}
 	return c.lastErr
 }
 
@@ -120,9 +124,7 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 			replayed, lost, err := r.opened()
 			w.c.replayed.Add(replayed)
 			w.c.dropped.Add(lost)
-			if err != nil {
-				w.c.fail(err)
-			}
+			w.c.openErr = err
 		}
 		go func() {
 			defer close(w.done)
@@ -192,17 +194,22 @@ func (o *Output) Close(ctx context.Context) Report {
 
 	stopOnDeadline := context.AfterFunc(ctx, o.stop)
 	defer stopOnDeadline()
+	// The sinks had their context cancelled with ctx; they get one grace period together
+	// to account for what they hold (Kafka spools it), but Close never hangs on a writer
+	// blocked in the kernel (a stdout nobody reads).
+	var grace <-chan time.Time
 	var r Report
 	for _, w := range o.workers {
 		finished := true
 		select {
 		case <-w.done:
 		case <-ctx.Done():
-			// The sinks had their context cancelled with ctx; give them a moment to spool,
-			// but never hang on a writer blocked in the kernel (a stdout nobody reads).
+			if grace == nil {
+				grace = time.After(closeGrace)
+			}
 			select {
 			case <-w.done:
-			case <-closeGrace():
+			case <-grace:
 				finished = false
 			}
 		}
@@ -260,6 +267,9 @@ type Report struct {
 	Lost      uint64 // alerts neither delivered nor spooled
 	Replayed  uint64 // alerts of an earlier run delivered from the spool
 	Sinks     []SinkReport
+	// Broken counts the sinks that failed to close or to finish in time: a file that may not
+	// hold what was written, a spool whose delivered alerts the next run would send again.
+	Broken int
 }
 
 // SinkReport is one sink's part of a Report.
@@ -267,10 +277,12 @@ type SinkReport struct {
 	Name                               string
 	Delivered, Spooled, Lost, Replayed uint64
 	Err                                error // the last error the sink met, if any
+	Broken                             bool  // it failed to close or to finish in time
 }
 
-// Failed tells whether any alert was lost: the run must then exit with status 1.
-func (r Report) Failed() bool { return r.Lost > 0 }
+// Failed tells whether any alert was lost or a sink broke: the run must then exit with
+// status 1.
+func (r Report) Failed() bool { return r.Lost > 0 || r.Broken > 0 }
 
 // String summarises r in one line for stderr, naming what went wrong.
 func (r Report) String() string {
@@ -280,10 +292,10 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, ", %d replayed from the spool", r.Replayed)
 	}
 	for _, s := range r.Sinks {
-		if s.Lost > 0 || s.Spooled > 0 {
+		if s.Lost > 0 || s.Spooled > 0 || s.Broken {
 			fmt.Fprintf(&b, "; %s: %d lost, %d spooled", s.Name, s.Lost, s.Spooled)
 			if s.Err != nil {
-				fmt.Fprintf(&b, " (%v)", s.Err)
+				fmt.Fprintf(&b, " (%s)", strings.ReplaceAll(s.Err.Error(), "\n", "; "))
 			}
 		}
 	}
@@ -295,6 +307,9 @@ func (r *Report) add(s SinkReport) {
 	r.Spooled += s.Spooled
 	r.Lost += s.Lost
 	r.Replayed += s.Replayed
+	if s.Broken {
+		r.Broken++
+	}
 	r.Sinks = append(r.Sinks, s)
 }
 
@@ -319,8 +334,10 @@ func (w *worker) report(closeErr error, finished bool) SinkReport {
 	if closeErr != nil {
 		s.Err = errors.Join(s.Err, closeErr)
 	}
+	s.Broken = !finished || closeErr != nil
 	return s
 }
 
-// closeGrace bounds how long Close waits for a sink after its context was cancelled.
-func closeGrace() <-chan time.Time { return time.After(2 * time.Second) }
+// closeGrace bounds how long Close waits for the sinks after their context was cancelled:
+// with pipeline.CloseTimeout it keeps a stop within 5 s.
+const closeGrace = 500 * time.Millisecond
