@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
@@ -54,18 +55,6 @@ func runRead(ctx context.Context, e env) error {
 	if len(files) == 0 {
 		return usagef("no capture file given (use - for stdin); 'ntpwatch read -h' for help")
 	}
-	sources := make([]decode.Source, 0, len(files))
-	for _, name := range files {
-		src, err := decode.Open(name)
-		if err != nil {
-			closeSources(sources)
-			return usageError{err}
-		}
-		sources = append(sources, src)
-	}
-	// The files are one timeline whatever their order on the command line, so the alerts
-	// name them in one order too: a rotated set given out of order gives the same alerts.
-	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
 	started := clock()
 	// Warnings wait while the progress bar is drawn, so that a line never tears it.
 	var prog *report.Progress
@@ -76,12 +65,27 @@ func runRead(ctx context.Context, e env) error {
 		}
 		prog.Warn(err)
 	}
-	// One file needs no merge: the reader sees its truncation itself, and every frame saves
-	// a call through the merge.
-	src := sources[0]
-	if len(sources) > 1 {
-		src = decode.Merge(sources, warn)
+	// A file that fails while it is read ends there, the others are read on, and the run
+	// ends with exit status 2 once its alerts and summary are out.
+	var bad badFiles
+	src, err := decode.OpenFiles(ctx, files, func(err error) {
+		bad.add(err)
+		warn(err)
+	})
+	if err != nil {
+		return usageError{err}
 	}
+	// The analyst's files are created now, so that a path that cannot be written is found
+	// before an hour of reading, not after.
+	aux, err := opts.create()
+	if err != nil {
+		src.Close()
+		return err
+	}
+	defer aux.discard()
+	// The files are one timeline whatever their order on the command line, so the alerts
+	// name them in one order too: a rotated set given out of order gives the same alerts.
+	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
 	a, err := startAnalysis(ctx, cfg, e, []decode.Source{src}, pipeline.FileFlush, warn)
 	if err != nil {
 		return err
@@ -100,23 +104,62 @@ func runRead(ctx context.Context, e env) error {
 		FragmentCap: res.FragmentCap,
 	})
 	s.WriteText(e.stderr)
-	errs := []error{runErr}
-	if opts.summaryJSON != "" {
-		errs = append(errs, writeFile("--summary-json", opts.summaryJSON, s.WriteJSON))
+	errs := []error{runErr, aux.write(s), bad.err(len(files))}
+	return errors.Join(errs...)
+}
+
+// analystFiles are the --summary-json and --report files of a run, created at its start.
+type analystFiles struct {
+	summaryJSON, report     *os.File
+	summaryPath, reportPath string
+}
+
+// create creates the files of o, or returns an error (exit status 2) naming the flag.
+func (o *analystOptions) create() (*analystFiles, error) {
+	a := &analystFiles{summaryPath: o.summaryJSON, reportPath: o.report}
+	var err error
+	if o.summaryJSON != "" {
+		if a.summaryJSON, err = os.Create(o.summaryJSON); err != nil {
+			return nil, usagef("--summary-json: %w", err)
+		}
 	}
-	if opts.report != "" {
-		errs = append(errs, writeFile("--report", opts.report, s.WriteHTML))
+	if o.report != "" {
+		if a.report, err = os.Create(o.report); err != nil {
+			a.discard()
+			return nil, usagef("--report: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// write writes the summary into the files and closes them. A failure is reported for each
+// file, once, and never stops the other.
+func (a *analystFiles) write(s report.Summary) error {
+	var errs []error
+	if a.summaryJSON != nil {
+		errs = append(errs, writeFile("--summary-json", a.summaryPath, a.summaryJSON, s.WriteJSON))
+		a.summaryJSON = nil
+	}
+	if a.report != nil {
+		errs = append(errs, writeFile("--report", a.reportPath, a.report, s.WriteHTML))
+		a.report = nil
 	}
 	return errors.Join(errs...)
 }
 
-// writeFile writes a file of an output flag with write.
-func writeFile(flagName, path string, write func(w io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", flagName, err)
+// discard removes the files that were not written: the run stopped before its summary.
+func (a *analystFiles) discard() {
+	for _, f := range []*os.File{a.summaryJSON, a.report} {
+		if f != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
 	}
-	err = write(f)
+}
+
+// writeFile writes the file of an output flag with write and closes it.
+func writeFile(flagName, path string, f *os.File, write func(w io.Writer) error) error {
+	err := write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -124,4 +167,35 @@ func writeFile(flagName, path string, write func(w io.Writer) error) error {
 		return fmt.Errorf("%s %s: %w", flagName, path, err)
 	}
 	return nil
+}
+
+// badFiles collects the failures of files read in part (truncations excepted, which are
+// warnings only). add is called from the reader's goroutine, err after the run.
+type badFiles struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (b *badFiles) add(err error) {
+	if errors.Is(err, decode.ErrTruncated) {
+		return
+	}
+	b.mu.Lock()
+	b.errs = append(b.errs, err)
+	b.mu.Unlock()
+}
+
+// err is the run's bad input (exit status 2), or nil: a count and the first file's error,
+// on one line; the warnings above named each.
+func (b *badFiles) err(files int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch len(b.errs) {
+	case 0:
+		return nil
+	case 1:
+		return usageError{fmt.Errorf("%w; the alerts and the summary cover what was read", b.errs[0])}
+	}
+	return usageError{fmt.Errorf("%d of %d files could not be read to the end (the first: %w); the alerts and the summary cover what was read",
+		len(b.errs), files, b.errs[0])}
 }
