@@ -64,7 +64,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	kinds := nonZeroKinds(inc.ByKind)
 	line("incidents", "%s%s", Commas(inc.Total), kinds)
 	if len(inc.List) > 0 {
-		writeIncidentTable(w, inc.List)
+		writeIncidentTable(w, inc.List, inc.Dropped)
 	}
 	for _, top := range []struct {
 		title string
@@ -93,14 +93,11 @@ func (s *Summary) WriteText(w io.Writer) {
 	line("elapsed", "%s, %s packets/s", shortDuration(s.Run.Elapsed), Commas(uint64(math.Round(s.Run.PacketsPerSecond))))
 }
 
-// writeIncidentTable lists the largest incidents by wire bytes, in start order.
-func writeIncidentTable(w io.Writer, list []incidentRow) {
-	rows := slices.Clone(list)
-	if len(rows) > maxSummaryIncidents {
-		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
-		rows = rows[:maxSummaryIncidents]
-	}
-	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
+// writeIncidentTable lists the largest incidents by wire bytes, in start order, and says how
+// many it left out: those of --summary-json and --report, and those the engine did not keep
+// (tables.max_history, past which it keeps the largest).
+func writeIncidentTable(w io.Writer, list []incidentRow, dropped uint64) {
+	rows := largestRows(list, maxSummaryIncidents)
 	t := textTable{right: []bool{false, false, false, true, true, true, true, true, true, true}}
 	t.add("kind", "subject", "severity", "requests", "replies", "bytes", "ampl.", "peak", "start", "duration")
 	for _, r := range rows {
@@ -109,9 +106,25 @@ func writeIncidentTable(w io.Writer, list []incidentRow) {
 			amplification(r.Amplification), humanBits(r.PeakBPS), r.First.Format("15:04:05"), shortDuration(r.Duration))
 	}
 	t.write(w, "    ")
-	if len(list) > len(rows) {
-		fmt.Fprintf(w, "    ... and %d more (--summary-json or --report list them all)\n", len(list)-len(rows))
+	if more := len(list) - len(rows); more > 0 {
+		fmt.Fprintf(w, "    ... and %s smaller (--summary-json lists them)\n", Commas(uint64(more)))
 	}
+	if dropped > 0 {
+		fmt.Fprintf(w, "    %s smaller ended incidents left out of the summary, --summary-json and --report (tables.max_history)\n",
+			Commas(dropped))
+	}
+}
+
+// largestRows returns the n largest incidents of list by wire bytes, or all of them, in the
+// order of their first packet.
+func largestRows(list []incidentRow, n int) []incidentRow {
+	rows := slices.Clone(list)
+	if len(rows) > n {
+		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
+		rows = rows[:n]
+	}
+	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
+	return rows
 }
 
 // writeTalkers prints one top list.
