@@ -87,13 +87,16 @@ func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
 	return s, nil
 }
 
-// opened reports what Open found in the earlier runs' spool: lines that could not be read
-// back (cut short by a crash), which are lost.
-func (s *kafkaSink) opened() (replayed, unreadable uint64, err error) {
-	if s.spool == nil || s.spool.bad == 0 {
+// opened reports what Open found in the earlier runs' spool: the alerts waiting in it, and
+// lines that could not be read back (cut short by a crash), which are lost.
+func (s *kafkaSink) opened() (backlog, unreadable uint64, err error) {
+	if s.spool == nil {
 		return 0, 0, nil
 	}
-	return 0, s.spool.bad, setting.Errorf("kafka.spool", s.spool.path, "%d unreadable lines skipped", s.spool.bad)
+	if s.spool.bad > 0 {
+		err = setting.Errorf("kafka.spool", s.spool.path, "%d unreadable lines skipped", s.spool.bad)
+	}
+	return s.spool.old, s.spool.bad, err
 }
 
 // checkBrokers asks each broker in turn for the topic's partitions until one answers, all
@@ -253,6 +256,9 @@ func (s *kafkaSink) ship(ctx context.Context, c *counters, intakeDone <-chan str
 		}
 		old, cur, cerr := s.spool.consume(n, ends)
 		c.replayed.Add(old)
+		if old > 0 {
+			c.backlog.Add(^(old - 1)) // subtract: delivered from the backlog
+		}
 		c.delivered.Add(cur)
 		if cur > 0 {
 			c.spooled.Add(^(cur - 1)) // subtract: those alerts left the spool for the topic

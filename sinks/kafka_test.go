@@ -270,7 +270,7 @@ func TestKafkaDownAtClose(t *testing.T) {
 	b.Restart()
 	o = openOrFatal(t, cfg, nil)
 	r = o.Close(closeCtx(t))
-	if r.Failed() || r.Replayed != 2000 || r.Spooled != 0 {
+	if r.Failed() || r.Replayed != 2000 || r.Spooled != 0 || r.Backlog != 0 {
 		t.Fatalf("broker back: report %+v, want 2000 replayed", r)
 	}
 	if _, err := os.Stat(cfg.Kafka.Spool); !os.IsNotExist(err) {
@@ -422,9 +422,10 @@ func writeSpool(t *testing.T, path string, alerts []detect.Alert) {
 	}
 }
 
-// TestKafkaSpoolTornLine plays a crash that cut the spool's last line short, then a run with
-// the broker down that spools one more alert, then a run with the broker back: the torn
-// line is reported as lost once, and the records on either side of it are all delivered.
+// TestKafkaSpoolTornLine plays a crash that cut the spool's last line short, then a run that
+// loses its broker once open and spools one more alert, then a run with the broker back: the
+// torn line is reported as lost once, the records on either side of it are all delivered,
+// and what the first run left of the earlier alerts is reported as its backlog.
 func TestKafkaSpoolTornLine(t *testing.T) {
 	b := kafkatest.StartLocal(t) // stopped and restarted
 	topic := kafkatest.NewTopic(t)
@@ -440,16 +441,19 @@ func TestKafkaSpoolTornLine(t *testing.T) {
 	f.Close()
 
 	o := openOrFatal(t, cfg, nil)
-	b.Stop()
+	b.Stop() // the shipper may have delivered some of the three earlier alerts by now
 	o.Send(&alerts[3])
-	r := o.Close(closeCtx(t))
-	if r.Lost != 1 || r.Spooled != 1 || !strings.Contains(r.String(), "1 unreadable lines") {
-		t.Fatalf("broker down: report %+v (%s), want the torn line lost and the new alert spooled", r, r)
+	r1 := o.Close(closeCtx(t))
+	if r1.Lost != 1 || r1.Spooled != 1 || r1.Replayed+r1.Backlog != 3 || !strings.Contains(r1.String(), "1 unreadable lines") {
+		t.Fatalf("broker down: report %+v (%s), want the torn line lost, the new alert spooled, and the 3 earlier ones replayed or kept", r1, r1)
+	}
+	if r1.Backlog > 0 && !strings.Contains(r1.String(), fmt.Sprintf("%d of earlier runs still in the spool", r1.Backlog)) {
+		t.Errorf("report %q does not tell of the backlog", r1)
 	}
 	b.Restart()
 	o = openOrFatal(t, cfg, nil)
-	if r := o.Close(closeCtx(t)); r.Failed() || r.Replayed != 4 {
-		t.Fatalf("broker back: report %+v (%s), want the 4 whole records replayed", r, r)
+	if r2 := o.Close(closeCtx(t)); r2.Failed() || r2.Replayed != r1.Backlog+1 || r2.Backlog != 0 {
+		t.Fatalf("broker back: report %+v (%s), want the %d records left replayed", r2, r2, r1.Backlog+1)
 	}
 	checkAtLeastOnceInOrder(t, kafkatest.ConsumeAll(t, b.Addrs, topic, 4), alerts)
 }

@@ -38,6 +38,7 @@ type counters struct {
 	delivered atomic.Uint64 // of this run's messages, written or acknowledged
 	spooled   atomic.Uint64 // of this run's messages, in the spool now
 	replayed  atomic.Uint64 // from an earlier run's spool, delivered by this run
+	backlog   atomic.Uint64 // from an earlier run's spool, not delivered yet
 	failures  atomic.Uint64 // failed write attempts (a retried message may fail several times)
 
 	mu      sync.Mutex
@@ -119,10 +120,10 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 	}
 	for _, w := range o.workers {
 		if r, ok := w.dest.(interface {
-			opened() (replayed, lost uint64, err error)
+			opened() (backlog, lost uint64, err error)
 		}); ok {
-			replayed, lost, err := r.opened()
-			w.c.replayed.Add(replayed)
+			backlog, lost, err := r.opened()
+			w.c.backlog.Store(backlog)
 			w.c.dropped.Add(lost)
 			w.c.openErr = err
 		}
@@ -266,6 +267,7 @@ type Report struct {
 	Spooled   uint64 // alerts left in the spool for the next run
 	Lost      uint64 // alerts neither delivered nor spooled
 	Replayed  uint64 // alerts of an earlier run delivered from the spool
+	Backlog   uint64 // alerts of an earlier run still in the spool, for the next run
 	Sinks     []SinkReport
 	// Broken counts the sinks that failed to close or to finish in time: a file that may not
 	// hold what was written, a spool whose delivered alerts the next run would send again.
@@ -274,10 +276,10 @@ type Report struct {
 
 // SinkReport is one sink's part of a Report.
 type SinkReport struct {
-	Name                               string
-	Delivered, Spooled, Lost, Replayed uint64
-	Err                                error // the last error the sink met, if any
-	Broken                             bool  // it failed to close or to finish in time
+	Name                                        string
+	Delivered, Spooled, Lost, Replayed, Backlog uint64
+	Err                                         error // the last error the sink met, if any
+	Broken                                      bool  // it failed to close or to finish in time
 }
 
 // Failed tells whether any alert was lost or a sink broke: the run must then exit with
@@ -290,6 +292,9 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "alerts: %d delivered, %d spooled, %d lost", r.Delivered, r.Spooled, r.Lost)
 	if r.Replayed > 0 {
 		fmt.Fprintf(&b, ", %d replayed from the spool", r.Replayed)
+	}
+	if r.Backlog > 0 {
+		fmt.Fprintf(&b, ", %d of earlier runs still in the spool", r.Backlog)
 	}
 	for _, s := range r.Sinks {
 		if s.Lost > 0 || s.Spooled > 0 || s.Broken {
@@ -307,6 +312,7 @@ func (r *Report) add(s SinkReport) {
 	r.Spooled += s.Spooled
 	r.Lost += s.Lost
 	r.Replayed += s.Replayed
+	r.Backlog += s.Backlog
 	if s.Broken {
 		r.Broken++
 	}
@@ -321,6 +327,7 @@ func (w *worker) report(closeErr error, finished bool) SinkReport {
 		Delivered: w.c.delivered.Load(),
 		Spooled:   w.c.spooled.Load(),
 		Replayed:  w.c.replayed.Load(),
+		Backlog:   w.c.backlog.Load(),
 		Err:       w.c.err(),
 	}
 	accounted := s.Delivered + s.Spooled

@@ -130,6 +130,7 @@ type alertsSummary struct {
 	Spooled   uint64 `json:"spooled"`
 	Lost      uint64 `json:"lost"`
 	Replayed  uint64 `json:"replayed"`
+	Backlog   uint64 `json:"backlog"` // alerts of earlier runs still in the spool
 }
 
 type runSummary struct {
@@ -226,7 +227,7 @@ func Build(in Input) Summary {
 		Evictions: ds.FragmentEvictions})
 
 	rep := &in.Outputs
-	s.Alerts = alertsSummary{rep.Delivered, rep.Spooled, rep.Lost, rep.Replayed}
+	s.Alerts = alertsSummary{rep.Delivered, rep.Spooled, rep.Lost, rep.Replayed, rep.Backlog}
 	s.Run.Elapsed = in.Elapsed.Seconds()
 	if in.Elapsed > 0 {
 		s.Run.PacketsPerSecond = float64(ds.Frames) / in.Elapsed.Seconds()

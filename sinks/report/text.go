@@ -89,6 +89,9 @@ func (s *Summary) WriteText(w io.Writer) {
 	if a.Replayed > 0 {
 		alerts += fmt.Sprintf(", %s replayed from the spool", Commas(a.Replayed))
 	}
+	if a.Backlog > 0 {
+		alerts += fmt.Sprintf(", %s of earlier runs still in the spool", Commas(a.Backlog))
+	}
 	line("alerts", "%s", alerts)
 	line("elapsed", "%s, %s packets/s", shortDuration(s.Run.Elapsed), Commas(uint64(math.Round(s.Run.PacketsPerSecond))))
 }
