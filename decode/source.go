@@ -154,8 +154,8 @@ func (s *fileSource) buffer(r io.Reader) *bufio.Reader {
 // openFormat sniffs the first bytes, unwraps gzip and starts the right reader.
 func (s *fileSource) openFormat() error {
 	br := s.buffer(s.counter)
-	head, err := br.Peek(64)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+	head, err := peekHead(br)
+	if err != nil {
 		return unwrapPath(err)
 	}
 	compressed := false
@@ -166,26 +166,30 @@ func (s *fileSource) openFormat() error {
 		}
 		compressed = true
 		br = s.buffer(zr)
-		head, err = br.Peek(64)
-		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		if head, err = peekHead(br); err != nil {
 			return fmt.Errorf("gzip: %w", err)
 		}
 	}
 	format, what := sniff(head)
 	switch format {
 	case formatPcap:
+		hdr, err := br.Peek(24)
+		if err != nil {
+			return fmt.Errorf("pcap header: %w", readErr(err))
+		}
+		magic := [4]byte(hdr[0:4])
+		// pcapgo cuts the header's 32-bit link type to 8 bits; take it from the header.
+		if binary.LittleEndian.Uint32(magic[:])>>16 == 0xa1b2 {
+			s.link = linkTypeOfHeader(binary.LittleEndian.Uint32(hdr[20:24]))
+		} else {
+			s.link = linkTypeOfHeader(binary.BigEndian.Uint32(hdr[20:24]))
+		}
 		// pcapgo checks the file header and reads it off br (it reuses br, a bufio.Reader of
 		// at least 4096 bytes); pcapReader reads the records in place.
 		if _, err := pcapgo.NewReader(br); err != nil {
 			return fmt.Errorf("pcap header: %w", readErr(err))
 		}
-		s.pcap = newPcapReader(br, head[0:4], maxSnaplen)
-		// pcapgo cuts the header's 32-bit link type to 8 bits; take it from the header.
-		if binary.LittleEndian.Uint32(head[0:4])>>16 == 0xa1b2 {
-			s.link = linkTypeOfHeader(binary.LittleEndian.Uint32(head[20:24]))
-		} else {
-			s.link = linkTypeOfHeader(binary.BigEndian.Uint32(head[20:24]))
-		}
+		s.pcap = newPcapReader(br, magic[:], maxSnaplen)
 	case formatPcapng:
 		s.ng = newNgReader(br)
 	default:
@@ -195,6 +199,20 @@ func (s *fileSource) openFormat() error {
 		return errors.New(what)
 	}
 	return nil
+}
+
+// peekHead returns the first bytes of br for sniff: at least 4 unless the stream is shorter,
+// and up to 64 of those already buffered. It never waits for more than 4, so that a pipe
+// that has carried only a capture's file header (tcpdump on a quiet link) opens at once.
+func peekHead(br *bufio.Reader) ([]byte, error) {
+	head, err := br.Peek(4)
+	if err != nil {
+		if err == io.EOF {
+			err = nil
+		}
+		return head, err
+	}
+	return br.Peek(min(64, br.Buffered()))
 }
 
 // Next returns the next frame. See Source.

@@ -298,8 +298,9 @@ func TestOpenErrors(t *testing.T) {
 }
 
 // TestOpenStdinInterrupted reads stdin from a pipe whose writer stays quiet: ending the
-// context must end the wait, in Open (nothing written yet) and in Next (a header and one
-// record written, the second record awaited), with an error matching the context's.
+// context must end the wait, in Open (nothing written yet) and in Next (a record awaited
+// after one, or after the file header alone, which Open must not wait past), with an error
+// matching the context's.
 func TestOpenStdinInterrupted(t *testing.T) {
 	file := pcapBytes(t, false)
 	oneRecord := file[:24+16+int(binary.LittleEndian.Uint32(file[24+8:]))]
@@ -307,7 +308,7 @@ func TestOpenStdinInterrupted(t *testing.T) {
 		name   string
 		write  []byte
 		frames int // read before the wait
-	}{{"Open", nil, 0}, {"Next", oneRecord, 1}} {
+	}{{"Open", nil, 0}, {"Next", oneRecord, 1}, {"Next after the file header only", file[:24], 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, w, err := os.Pipe()
 			if err != nil {
@@ -338,7 +339,11 @@ func TestOpenStdinInterrupted(t *testing.T) {
 				}
 				done <- err
 			}()
-			<-waiting
+			select {
+			case <-waiting:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Open waited for more than the file header")
+			}
 			cancel()
 			select {
 			case err := <-done:
