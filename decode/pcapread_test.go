@@ -103,30 +103,46 @@ func TestPcapCapturedAboveWire(t *testing.T) {
 	}
 }
 
+// ngFile builds a little-endian pcapng file block by block, from its section header on.
+type ngFile []byte
+
+func newNgFile() *ngFile {
+	le := binary.LittleEndian
+	shb := le.AppendUint32(nil, ngByteOrderMagic)
+	shb = le.AppendUint16(le.AppendUint16(shb, 1), 0) // version 1.0
+	var f ngFile
+	f.block(ngSectionHeader, le.AppendUint64(shb, ^uint64(0))) // section length unknown
+	return &f
+}
+
+// block appends a block of type typ around body.
+func (f *ngFile) block(typ uint32, body []byte) {
+	le := binary.LittleEndian
+	*f = le.AppendUint32(*f, typ)
+	*f = le.AppendUint32(*f, uint32(12+len(body)))
+	*f = append(*f, body...)
+	*f = le.AppendUint32(*f, uint32(12+len(body)))
+}
+
+// iface appends an interface description block of Ethernet frames.
+func (f *ngFile) iface() {
+	f.block(ngInterface, binary.LittleEndian.AppendUint32([]byte{1, 0, 0, 0}, 0))
+}
+
 // pcapngCapAboveWire is a pcapng file of two enhanced packet blocks claiming 100 bytes
 // captured of a 60-byte frame.
 func pcapngCapAboveWire(t *testing.T) []byte {
 	t.Helper()
 	le := binary.LittleEndian
-	var b []byte
-	block := func(typ uint32, body []byte) {
-		b = le.AppendUint32(b, typ)
-		b = le.AppendUint32(b, uint32(12+len(body)))
-		b = append(b, body...)
-		b = le.AppendUint32(b, uint32(12+len(body)))
-	}
-	shb := le.AppendUint32(nil, 0x1a2b3c4d)
-	shb = le.AppendUint16(le.AppendUint16(shb, 1), 0)
-	shb = le.AppendUint64(shb, ^uint64(0))
-	block(ngSectionHeader, shb)
-	block(ngInterface, le.AppendUint32(le.AppendUint16(le.AppendUint16(nil, 1), 0), 0))
+	f := newNgFile()
+	f.iface()
 	for range 2 {
 		epb := le.AppendUint32(nil, 0) // interface 0
 		epb = le.AppendUint64(epb, 0)  // timestamp
 		epb = le.AppendUint32(le.AppendUint32(epb, 100), 60)
-		block(ngEnhancedPacket, append(epb, make([]byte, 100)...))
+		f.block(ngEnhancedPacket, append(epb, make([]byte, 100)...))
 	}
-	return b
+	return *f
 }
 
 // TestPcapRecordTooLong: a record longer than maxSnaplen is an error naming both lengths,
@@ -162,22 +178,11 @@ func TestPcapRecordTooLong(t *testing.T) {
 // error naming the cap, read after the interfaces it allowed, never a table of the size the
 // file asks for (20 million interface blocks fit in a 1 MB gzip).
 func TestPcapngInterfaceCap(t *testing.T) {
-	le := binary.LittleEndian
-	var b []byte
-	block := func(typ uint32, body []byte) {
-		b = le.AppendUint32(b, typ)
-		b = le.AppendUint32(b, uint32(12+len(body)))
-		b = append(b, body...)
-		b = le.AppendUint32(b, uint32(12+len(body)))
-	}
-	shb := le.AppendUint32(nil, 0x1a2b3c4d)
-	shb = le.AppendUint16(le.AppendUint16(shb, 1), 0)
-	block(ngSectionHeader, le.AppendUint64(shb, ^uint64(0)))
-	idb := le.AppendUint32(le.AppendUint16(le.AppendUint16(nil, 1), 0), 0)
+	f := newNgFile()
 	for range ngMaxInterfaces + 1 {
-		block(ngInterface, idb)
+		f.iface()
 	}
-	src, err := openReader("many.pcapng", bytes.NewReader(b))
+	src, err := openReader("many.pcapng", bytes.NewReader(*f))
 	if err != nil {
 		t.Fatal(err)
 	}

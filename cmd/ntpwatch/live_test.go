@@ -193,12 +193,7 @@ func startCollected(t *testing.T, cmd *exec.Cmd, merged bool) (stdout, stderr *l
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	killAtCleanup(t, cmd)
 	stdout = collect(outR)
 	t.Cleanup(func() { outR.Close() })
 	if errR != nil {
@@ -206,6 +201,35 @@ func startCollected(t *testing.T, cmd *exec.Cmd, merged bool) (stdout, stderr *l
 		t.Cleanup(func() { errR.Close() })
 	}
 	return stdout, stderr
+}
+
+// killAtCleanup kills the started cmd when the test ends, unless it was waited for.
+func killAtCleanup(t *testing.T, cmd *exec.Cmd) {
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+}
+
+// terminate sends SIGTERM to the started cmd and waits for it to exit with status 0, up to
+// the hang guard; it returns the time from the signal to the exit.
+func terminate(t *testing.T, cmd *exec.Cmd, stderr fmt.Stringer) time.Duration {
+	t.Helper()
+	term := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v; stderr:\n%s", err, stderr)
+		}
+	case <-time.After(hangGuard):
+		t.Fatalf("%s did not exit after SIGTERM; stderr:\n%s", filepath.Base(cmd.Path), stderr)
+	}
+	return time.Since(term)
 }
 
 // ntpgenProc is a running ntpgen subcommand.
@@ -591,19 +615,7 @@ func TestLiveService(t *testing.T) {
 			amp.out.wait(t, "listening")
 			slow := startNtpgen(t, ntpgen, "sender", "-from", l.victim.String(), "-to", l.ampAddr(), "-count", "2000", "-rate", "100")
 			waitMetricAtLeast(t, url+"/metrics", `ntpwatch_ntp_messages_total{mode="7"}`, float64(answered+replies+101))
-			term := time.Now()
-			cmd.Process.Signal(syscall.SIGTERM)
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Errorf("exit after SIGTERM: %v; stderr:\n%s", err, stderr)
-				}
-			case <-time.After(hangGuard):
-				t.Fatal("ntpwatch did not exit after SIGTERM")
-			}
-			took := time.Since(term)
+			took := terminate(t, cmd, stderr)
 			t.Logf("SIGTERM to exit: %s (budget 5 s)", took)
 			fmt.Printf("live %s: SIGTERM during an attack to exit 0: %s\n", engine, took.Round(time.Millisecond))
 			slow.stop(t)
@@ -709,12 +721,7 @@ func TestLivePermission(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			defer func() {
-				if cmd.ProcessState == nil {
-					cmd.Process.Kill()
-					cmd.Wait()
-				}
-			}()
+			killAtCleanup(t, cmd)
 			stderr := collect(errPipe)
 			stderr.wait(t, "capturing on lo")
 			cmd.Process.Signal(syscall.SIGTERM)

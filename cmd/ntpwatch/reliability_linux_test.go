@@ -55,12 +55,7 @@ func TestReadStdinSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	killAtCleanup(t, cmd)
 	if _, err := w.Write(data); err != nil {
 		t.Fatal(err)
 	}
@@ -71,17 +66,7 @@ func TestReadStdinSIGTERM(t *testing.T) {
 			t.Fatal("ntpwatch never read its stdin")
 		}
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit: %v; stderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(hangGuard):
-		t.Fatalf("SIGTERM did not end a read of a quiet pipe; stderr:\n%s", stderr.String())
-	}
+	t.Logf("SIGTERM to exit: %s", terminate(t, cmd, &stderr))
 	if !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stderr.String(), "ntpwatch summary") {
 		t.Errorf("stderr does not say the run was interrupted, or has no summary:\n%s", stderr.String())
 	}
