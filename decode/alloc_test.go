@@ -16,10 +16,12 @@ func benchFrames() map[string][]byte {
 	reply := testutil.UDP(testutil.V4Server, testutil.V4Client, 123, 40000, testutil.MonlistReply(true, clients...))
 	_, second := fragments4(testutil.V4Server, testutil.V4Client, 9, reply[20:], 160)
 	return map[string][]byte{
-		"vlan_ipv4_monlist_reply": testutil.Ethernet(reply, etherTypeVLAN, 10),
-		"ipv6_mode3":              testutil.Ethernet(testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntpClientRequest())),
-		"tcp":                     testutil.Ethernet(testutil.IPv4(testutil.V4Client, testutil.V4Server, 6, 1, 0, make([]byte, 40))),
-		"fragment":                testutil.Ethernet(second),
+		"vlan_ipv4_monlist_reply":  testutil.Ethernet(reply, etherTypeVLAN, 10),
+		"ipv6_mode3":               testutil.Ethernet(testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntpClientRequest())),
+		"tcp":                      testutil.Ethernet(testutil.IPv4(testutil.V4Client, testutil.V4Server, 6, 1, 0, make([]byte, 40))),
+		"udp_other":                testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 53, make([]byte, 60))),
+		"fragment":                 testutil.Ethernet(second),
+		"vxlan_ipv4_monlist_reply": testutil.Ethernet(udpTo(portVXLAN, vxlan(42, testutil.Ethernet(reply)))),
 	}
 }
 

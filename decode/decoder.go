@@ -7,24 +7,42 @@ import (
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 )
 
-// ipProtoUDP is the IP protocol number of UDP (RFC 768).
-const ipProtoUDP = 17
+// IP protocol numbers the decoder follows (IANA protocol numbers).
+const (
+	ipProtoIPIP    = 4  // IPv4 in IP (RFC 2003)
+	ipProtoUDP     = 17 // RFC 768
+	ipProtoIPv6    = 41 // IPv6 in IP (RFC 4213, RFC 2473)
+	ipProtoGRE     = 47 // RFC 2784
+	ipProtoEtherIP = 97 // RFC 3378
+)
 
-// maxHeaderChain bounds the VLAN tags and IPv6 extension headers walked in one frame, so a
-// crafted frame cannot make the decoder loop long.
+// maxHeaderChain bounds the VLAN tags, MPLS labels, IPv6 extension headers and NFLOG TLVs
+// walked in one header chain, so a crafted frame cannot make the decoder loop long.
 const maxHeaderChain = 8
 
-// Decoder turns frames into Packets. It walks the link, IP and UDP headers by hand rather than
-// through gopacket's DecodingLayerParser: gopacket's IPv4 layer hands every fragment, the first
-// included, to LayerTypeFragment, v1.1.19 knows neither SLL2 nor the 0x9100 QinQ tag, and a
-// walk that reads only the bytes it needs lets the frames on no port of the protocol table
-// leave after a few loads, without building addresses. A datagram on a port of the table goes
-// to that protocol's classifier. A Decoder belongs to one goroutine.
+// Decoder turns frames into Packets. It walks the link layer, tunnels, IP and UDP headers by
+// hand rather than through gopacket's DecodingLayerParser: gopacket's IPv4 layer hands every
+// fragment, the first included, to LayerTypeFragment, v1.1.19 knows neither SLL2 nor the
+// 0x9100 QinQ tag, and a walk that reads only the bytes it needs lets the frames on no port
+// of the protocol table leave after a few loads, without building addresses. A datagram on a
+// port of the table goes to that protocol's classifier. link.go reads the link layers and
+// what Ethernet types carry, tunnel.go the tunnels inside IP and UDP. A Decoder belongs to
+// one goroutine.
 type Decoder struct {
 	table *proto.Table
 	stats Stats
 	frags fragTable
 	msg   proto.Message
+
+	// Per frame: the tunnels entered, and the encapsulation kinds met (a bit per kind), so
+	// that Stats counts each kind once per frame.
+	depth int
+	kinds uint32
+	// Per frame: its captured bytes and wire length, and whether its own IP header (not one
+	// inside a tunnel or a log message) must fit in the wire length (wireFits).
+	data      []byte
+	wire      int
+	checkWire bool
 }
 
 // NewDecoder returns a Decoder of the protocols of table (proto.Default when nil) whose
@@ -58,7 +76,6 @@ type ipInfo struct {
 	ipLen     int    // IP datagram length from the header
 	firstFrag bool   // offset 0 with more fragments to come
 	key       fragKey
-	vlan      uint16
 }
 
 // Decode fills *p entirely from one frame, resetting what a previous call left, and returns
@@ -66,16 +83,25 @@ type ipInfo struct {
 func (d *Decoder) Decode(f *Frame, p *Packet) Kind {
 	wire := max(f.WireLen, len(f.Data))
 	weight := max(f.Weight, 1)
-	p.NTP.Reset()
-	*p = Packet{Time: f.Time, WireLen: uint32(wire), Weight: weight, Vector: proto.NoVector, NTP: p.NTP}
+	// Packet is reset in place, keeping only the backing array of the monitor list: a
+	// literal that named p.NTP would be built in a temporary and copied, at twice the cost.
+	monlist := p.NTP.Priv.Monlist[:0]
+	*p = Packet{Time: f.Time, WireLen: uint32(wire), Weight: weight, Vector: proto.NoVector}
+	p.NTP.Priv.Monlist = monlist
 
+	d.depth, d.kinds = 0, 0
+	d.data, d.wire, d.checkWire = f.Data, wire, f.Link != LinkTypeNFLOG
 	d.decodeLink(f.Data, f.Link, p)
+	d.data = nil
 
 	s := &d.stats
 	s.Frames++
 	s.WireBytes += uint64(wire)
 	s.countLink(f.Link)
 	s.Problems[p.Problem]++
+	if d.kinds != 0 {
+		s.countEncaps(d.kinds)
+	}
 	switch p.Kind {
 	case KindMessage:
 		s.Messages++
@@ -90,124 +116,43 @@ func (d *Decoder) Decode(f *Frame, p *Packet) Kind {
 	return p.Kind
 }
 
-// decodeLink strips the link layer and any VLAN tags, then hands the IP packet on.
-func (d *Decoder) decodeLink(b []byte, link LinkType, p *Packet) {
-	var etype uint16
-	var off int
-	switch link {
-	case LinkTypeEthernet:
-		if len(b) < 14 {
-			p.Problem = ProblemTruncated
-			return
-		}
-		etype, off = binary.BigEndian.Uint16(b[12:14]), 14
-	case LinkTypeLinuxSLL:
-		// https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html: protocol at bytes 14-15.
-		if len(b) < 16 {
-			p.Problem = ProblemTruncated
-			return
-		}
-		etype, off = binary.BigEndian.Uint16(b[14:16]), 16
-	case LinkTypeLinuxSLL2:
-		// https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html: protocol at bytes 0-1.
-		if len(b) < 20 {
-			p.Problem = ProblemTruncated
-			return
-		}
-		etype, off = binary.BigEndian.Uint16(b[0:2]), 20
-	case LinkTypeNull, LinkTypeLoop:
-		// https://www.tcpdump.org/linktypes/LINKTYPE_NULL.html: a 4-byte address family, in
-		// the writing host's byte order for NULL and in network order for LOOP. Families are
-		// small, so a value above 0xffff means the other byte order.
-		if len(b) < 4 {
-			p.Problem = ProblemTruncated
-			return
-		}
-		fam := binary.BigEndian.Uint32(b[0:4])
-		if fam > 0xffff {
-			fam = binary.LittleEndian.Uint32(b[0:4])
-		}
-		switch fam {
-		case 2: // AF_INET everywhere
-			etype = etherTypeIPv4
-		case 10, 24, 28, 30: // AF_INET6: Linux, NetBSD/OpenBSD, FreeBSD, Darwin
-			etype = etherTypeIPv6
-		default:
-			p.Problem = ProblemNetwork
-			return
-		}
-		off = 4
-	case LinkTypeRaw, LinkTypeRawOld, LinkTypeRawOpenBSD, LinkTypeIPv4, LinkTypeIPv6:
-		if len(b) < 1 {
-			p.Problem = ProblemTruncated
-			return
-		}
-		switch b[0] >> 4 {
-		case 4:
-			etype = etherTypeIPv4
-		case 6:
-			etype = etherTypeIPv6
-		default:
-			p.Problem = ProblemIPHeader
-			return
-		}
-	default:
-		p.Problem = ProblemLinkType
-		return
-	}
-
-	var vlan uint16
-	for i := 0; i < maxHeaderChain; i++ {
-		if etype != etherTypeVLAN && etype != etherTypeQinQ && etype != etherTypeQinQ1 && etype != etherTypeQinQ2 {
-			break
-		}
-		// IEEE 802.1Q tag: TCI (PCP 3, DEI 1, VID 12 bits), then the next ethertype.
-		if len(b) < off+4 {
-			p.Problem = ProblemTruncated
-			return
-		}
-		if i == 0 {
-			vlan = binary.BigEndian.Uint16(b[off:off+2]) & 0x0fff
-		}
-		etype = binary.BigEndian.Uint16(b[off+2 : off+4])
-		off += 4
-	}
-	switch etype {
-	case etherTypeIPv4:
-		d.decodeIPv4(b[off:], vlan, p)
-	case etherTypeIPv6:
-		d.decodeIPv6(b[off:], vlan, p)
-	default:
-		p.Problem = ProblemNetwork
-	}
-}
-
 // decodeIPv4 reads the RFC 791 header; options are skipped by the header length.
-func (d *Decoder) decodeIPv4(b []byte, vlan uint16, p *Packet) {
-	if len(b) < 20 {
-		p.Problem = ProblemTruncated
+func (d *Decoder) decodeIPv4(b []byte, p *Packet) {
+	if short(b, 20, p) {
 		return
 	}
 	ihl := int(b[0]&0x0f) * 4
 	total := int(binary.BigEndian.Uint16(b[2:4]))
-	if b[0]>>4 != 4 || ihl < 20 || total < ihl {
+	if b[0]>>4 != 4 || ihl < 20 || total < ihl || !d.wireFits(b, total) {
 		p.Problem = ProblemIPHeader
 		return
 	}
-	if b[9] != ipProtoUDP {
-		return // the cheap exit of most non-NTP traffic
-	}
-	if len(b) < ihl {
-		p.Problem = ProblemTruncated
-		return
-	}
-	ip := ipInfo{src: b[12:16], dst: b[16:20], ipLen: total, vlan: vlan}
 	frag := binary.BigEndian.Uint16(b[6:8])
 	more, offset := frag&0x2000 != 0, frag&0x1fff
+	switch b[9] {
+	case ipProtoUDP:
+	case ipProtoGRE, ipProtoIPIP, ipProtoIPv6, ipProtoEtherIP:
+		switch {
+		case offset != 0: // the rest of a tunnel packet whose first fragment was counted
+		case more:
+			p.Problem = ProblemTunnelFragment
+		case len(b) < ihl:
+			p.Problem = ProblemTruncated
+		default:
+			d.decodeIPPayload(b[9], b[ihl:min(total, len(b))], p)
+		}
+		return
+	default:
+		return // the cheap exit of most non-NTP traffic
+	}
+	if short(b, ihl, p) {
+		return
+	}
+	ip := ipInfo{src: b[12:16], dst: b[16:20], ipLen: total}
 	if more || offset != 0 {
 		ip.key = newFragKey(ip.src, ip.dst, uint32(binary.BigEndian.Uint16(b[4:6])), b[9])
 		if offset != 0 {
-			d.fragment(&ip, more, p)
+			d.fragment(&ip, total-ihl, more, p)
 			return
 		}
 		ip.firstFrag = true
@@ -215,36 +160,36 @@ func (d *Decoder) decodeIPv4(b []byte, vlan uint16, p *Packet) {
 	d.decodeUDP(b[ihl:], total-ihl, &ip, p)
 }
 
-// decodeIPv6 reads the RFC 8200 header and walks its extension headers to UDP.
-func (d *Decoder) decodeIPv6(b []byte, vlan uint16, p *Packet) {
-	if len(b) < 40 {
-		p.Problem = ProblemTruncated
+// decodeIPv6 reads the RFC 8200 header and walks its extension headers to UDP or a tunnel.
+func (d *Decoder) decodeIPv6(b []byte, p *Packet) {
+	if short(b, 40, p) {
 		return
 	}
 	if b[0]>>4 != 6 {
 		p.Problem = ProblemIPHeader
 		return
 	}
-	ip := ipInfo{src: b[8:24], dst: b[24:40], ipLen: 40 + int(binary.BigEndian.Uint16(b[4:6])), vlan: vlan}
+	ip := ipInfo{src: b[8:24], dst: b[24:40], ipLen: 40 + int(binary.BigEndian.Uint16(b[4:6]))}
+	if !d.wireFits(b, ip.ipLen) {
+		p.Problem = ProblemIPHeader
+		return
+	}
 	nh, off := b[6], 40
 	for i := 0; i < maxHeaderChain && nh != ipProtoUDP; i++ {
 		var l int
 		switch nh {
 		case 0, 43, 60: // hop-by-hop, routing, destination options: length in 8-byte units
-			if len(b) < off+2 {
-				p.Problem = ProblemTruncated
+			if short(b, off+2, p) {
 				return
 			}
 			l = (int(b[off+1]) + 1) * 8
 		case 51: // authentication header (RFC 4302): length in 4-byte units, minus 2
-			if len(b) < off+2 {
-				p.Problem = ProblemTruncated
+			if short(b, off+2, p) {
 				return
 			}
 			l = (int(b[off+1]) + 2) * 4
 		case 44: // fragment header (RFC 8200 section 4.5)
-			if len(b) < off+8 {
-				p.Problem = ProblemTruncated
+			if short(b, off+8, p) {
 				return
 			}
 			fo := binary.BigEndian.Uint16(b[off+2 : off+4])
@@ -252,12 +197,22 @@ func (d *Decoder) decodeIPv6(b []byte, vlan uint16, p *Packet) {
 			ip.key = newFragKey(ip.src, ip.dst, binary.BigEndian.Uint32(b[off+4:off+8]), b[off])
 			if offset != 0 {
 				if b[off] == ipProtoUDP {
-					d.fragment(&ip, more, p)
+					d.fragment(&ip, ip.ipLen-off-8, more, p)
 				}
 				return
 			}
 			ip.firstFrag = more
 			l = 8
+		case ipProtoGRE, ipProtoIPIP, ipProtoIPv6, ipProtoEtherIP:
+			switch {
+			case ip.firstFrag:
+				p.Problem = ProblemTunnelFragment
+			case len(b) < off:
+				p.Problem = ProblemTruncated
+			default:
+				d.decodeIPPayload(nh, b[off:min(ip.ipLen, len(b))], p)
+			}
+			return
 		default:
 			return // not UDP: ESP, TCP, ICMPv6, no next header...
 		}
@@ -271,36 +226,74 @@ func (d *Decoder) decodeIPv6(b []byte, vlan uint16, p *Packet) {
 	if nh != ipProtoUDP {
 		return
 	}
+	if short(b, off, p) {
+		return
+	}
 	d.decodeUDP(b[off:], ip.ipLen-off, &ip, p)
+}
+
+// wireFits reports whether an IP packet of n bytes whose header starts at b fits in the wire
+// length of the frame, as every packet a link carried does; lengths come from the headers,
+// and a frame of 60 bytes whose headers claim 65,535 must not count 65,535 bytes. The check
+// applies to the frame's own IP header only: inside a tunnel or a mirror session the
+// packet's headers give its length as it was before the mirror may have cut it (ERSPAN's T
+// bit, a traffic mirror's packet length), and an NFLOG rule may copy part of a packet.
+func (d *Decoder) wireFits(b []byte, n int) bool {
+	if !d.checkWire || d.depth > 0 {
+		return true
+	}
+	// b is a slice of the frame's data that reaches its end, so the capacities tell where
+	// it starts.
+	return n <= d.wire-(cap(d.data)-cap(b))
 }
 
 // decodeUDP reads the RFC 768 header and, for a port of the protocol table on either side,
 // hands the payload to the protocol's classifier. room is the IP payload length from the IP
-// header; a first fragment carries a UDP length beyond it.
+// header; a first fragment carries a UDP length beyond it. The ports of the encapsulations
+// carried in UDP are checked first, the destination port of VXLAN, Geneve and GTP-U and the
+// source port of GTP-U: proto.NewTable refuses them, so no protocol can claim a tunnel's
+// datagrams.
 func (d *Decoder) decodeUDP(b []byte, room int, ip *ipInfo, p *Packet) {
-	if len(b) < 8 {
-		p.Problem = ProblemTruncated
+	if short(b, 8, p) {
 		return
 	}
 	sport := binary.BigEndian.Uint16(b[0:2])
 	dport := binary.BigEndian.Uint16(b[2:4])
-	pr := d.table.Lookup(sport, dport)
-	if ip.firstFrag {
-		d.frags.add(ip.key, sport, dport, pr, ip.vlan)
+	unclaimed, tport := ProblemNone, dport
+	if sport == portGTPU {
+		tport = portGTPU // GTP-U entities often send from the port too, and some only
 	}
+	switch tport {
+	case portVXLAN, portGeneve, portGTPU:
+		var done bool
+		if done, unclaimed = d.decodeUDPTunnel(tport, b, room, ip, p); done {
+			return
+		}
+	}
+	pr := d.table.Lookup(sport, dport)
 	if pr == nil {
+		if unclaimed != ProblemNone {
+			d.note(p, udpTunnelKind(tport), 0, false)
+			p.Problem = unclaimed
+		}
+		if ip.firstFrag {
+			d.frags.add(ip.key, fragEntry{sport: sport, dport: dport})
+		}
 		return
 	}
 	ulen := int(binary.BigEndian.Uint16(b[4:6]))
-	if ulen < 8 || (!ip.firstFrag && ulen > room) {
+	if ulen < 8 || (!ip.firstFrag && ulen > room) || room < 8 {
 		p.Problem = ProblemUDPHeader
+		if ip.firstFrag {
+			d.frags.add(ip.key, fragEntry{sport: sport, dport: dport})
+		}
 		return
 	}
-	p.VLAN = ip.vlan
 	p.Src, p.Dst = addrOf(ip.src), addrOf(ip.dst)
 	p.SrcPort, p.DstPort = sport, dport
 	p.IPLen = uint32(ip.ipLen)
-	p.PayloadLen = uint32(ulen - 8)
+	p.MessageLen = uint32(ulen - 8)
+	p.PayloadLen = uint32(min(ulen, room) - 8) // what a first fragment carries
 	end := min(ulen, len(b))
 	d.classify(pr, b[8:end], ulen-8, sport, dport, p)
 	if p.Dir == proto.DirNone && p.Problem == ProblemNone {
@@ -314,6 +307,10 @@ func (d *Decoder) decodeUDP(b []byte, room int, ip *ipInfo, p *Packet) {
 				p.Proto, p.Dir, p.Vector, p.Data, p.Refusal, p.NTP = q.Proto, q.Dir, q.Vector, q.Data, q.Refusal, q.NTP
 			}
 		}
+	}
+	if ip.firstFrag {
+		d.frags.add(ip.key, fragEntry{sport: sport, dport: dport, proto: p.Proto,
+			dir: p.Dir, vector: p.Vector, data: p.Data, refusal: p.Refusal, left: p.MessageLen - p.PayloadLen})
 	}
 }
 
@@ -332,9 +329,10 @@ func (d *Decoder) classify(pr *proto.Protocol, payload []byte, length int, sport
 	p.Dir, p.Vector, p.Data, p.Refusal = m.Dir, m.Vector, m.Data, m.Refusal
 }
 
-// fragment attributes a non-first fragment to its datagram through the fragment table.
-func (d *Decoder) fragment(ip *ipInfo, more bool, p *Packet) {
-	e, ok := d.frags.lookup(ip.key, more)
+// fragment attributes a non-first fragment carrying n bytes of its datagram's UDP payload to
+// that datagram through the fragment table, with the verdict of its first fragment.
+func (d *Decoder) fragment(ip *ipInfo, n int, more bool, p *Packet) {
+	e, took, ok := d.frags.carry(ip.key, n, more)
 	if !ok {
 		p.Problem = ProblemOrphanFragment
 		return
@@ -344,10 +342,21 @@ func (d *Decoder) fragment(ip *ipInfo, more bool, p *Packet) {
 	}
 	p.Kind = KindFragment
 	p.Proto = e.proto
-	p.VLAN = e.vlan
+	p.Dir, p.Vector, p.Data, p.Refusal = e.dir, e.vector, e.data, e.refusal
 	p.Src, p.Dst = addrOf(ip.src), addrOf(ip.dst)
 	p.SrcPort, p.DstPort = e.sport, e.dport
 	p.IPLen = uint32(ip.ipLen)
+	p.PayloadLen = took
+}
+
+// short reports whether b holds fewer than the n bytes a header needs, and counts the frame
+// as truncated when it does.
+func short(b []byte, n int, p *Packet) bool {
+	if len(b) < n {
+		p.Problem = ProblemTruncated
+		return true
+	}
+	return false
 }
 
 // addrOf converts 4 or 16 header bytes to an address without allocating.

@@ -23,12 +23,18 @@ func newFragKey(src, dst []byte, id uint32, proto uint8) fragKey {
 	return k
 }
 
-// fragEntry is what the first fragment told of its datagram.
+// fragEntry is what the first fragment told of its datagram: its ports, its protocol and the
+// classifier's verdict, which the datagram's other fragments carry too, and how many bytes of
+// its UDP payload are still to come.
 type fragEntry struct {
 	sport, dport uint16
-	vlan         uint16
 	proto        *proto.Protocol // nil for a datagram on no port of the protocol table
-	seq          uint64          // insertion number, to tell a live ring slot from a reused key
+	dir          proto.Dir
+	vector       int8
+	data         bool
+	refusal      bool
+	left         uint32 // UDP payload bytes not yet carried: a fragment never counts beyond them
+	seq          uint64 // insertion number, to tell a live ring slot from a reused key
 }
 
 // fragTable maps datagrams whose first fragment was seen to their ports. It is capped: the
@@ -55,7 +61,7 @@ func newFragTable(n int) fragTable {
 	return fragTable{m: make(map[fragKey]fragEntry, n), ring: make([]ringSlot, n)}
 }
 
-func (t *fragTable) add(k fragKey, sport, dport uint16, pr *proto.Protocol, vlan uint16) {
+func (t *fragTable) add(k fragKey, e fragEntry) {
 	t.next++
 	slot := &t.ring[t.next%uint64(len(t.ring))]
 	if old, ok := t.m[slot.key]; ok && old.seq == slot.seq {
@@ -63,14 +69,25 @@ func (t *fragTable) add(k fragKey, sport, dport uint16, pr *proto.Protocol, vlan
 		t.evictions++
 	}
 	*slot = ringSlot{key: k, seq: t.next}
-	t.m[k] = fragEntry{sport: sport, dport: dport, vlan: vlan, proto: pr, seq: t.next}
+	e.seq = t.next
+	t.m[k] = e
 }
 
-// lookup finds a datagram for a non-first fragment and forgets it when this is the last one.
-func (t *fragTable) lookup(k fragKey, more bool) (fragEntry, bool) {
+// carry finds the datagram of a non-first fragment holding n bytes of its payload, takes
+// those bytes (at most what is left of the datagram, so that overlapping or repeated
+// fragments never count a byte twice) and forgets the datagram when this is its last
+// fragment. It returns the entry and the bytes taken.
+func (t *fragTable) carry(k fragKey, n int, more bool) (fragEntry, uint32, bool) {
 	e, ok := t.m[k]
-	if ok && !more {
+	if !ok {
+		return e, 0, false
+	}
+	took := min(uint32(max(n, 0)), e.left)
+	e.left -= took
+	if more {
+		t.m[k] = e
+	} else {
 		delete(t.m, k)
 	}
-	return e, ok
+	return e, took, true
 }

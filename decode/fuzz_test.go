@@ -9,10 +9,14 @@ import (
 )
 
 // FuzzDecode feeds whole frames of every link type: no panic, and the kinds keep their
-// promises about which fields are set.
+// promises about which fields are set. The seeds reach every tunnel, mirror session and link
+// type (the frames of TestTunnels, and real tunnel frames in testdata/fuzz/FuzzDecode).
 func FuzzDecode(f *testing.F) {
 	for _, fr := range benchFrames() {
 		f.Add(fr, uint16(LinkTypeEthernet))
+	}
+	for _, c := range tunnelCases() {
+		f.Add(c.frame, uint16(c.link))
 	}
 	f.Add(testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntpClientRequest()), uint16(LinkTypeRaw))
 	f.Add(append([]byte{2, 0, 0, 0}, testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntpClientRequest())...), uint16(LinkTypeNull))
@@ -26,8 +30,19 @@ func FuzzDecode(f *testing.F) {
 		if k != KindOther && (p.Proto == nil || d.Table().Lookup(p.SrcPort, p.DstPort) == nil) {
 			t.Errorf("kind %d on no port of the table: %+v", k, p)
 		}
-		if k == KindMessage && (p.Dir == proto.DirNone) != (p.Vector < 0) {
-			t.Errorf("a message with direction %d and vector %d", p.Dir, p.Vector)
+		if k != KindOther && (p.Dir == proto.DirNone) != (p.Vector < 0) {
+			t.Errorf("kind %d with direction %d and vector %d", k, p.Dir, p.Vector)
+		}
+		if k == KindMessage && p.PayloadLen > p.MessageLen {
+			t.Errorf("a message carrying %d of its %d payload bytes", p.PayloadLen, p.MessageLen)
+		}
+		// A frame carries no more bytes than crossed the link, but inside tunnels and NFLOG
+		// messages, whose packets may have been cut, the headers say how long they were.
+		if p.PayloadLen > uint32(len(frame)) && p.Encap.Len() == 0 && LinkType(link) != LinkTypeNFLOG {
+			t.Errorf("a frame of %d bytes carrying %d payload bytes: %+v", len(frame), p.PayloadLen, p)
+		}
+		if p.Encap.Len() > MaxEncap {
+			t.Errorf("%d encapsulations recorded", p.Encap.Len())
 		}
 		if k == KindMessage {
 			AppendNTPLog(nil, &p)
@@ -41,7 +56,7 @@ func FuzzDecode(f *testing.F) {
 func FuzzOpen(f *testing.F) {
 	f.Add(pcapBytes(f, false))
 	f.Add(pcapngBytes(f))
-	f.Add(gzipped(pcapBytes(f, true)))
+	f.Add(testutil.Gzip(pcapBytes(f, true)))
 	f.Add([]byte("GMBU"))
 	d := NewDecoder(nil)
 	f.Fuzz(func(t *testing.T, b []byte) {

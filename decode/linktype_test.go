@@ -3,6 +3,7 @@ package decode
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/ntpwatch/ntpwatch/decode/proto"
@@ -120,7 +121,7 @@ func TestProblems(t *testing.T) {
 	}{
 		{"tcp", LinkTypeEthernet, tcp, KindOther, ProblemNone},
 		{"udp not 123", LinkTypeEthernet, testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 53, 53, ntp)), KindOther, ProblemNone},
-		{"arp", LinkTypeEthernet, arp, KindOther, ProblemNetwork},
+		{"arp", LinkTypeEthernet, arp, KindOther, ProblemNone},
 		{"short ethernet", LinkTypeEthernet, make([]byte, 10), KindOther, ProblemTruncated},
 		{"unknown link", LinkType(147), testutil.Ethernet(v4), KindOther, ProblemLinkType},
 		{"bad ihl", LinkTypeRaw, badIHL, KindOther, ProblemIPHeader},
@@ -177,16 +178,20 @@ func TestFragments(t *testing.T) {
 	if k := d.Decode(frameOf(first, LinkTypeRaw), &p); k != KindMessage {
 		t.Fatalf("first fragment: kind %d problem %s", k, p.Problem)
 	}
-	// 160 bytes of UDP hold the 8-byte headers and the first 2 of 6 items.
-	if p.PayloadLen != 440 || p.IPLen != 180 || p.NTP.Priv.Items != 6 || len(p.NTP.Priv.Monlist) != 2 ||
-		p.NTP.Priv.Monlist[1] != clients[1] || !p.NTP.Partial {
+	// 160 bytes of UDP hold the 8-byte headers and the first 2 of 6 items; the message is
+	// 440 bytes, of which the fragment carries 152.
+	if p.MessageLen != 440 || p.PayloadLen != 152 || p.IPLen != 180 || p.NTP.Priv.Items != 6 ||
+		len(p.NTP.Priv.Monlist) != 2 || p.NTP.Priv.Monlist[1] != clients[1] || !p.NTP.Partial ||
+		p.Dir != proto.DirResponse || !p.Data {
 		t.Errorf("first fragment: %+v", p)
 	}
 	if k := d.Decode(frameOf(second, LinkTypeRaw), &p); k != KindFragment {
 		t.Fatalf("second fragment: kind %d problem %s", k, p.Problem)
 	}
-	if p.Src != testutil.V4Server || p.SrcPort != 123 || p.DstPort != 40000 || p.PayloadLen != 0 ||
-		p.WireLen != uint32(len(second)) || p.IPLen != uint32(len(second)) {
+	// The rest of the payload, with the verdict of the first fragment.
+	if p.Src != testutil.V4Server || p.SrcPort != 123 || p.DstPort != 40000 || p.PayloadLen != 440-152 ||
+		p.WireLen != uint32(len(second)) || p.IPLen != uint32(len(second)) || p.Dir != proto.DirResponse ||
+		p.Vector != 0 || !p.Data {
 		t.Errorf("second fragment: %+v", p)
 	}
 	// The last fragment closed the datagram: a repeat is an orphan.
@@ -231,6 +236,43 @@ func TestFragments(t *testing.T) {
 	}
 	if s := d.Stats(); s.FragmentEvictions != 1 || s.FragmentsTracked != 2 {
 		t.Errorf("eviction stats: evictions %d tracked %d", s.FragmentEvictions, s.FragmentsTracked)
+	}
+}
+
+// TestFragmentBytes: a datagram's fragments count the bytes they carry, never more than its
+// UDP length says, whatever overlaps. zeek/ipv4_fragmented-1.pcap (zeek/zeek,
+// testing/btest/Traces/ipv4/fragmented-1.pcap) holds synthetic overlapping fragments of ID
+// 0xf2 on port 123: a first fragment of a 10-byte message carrying all of it, a fragment at
+// offset 48 with 116 bytes beyond that message, and another first fragment of a 256-byte
+// message that carries all of it in 304 bytes of IP payload.
+func TestFragmentBytes(t *testing.T) {
+	src, err := Open(testutil.Shared(t, "pcaps/real/zeek/ipv4_fragmented-1.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	d := NewDecoder(nil)
+	var got []uint32
+	var p Packet
+	var f Frame
+	for src.Next(&f) == nil {
+		d.Decode(&f, &p)
+		got = append(got, p.PayloadLen)
+	}
+	if want := []uint32{10, 0, 256}; !slices.Equal(got, want) {
+		t.Errorf("bytes carried %v, want %v", got, want)
+	}
+
+	// A first fragment claims only what it carries, however long its UDP header says the
+	// datagram is: 18 of 65,527 bytes in a 60-byte frame.
+	reply := testutil.MonlistReply(true, testutil.V4Client)
+	udp := binary.BigEndian.AppendUint16(nil, 123)
+	udp = binary.BigEndian.AppendUint16(udp, 40000)
+	udp = append(udp, 0xff, 0xff, 0, 0)
+	first := testutil.Ethernet(testutil.IPv4(testutil.V4Server, testutil.V4Client, 17, 1, 0x2000, append(udp, reply[:18]...)))
+	if k := d.Decode(frameOf(first, LinkTypeEthernet), &p); k != KindMessage || len(first) != 60 ||
+		p.PayloadLen != 18 || p.MessageLen != 65527 || p.Dir != proto.DirResponse || !p.Data {
+		t.Errorf("first fragment of %d bytes: kind %d problem %s payload %d of %d", len(first), k, p.Problem, p.PayloadLen, p.MessageLen)
 	}
 }
 

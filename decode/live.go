@@ -13,6 +13,10 @@ import (
 	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
 
+// AnyInterface is libpcap's pseudo-interface that captures on every interface, in Linux
+// cooked frames (SLL), as tcpdump -i any does.
+const AnyInterface = "any"
+
 // Capture engines for OpenLive.
 const (
 	// EnginePcap captures through libpcap: portable, and what tcpdump uses.
@@ -24,27 +28,82 @@ const (
 
 // Filter is the capture filter that passes what the decoder needs of the protocols of table:
 // UDP with one of their ports on either side, and every IP fragment that may belong to such a
-// datagram, untagged, under one 802.1Q/802.1ad tag, or under two (QinQ). libpcap's `udp`
-// stops at IPv4 fragments with a non-zero offset and at IPv6 fragment headers, which carry no
-// UDP header; they are let through whatever their ports and attributed (or counted as orphans)
-// by the decoder. Each `vlan` keyword shifts the offsets of everything after it
-// (pcap-filter(7)), hence the nesting. On a live Linux capture the kernel has usually moved
-// the outer tag into the packet's metadata; libpcap's `vlan` checks the metadata first, and a
-// filter compiled for AF_PACKET sees the frame without its outer tag, so single-tagged frames
-// match the first alternative there.
+// datagram, untagged, under one 802.1Q/802.1ad tag, or under two (QinQ); and every frame of
+// the tunnels and mirror encapsulations the decoder reads, whose inner ports a filter cannot
+// reach (GRE and so ERSPAN, IP in IP, EtherIP, which it counts as unread, the UDP ports of
+// VXLAN, Geneve and GTP-U, MPLS, PPPoE sessions), so that a sensor on a mirror port sees
+// inside. libpcap's `udp` stops at IPv4 fragments with a non-zero offset and at IPv6 fragment
+// headers, which carry no UDP header; they are let through whatever their ports and
+// attributed (or counted as orphans) by the decoder. Each `vlan` keyword shifts the offsets
+// of everything after it (pcap-filter(7)), hence the nesting; `ether proto` is used for MPLS
+// and PPPoE rather than libpcap's `mpls` and `pppoes`, which shift them too. On a live Linux
+// capture the kernel has usually moved the outer tag into the packet's metadata; libpcap's
+// `vlan` checks the metadata first, and a filter compiled for AF_PACKET sees the frame
+// without its outer tag, so single-tagged frames match the first alternative there.
 func Filter(table *proto.Table) string {
-	var ports []string
-	for _, p := range table.Protocols() {
-		for _, port := range p.Ports {
-			ports = append(ports, "udp port "+strconv.Itoa(int(port)))
-		}
-	}
-	frames := strings.Join(ports, " or ") + " or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
+	frames := untaggedFilter(table, true)
 	return frames + " or (vlan and (" + frames + " or (vlan and (" + frames + "))))"
 }
 
+// untaggedFilter is the alternatives of Filter for a frame without VLAN tags; with
+// etherTypes, those of the Ethernet types of MPLS and PPPoE too. GTP-U is matched on either
+// port, as the decoder reads it (TS 29.281 lets the sender pick its source port, and many
+// pick 2152); VXLAN and Geneve on their destination port.
+func untaggedFilter(table *proto.Table, etherTypes bool) string {
+	var alts []string
+	for _, p := range table.Protocols() {
+		for _, port := range p.Ports {
+			alts = append(alts, "udp port "+strconv.Itoa(int(port)))
+		}
+	}
+	alts = append(alts, "(ip and ip[6:2] & 0x1fff != 0)", "(ip6 and ip6[6] == 44)")
+	for _, n := range []int{ipProtoGRE, ipProtoIPIP, ipProtoIPv6, ipProtoEtherIP} {
+		alts = append(alts, "ip proto "+strconv.Itoa(n), "ip6 proto "+strconv.Itoa(n))
+	}
+	for _, port := range proto.TunnelPorts {
+		dir := "dst "
+		if port == portGTPU {
+			dir = ""
+		}
+		alts = append(alts, "udp "+dir+"port "+strconv.Itoa(int(port)))
+	}
+	if etherTypes {
+		for _, t := range []int{etherTypeMPLS, etherTypeMPLSMulticast, etherTypePPPoESession} {
+			alts = append(alts, "ether proto 0x"+strconv.FormatInt(int64(t), 16))
+		}
+	}
+	return strings.Join(alts, " or ")
+}
+
+// FilterFor is Filter for a capture of link type link. libpcap's vlan works on Ethernet
+// only, and refuses the whole expression elsewhere (a Linux "any" capture, which is Linux
+// SLL, or a PPP interface), so on other link types it is Filter's untagged alternatives: with
+// the Ethernet types of MPLS and PPPoE on the Linux cooked captures, which carry Ethernet
+// types, without them on links that carry IP only. libpcap cannot filter NFLOG at all: there
+// it is empty, no filter, and every frame is read.
+func FilterFor(table *proto.Table, link LinkType) string {
+	switch link {
+	case LinkTypeEthernet:
+		return Filter(table)
+	case LinkTypeLinuxSLL, LinkTypeLinuxSLL2:
+		return untaggedFilter(table, true)
+	case LinkTypeNFLOG:
+		return ""
+	}
+	return untaggedFilter(table, false)
+}
+
+// linkFilter is the filter a capture of link type link compiles: the configured one, or, for
+// the default, FilterFor that link type.
+func (c LiveConfig) linkFilter(link LinkType) string {
+	if c.BPF == DefaultBPF {
+		return FilterFor(proto.Default, link)
+	}
+	return c.BPF
+}
+
 // DefaultBPF is the capture filter of a live source when none is given: Filter of the
-// default protocol table.
+// default protocol table, on an Ethernet interface; FilterFor its link type on others.
 var DefaultBPF = Filter(proto.Default)
 
 // DefaultSnaplen is the bytes captured of each frame: whole frames on any common MTU, so the
@@ -124,15 +183,22 @@ func OpenLive(cfg LiveConfig) ([]LiveSource, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("capture on %s: %w", cfg.Interface, err)
 	}
-	ifc, err := net.InterfaceByName(cfg.Interface)
-	if err != nil {
-		return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
-	}
 	var srcs []LiveSource
+	var err error
 	switch cfg.Engine {
 	case EnginePcap:
+		// libpcap knows "any", which no interface index names.
+		if cfg.Interface != AnyInterface {
+			if _, err := net.InterfaceByName(cfg.Interface); err != nil {
+				return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
+			}
+		}
 		srcs, err = openPcap(cfg)
 	case EngineAFPacket:
+		ifc, ierr := net.InterfaceByName(cfg.Interface)
+		if ierr != nil {
+			return nil, fmt.Errorf("capture on %s: no such network interface", cfg.Interface)
+		}
 		srcs, err = openAFPacket(cfg, ifc)
 	}
 	if err != nil {
@@ -183,6 +249,10 @@ func (c LiveConfig) Validate() error {
 	case EngineAFPacket:
 		if c.Workers < 1 || c.Workers > maxWorkers {
 			bad("workers", c.Workers, "must be between 1 and %d", maxWorkers)
+		}
+		if c.Interface == AnyInterface {
+			bad("engine", c.Engine, "cannot capture on %s: AF_PACKET binds each socket to one interface's index, and %s has none; the %s engine captures on every interface",
+				AnyInterface, AnyInterface, EnginePcap)
 		}
 	default:
 		bad("engine", strconv.Quote(c.Engine), "must be %s or %s", EnginePcap, EngineAFPacket)

@@ -152,14 +152,15 @@ func afLinkType(name string) (LinkType, error) {
 	return 0, fmt.Errorf("hardware type %d is not Ethernet or raw IP: use the pcap engine", t)
 }
 
-// afFilter compiles cfg.BPF for link with libpcap, truncating frames to the snaplen (the
+// afFilter compiles the filter of cfg for link with libpcap, truncating frames to the snaplen (the
 // kernel keeps as many bytes as the filter returns). On a loopback interface it first rejects
 // outgoing frames: the kernel hands each frame sent on lo to packet sockets twice, once going
 // out (PACKET_OUTGOING) and once coming in, and libpcap drops the first copy the same way.
 func afFilter(cfg LiveConfig, link LinkType, loopback bool) ([]bpf.RawInstruction, error) {
-	ins, err := pcap.CompileBPFFilter(layers.LinkType(link), cfg.Snaplen, cfg.BPF)
+	f := cfg.linkFilter(link)
+	ins, err := pcap.CompileBPFFilter(layers.LinkType(link), cfg.Snaplen, f)
 	if err != nil {
-		return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
+		return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(f), Err: err}
 	}
 	var prog []bpf.RawInstruction
 	if loopback {

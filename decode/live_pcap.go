@@ -44,11 +44,14 @@ func openPcap(cfg LiveConfig) ([]LiveSource, error) {
 	if err != nil {
 		return nil, pcapActivateError(err)
 	}
-	if err := h.SetBPFFilter(cfg.BPF); err != nil {
-		h.Close()
-		return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(cfg.BPF), Err: err}
+	link := pcapLinkType(h.LinkType())
+	if f := cfg.linkFilter(link); f != "" {
+		if err := h.SetBPFFilter(f); err != nil {
+			h.Close()
+			return nil, &setting.Error{Key: "bpf", Value: strconv.Quote(f), Err: err}
+		}
 	}
-	return []LiveSource{&pcapSource{name: cfg.Interface, h: h, link: pcapLinkType(h.LinkType())}}, nil
+	return []LiveSource{&pcapSource{name: cfg.Interface, h: h, link: link}}, nil
 }
 
 // pcapActivateError names libpcap's refusal in the terms of ErrCapturePermission.

@@ -16,6 +16,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
@@ -31,7 +32,8 @@ func defaultBPF(t *testing.T, link LinkType) *pcap.BPF {
 }
 
 // TestDefaultBPFFrames checks what DefaultBPF passes, frame by frame: NTP untagged and under
-// one or two tags of each TPID libpcap knows, and the fragments the decoder attributes.
+// one or two tags of each TPID libpcap knows, the fragments the decoder attributes, and the
+// tunnels it reads.
 func TestDefaultBPFFrames(t *testing.T) {
 	ntp := []byte{0x17, 0, 3, 42, 0, 0, 0, 0} // an 8-byte MON_GETLIST_1 request
 	v4 := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntp)
@@ -59,6 +61,22 @@ func TestDefaultBPFFrames(t *testing.T) {
 		{"DNS", testutil.Ethernet(dns), false},
 		{"DNS under 802.1Q", testutil.Ethernet(dns, 0x8100, 10), false},
 		{"TCP", testutil.Ethernet(tcp), false},
+		// Tunnels: the filter cannot reach their inner ports, so it passes them whole.
+		{"GRE", testutil.Ethernet(outer4(ipProtoGRE, gre(0, etherTypeIPv4, v4))), true},
+		{"ERSPAN type II under 802.1Q", testutil.Ethernet(outer4(ipProtoGRE, gre(greSequence, etherTypeERSPAN, cat(make([]byte, 8), testutil.Ethernet(v4)), 1)), 0x8100, 10), true},
+		{"GRE over IPv6", testutil.Ethernet(outer6(ipProtoGRE, gre(0, etherTypeIPv6, v6))), true},
+		{"IP in IP under QinQ", testutil.Ethernet(outer4(ipProtoIPIP, v4), 0x88a8, 100, 0x8100, 10), true},
+		{"IPv6 in IPv4", testutil.Ethernet(outer4(ipProtoIPv6, v6)), true},
+		{"IPv6 in IPv6", testutil.Ethernet(outer6(ipProtoIPv6, v6)), true},
+		{"EtherIP", testutil.Ethernet(outer4(ipProtoEtherIP, cat([]byte{0x30, 0}, testutil.Ethernet(v4)))), true},
+		{"VXLAN", testutil.Ethernet(udpTo(portVXLAN, vxlan(1, testutil.Ethernet(v4)))), true},
+		{"Geneve under 802.1Q", testutil.Ethernet(udpTo(portGeneve, cat([]byte{0, 0, 0x65, 0x58}, u32(0), testutil.Ethernet(v4))), 0x8100, 10), true},
+		{"GTP-U", testutil.Ethernet(udpTo(portGTPU, gtpuPDU(1, v4))), true},
+		{"MPLS", ether(etherTypeMPLS, cat(mplsLabel(16, true), v4)), true},
+		{"MPLS under 802.1Q", ether(etherTypeMPLS, cat(mplsLabel(16, true), v4), 0x8100, 10), true},
+		{"PPPoE session under QinQ", ether(etherTypePPPoESession, pppoe(1, 0x0021, v4), 0x88a8, 100, 0x8100, 10), true},
+		{"PPPoE discovery", ether(0x8863, make([]byte, 20)), false},
+		{"DNS from VXLAN's port", testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, portVXLAN, 53, ntp)), false},
 	}
 	f := defaultBPF(t, LinkTypeEthernet)
 	for _, tc := range cases {
@@ -68,31 +86,42 @@ func TestDefaultBPFFrames(t *testing.T) {
 	}
 }
 
-// TestDefaultBPFKeepsWhatTheDecoderNeeds runs DefaultBPF over the sample and the real
+// TestDefaultBPFKeepsWhatTheDecoderNeeds runs the default filter over the sample and the real
 // captures: every frame the decoder makes something of (NTP, a malformed port-123 datagram,
 // an attributed fragment) must pass the filter, so a live capture sees what a file shows.
+// The samples hold the reflection through every tunnel and mirror session the decoder reads;
+// the real captures' tunnels carry no NTP, so there the decoder and the filter get the test
+// table of TestInnerAgreesWithTshark, on every port whose datagrams tshark finds inside, and
+// every datagram the decoder reaches inside a tunnel must pass Filter of that table.
 func TestDefaultBPFKeepsWhatTheDecoderNeeds(t *testing.T) {
 	t.Run("samples", func(t *testing.T) {
-		files, _ := filepath.Glob("../pcaps/*.pcap")
+		files, _ := filepath.Glob("../pcaps/*.pcap*")
 		if len(files) == 0 {
 			t.Skip("no sample captures in ../pcaps")
 		}
-		checkDefaultBPF(t, files)
+		checkFilter(t, files, func(string) *proto.Table { return proto.Default })
 	})
-	t.Run("real", func(t *testing.T) { checkDefaultBPF(t, realPcaps(t)) })
+	t.Run("real", func(t *testing.T) {
+		checkFilter(t, realPcaps(t), func(file string) *proto.Table {
+			return catchAllTable(t, readInnerGolden(t, innerGoldenName(file)))
+		})
+	})
 }
 
-// checkDefaultBPF matches every frame of files against DefaultBPF. That it rejects other
-// traffic is TestDefaultBPFFrames' part: the captures hold little besides NTP.
-func checkDefaultBPF(t *testing.T, files []string) {
-	filters := map[LinkType]*pcap.BPF{}
-	kept, rejected := 0, 0
+// checkFilter matches every frame of files against FilterFor the table tableOf gives for the
+// file and the frame's link type. That it rejects other traffic is TestDefaultBPFFrames' part:
+// the captures hold little besides NTP. NFLOG frames, which have no filter, and SLL2 frames,
+// which gopacket's 8-bit link type cannot name to libpcap, are left out, and counted.
+func checkFilter(t *testing.T, files []string, tableOf func(file string) *proto.Table) {
+	kept, rejected, skipped := 0, 0, 0
 	for _, name := range files {
 		src, err := Open(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := NewDecoder(nil)
+		table := tableOf(name)
+		filters := map[LinkType]*pcap.BPF{}
+		dec := NewDecoder(table)
 		var p Packet
 		var fr Frame
 		for i := 1; ; i++ {
@@ -105,15 +134,21 @@ func checkDefaultBPF(t *testing.T, files []string) {
 			}
 			f, ok := filters[fr.Link]
 			if !ok {
-				f, _ = pcap.NewBPF(layers.LinkType(fr.Link), DefaultSnaplen, DefaultBPF)
-				filters[fr.Link] = f // nil: libpcap cannot filter this link type offline
+				if expr := FilterFor(table, fr.Link); expr != "" {
+					if f, err = pcap.NewBPF(layers.LinkType(fr.Link), DefaultSnaplen, expr); err != nil {
+						t.Fatalf("%s: the filter for %s does not compile: %v", name, fr.Link, err)
+					}
+				}
+				filters[fr.Link] = f // nil: no filter, as libpcap cannot filter NFLOG
 			}
 			if f == nil || fr.Link > 255 {
+				skipped++
 				continue
 			}
 			match := f.Matches(captureInfoOf(&fr), fr.Data)
 			if kind := dec.Decode(&fr, &p); kind != KindOther && !match {
-				t.Errorf("%s frame %d: %s %v:%d > %v:%d is not matched by DefaultBPF", name, i, kindName(kind), p.Src, p.SrcPort, p.Dst, p.DstPort)
+				t.Errorf("%s frame %d: %s %v:%d > %v:%d (%s) is not matched by the filter", name, i, kindName(kind),
+					p.Src, p.SrcPort, p.Dst, p.DstPort, p.Encap.AppendJSON(nil))
 			}
 			if match {
 				kept++
@@ -123,7 +158,27 @@ func checkDefaultBPF(t *testing.T, files []string) {
 		}
 		src.Close()
 	}
-	t.Logf("%d captures: DefaultBPF kept %d frames, rejected %d", len(files), kept, rejected)
+	t.Logf("%d captures: the filter kept %d frames, rejected %d; %d frames left out", len(files), kept, rejected, skipped)
+}
+
+// TestFilterForEveryLinkType: the default filter compiles for every link type the decoder
+// reads, as a live capture on such an interface (a Linux "any" capture is SLL, a ppp0 may be
+// PPP) needs it to.
+func TestFilterForEveryLinkType(t *testing.T) {
+	for l := range linkTypeNames {
+		expr := FilterFor(proto.Default, l)
+		if l == LinkTypeNFLOG || l > 255 || l == LinkTypeRaw || l == LinkTypeRawOpenBSD {
+			// No filter; gopacket's 8-bit link type cannot name SLL2; libpcap on Linux takes
+			// raw IP as DLT_RAW, 12, not as the file format's 101 or OpenBSD's 14.
+			continue
+		}
+		if _, err := pcap.NewBPF(layers.LinkType(l), DefaultSnaplen, expr); err != nil {
+			t.Errorf("%s: %v", l, err)
+		}
+	}
+	if FilterFor(proto.Default, LinkTypeNFLOG) != "" {
+		t.Error("a filter for NFLOG, which libpcap cannot filter")
+	}
 }
 
 func kindName(k Kind) string {

@@ -11,8 +11,9 @@ import (
 const ntpEpochOffset = 2208988800
 
 // AppendNTPLog appends one --ntp-log record for p as a JSON object without a newline: time,
-// addresses, ports, wire and payload length, version, mode, and the header of that mode under
-// "standard", "control" or "private", the other two being null. Its fields are documented in
+// addresses, ports, wire and payload length, version, mode, the header of that mode under
+// "standard", "control" or "private", the other two being null, and the encapsulations the
+// message was found in under "encap" (null for none). Its fields are documented in
 // docs/ntp-log.md. It is written by hand with strconv so that logging every packet
 // allocates nothing once buf has grown.
 func AppendNTPLog(buf []byte, p *Packet) []byte {
@@ -28,7 +29,7 @@ func AppendNTPLog(buf []byte, p *Packet) []byte {
 	buf = append(buf, `","dport":`...)
 	buf = strconv.AppendUint(buf, uint64(p.DstPort), 10)
 	buf = appendUintField(buf, "wire_len", uint64(p.WireLen))
-	buf = appendUintField(buf, "payload_len", uint64(p.PayloadLen))
+	buf = appendUintField(buf, "payload_len", uint64(p.MessageLen))
 	buf = appendUintField(buf, "version", uint64(n.Version))
 	buf = appendUintField(buf, "mode", uint64(n.Mode))
 
@@ -107,6 +108,8 @@ func AppendNTPLog(buf []byte, p *Packet) []byte {
 	} else {
 		buf = append(buf, "null"...)
 	}
+	buf = append(buf, `,"encap":`...)
+	buf = p.Encap.AppendJSON(buf)
 	return append(buf, '}')
 }
 

@@ -26,14 +26,14 @@ func TestAppendNTPLog(t *testing.T) {
 			`"wire_len":90,"payload_len":48,"version":4,"mode":4,"standard":{"leap":0,"stratum":1,"poll":6,"precision":-23,` +
 			`"root_delay":0.009490966796875,"root_dispersion":0.0123138427734375,"reference_id":"GPS","reference_ts":null,` +
 			`"origin_ts":null,"receive_ts":null,"transmit_ts":"2017-02-24T02:51:27.5Z","extension_len":0,"mac_len":0},` +
-			`"control":null,"private":null}`},
+			`"control":null,"private":null,"encap":null}`},
 		{"mode 6", ctl, `{"ts":"2014-01-10T12:00:00Z","src":"198.51.100.10","sport":123,"dst":"192.0.2.7","dport":40000,` +
 			`"wire_len":54,"payload_len":12,"version":2,"mode":6,"standard":null,"control":{"response":true,"error":false,` +
-			`"more":true,"opcode":2,"sequence":1,"status":1557,"association_id":0,"offset":0,"count":0},"private":null}`},
+			`"more":true,"opcode":2,"sequence":1,"status":1557,"association_id":0,"offset":0,"count":0},"private":null,"encap":null}`},
 		{"monlist", monlist, `{"ts":"2014-01-10T12:00:00Z","src":"198.51.100.10","sport":123,"dst":"192.0.2.7","dport":40000,` +
 			`"wire_len":194,"payload_len":152,"version":2,"mode":7,"standard":null,"control":null,"private":{"response":true,` +
 			`"more":false,"auth":false,"sequence":0,"implementation":3,"request_code":42,"err":0,"items":2,"item_size":72,` +
-			`"monlist":["203.0.113.9","2001:db8::9"]}}`},
+			`"monlist":["203.0.113.9","2001:db8::9"]},"encap":null}`},
 	}
 	for _, tt := range tests {
 		frame := testutil.Ethernet(testutil.UDP(testutil.V4Server, testutil.V4Client, 123, 40000, tt.payload))

@@ -12,8 +12,8 @@ type Kind uint8
 
 const (
 	// KindOther is a frame that is not a UDP datagram to or from a port of the protocol table
-	// (or could not be decoded down to UDP). Only Time, WireLen and Weight are set; Problem
-	// may say why decoding stopped.
+	// (or could not be decoded down to UDP). Only Time, WireLen, Weight, VLAN and Encap are
+	// set; Problem may say why decoding stopped.
 	KindOther Kind = iota
 	// KindMessage is a UDP datagram on a protocol's port that its classifier read: every field
 	// of Packet is set, the observation included (NTP too for an NTP message).
@@ -22,9 +22,10 @@ const (
 	// of it. Addresses, ports, lengths and Proto are set; Problem says what was wrong.
 	KindMalformed
 	// KindFragment is a non-first IP fragment attributed to a datagram on a protocol's port
-	// whose first fragment was seen: addresses, ports and Proto are the datagram's, WireLen is
-	// this fragment's, PayloadLen is 0 (the datagram's payload was counted with its first
-	// fragment).
+	// whose first fragment was seen: addresses, ports, Proto and the verdict (Dir, Vector,
+	// Data, Refusal) are the datagram's, WireLen and IPLen this fragment's, PayloadLen the
+	// bytes of the datagram's UDP payload it carries. The datagram was counted as one packet
+	// with its first fragment; its fragments add their bytes as they arrive.
 	KindFragment
 )
 
@@ -44,7 +45,10 @@ type Packet struct {
 	// a sampled packet. Every packet and byte counter of the engine is weighted by it.
 	Weight uint32
 
-	VLAN    uint16 // outermost 802.1Q/802.1ad VLAN id, 0 when untagged
+	VLAN uint16 // outermost 802.1Q/802.1ad VLAN id, 0 when untagged
+	// Encap is the VLAN tags, tunnels and mirror encapsulations the IP packet was found in,
+	// outermost first; Src, Dst and the ports are the innermost packet's.
+	Encap   Encap
 	Src     netip.Addr
 	Dst     netip.Addr
 	SrcPort uint16
@@ -53,8 +57,14 @@ type Packet struct {
 	// IPLen is the IP datagram length from its header (IPv4 total length, IPv6 payload length
 	// plus the fixed 40-byte header), whatever the snaplen cut off.
 	IPLen uint32
-	// PayloadLen is the UDP payload length from the UDP length field (length - 8): the byte
-	// count of the bandwidth amplification factor.
+	// MessageLen is the UDP payload length from the UDP length field (length - 8): the
+	// length of the whole message, whatever part of it this frame carries. 0 for a
+	// KindFragment.
+	MessageLen uint32
+	// PayloadLen is the bytes of that payload this frame carries, the byte count of the
+	// bandwidth amplification factor: MessageLen for a whole datagram, what a fragment holds
+	// for a fragmented one (from the IP header, never the captured length), so that a first
+	// fragment whose datagram never completes claims only what crossed the link.
 	PayloadLen uint32
 
 	// Proto is the protocol of the datagram (nil for KindOther). It points into the

@@ -12,6 +12,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // TestPcapRecordsInPlace reads records of every size class through a file source: small ones
@@ -35,7 +36,7 @@ func TestPcapRecordsInPlace(t *testing.T) {
 		}
 	}
 	file := buf.Bytes()
-	src, err := Open(writeTemp(t, "sizes.pcap", file))
+	src, err := Open(testutil.WriteTemp(t, "sizes.pcap", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestPcapRecordsInPlace(t *testing.T) {
 
 	// Cut in the middle of the large record: two frames, then a truncation.
 	cut := file[:24+2*16+60+1514+16+1000]
-	src, err = Open(writeTemp(t, "cut.pcap", cut))
+	src, err = Open(testutil.WriteTemp(t, "cut.pcap", cut))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestPcapRecordTooLong(t *testing.T) {
 		binary.LittleEndian.PutUint32(rec[12:], tt.orig)
 		buf.Write(rec)
 		buf.Write(make([]byte, 100))
-		src, err := Open(writeTemp(t, "long.pcap", buf.Bytes()))
+		src, err := Open(testutil.WriteTemp(t, "long.pcap", buf.Bytes()))
 		if err != nil {
 			t.Fatal(err)
 		}

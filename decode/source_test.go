@@ -2,7 +2,6 @@ package decode
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -104,22 +103,6 @@ func pcapngBytes(t testing.TB) []byte {
 	return buf.Bytes()
 }
 
-func gzipped(b []byte) []byte {
-	var buf bytes.Buffer
-	z := gzip.NewWriter(&buf)
-	z.Write(b)
-	z.Close()
-	return buf.Bytes()
-}
-
-func writeTemp(t *testing.T, name string, b []byte) string {
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 type readResult struct {
 	kinds   []Kind
 	payload []uint32
@@ -161,12 +144,12 @@ func TestOpenFormats(t *testing.T) {
 		{"nano.pcap", pcapBytes(t, true), nil},
 		{"bigendian.pcap", bigEndianPcap(plain), nil},
 		{"capture.pcapng", pcapngBytes(t), []LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
-		{"named-without-gz.pcap", gzipped(plain), nil},
-		{"capture.pcapng.gz", gzipped(pcapngBytes(t)), []LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
+		{"named-without-gz.pcap", testutil.Gzip(plain), nil},
+		{"capture.pcapng.gz", testutil.Gzip(pcapngBytes(t)), []LinkType{LinkTypeEthernet, LinkTypeRaw, LinkTypeEthernet}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeTemp(t, tt.name, tt.data)
+			path := testutil.WriteTemp(t, tt.name, tt.data)
 			src, err := Open(path)
 			if err != nil {
 				t.Fatal(err)
@@ -213,15 +196,7 @@ func equal[T comparable](a, b []T) bool {
 }
 
 func TestOpenStdin(t *testing.T) {
-	path := writeTemp(t, "in.pcap.gz", gzipped(pcapBytes(t, false)))
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	saved := os.Stdin
-	os.Stdin = f
-	defer func() { os.Stdin = saved }()
+	testutil.Stdin(t, testutil.WriteTemp(t, "in.pcap.gz", testutil.Gzip(pcapBytes(t, false))))
 	src, err := Open("-")
 	if err != nil {
 		t.Fatal(err)
@@ -244,16 +219,16 @@ func TestOpenTruncated(t *testing.T) {
 		frames int
 	}{
 		{"cut.pcap", plain[:len(plain)-10], 2},
-		{"cut.pcap.gz", gzipped(plain[:len(plain)-10]), 2},
+		{"cut.pcap.gz", testutil.Gzip(plain[:len(plain)-10]), 2},
 		{"cut.pcapng", ng[:len(ng)-30], 2},
 		// A gzip stream cut in its trailer still holds every record.
-		{"cutgz.gz", gzipped(plain)[:len(gzipped(plain))-6], 3},
+		{"cutgz.gz", testutil.Gzip(plain)[:len(testutil.Gzip(plain))-6], 3},
 	}
 	for _, tt := range tests {
 		name := tt.name
 		t.Run(name, func(t *testing.T) {
 			data := tt.data
-			src, err := Open(writeTemp(t, name, data))
+			src, err := Open(testutil.WriteTemp(t, name, data))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -276,12 +251,12 @@ func TestOpenErrors(t *testing.T) {
 		{"notes.pcap", "text, not a capture", []byte("tcpdump: listening on eth0\n")},
 		{"netmon.cap", "Microsoft Network Monitor", append([]byte("GMBU"), make([]byte, 60)...)},
 		{"trace.snoop", "snoop", append([]byte("snoop\x00\x00\x00"), make([]byte, 60)...)},
-		{"text.gz", "gzip-compressed, but not a capture: text", gzipped([]byte("hello\n"))},
+		{"text.gz", "gzip-compressed, but not a capture: text", testutil.Gzip([]byte("hello\n"))},
 		{"short.pcap", "pcap header", []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0}},
 		{"junk.bin", "not a capture (unknown format", []byte{0, 1, 2, 3, 4, 5, 6, 7}},
 	}
 	for _, tt := range tests {
-		path := writeTemp(t, tt.name, tt.data)
+		path := testutil.WriteTemp(t, tt.name, tt.data)
 		_, err := Open(path)
 		if err == nil || !strings.HasPrefix(err.Error(), "read "+path+": ") || !strings.Contains(err.Error(), tt.want) ||
 			strings.Contains(err.Error(), "\n") {

@@ -23,6 +23,16 @@ type Stats struct {
 	// first fragment was not seen.
 	Problems [numProblems]uint64
 
+	// NotIP counts the frames whose network layer is neither IPv4 nor IPv6: ARP, LLDP,
+	// PPPoE discovery, PPP's control protocols, STP and the like, the link's own traffic.
+	// They are among Other and have no Problem.
+	NotIP uint64
+
+	// Encaps counts frames by the encapsulations they went through, indexed by EncapKind:
+	// a frame counts once in each kind it crossed, however many of its headers were of
+	// that kind (two VLAN tags, a stack of MPLS labels).
+	Encaps [numEncaps]uint64
+
 	FragmentsTracked  uint64 // datagrams in the fragment table now
 	FragmentEvictions uint64 // datagrams pushed out of the full fragment table
 
@@ -111,6 +121,10 @@ func (s *Stats) Add(o Stats) {
 	s.Partial += o.Partial
 	for i := range s.Problems {
 		s.Problems[i] += o.Problems[i]
+	}
+	s.NotIP += o.NotIP
+	for i := range s.Encaps {
+		s.Encaps[i] += o.Encaps[i]
 	}
 	s.FragmentsTracked += o.FragmentsTracked
 	s.FragmentEvictions += o.FragmentEvictions

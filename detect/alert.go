@@ -14,6 +14,7 @@ const (
 	KindVictimFlood      Kind = "victim_flood"
 	KindScan             Kind = "scan"
 	KindSpoofedEgress    Kind = "spoofed_egress"
+	KindRequestFlood     Kind = "request_flood"
 )
 
 // State is where an event stands in its incident's lifecycle.

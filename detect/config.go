@@ -35,10 +35,16 @@ import (
 //	                                                   administrator queries a few servers
 //	spoofed_egress.min_requests           2            ET 2017918/19: 2 monlist requests per 60 s; a forged source
 //	                                                   leaving the home net is a BCP 38 violation at any rate
-//	exposed_amplifier.min_responses       2            ET 2017920/21: 2 monlist responses per 60 s from a server
+//	request_flood.min_requests            1,000        amplifying requests to one server per window: ntpq -p sends a
+//	                                                   dozen, a monitoring station polling every few seconds a few
+//	                                                   hundred a minute, a flood at 100,000 a second crosses it in 10 ms
+//	request_flood.min_sources             1            a reflection aims its forged requests at one victim: they may
+//	                                                   all carry one address
+//	exposed_amplifier.min_responses       1            a reply that carries monlist items or mode 6 data cannot come
+//	                                                   from a patched server: the first one proves the exposure
 //	top_n                                 10           entries in each top list of an alert
-//	tables.max_hosts                      100,000      about 55 MB at the cap; evicts least recently seen first
-//	tables.max_pairs                      200,000      about 50 MB at the cap; per-host totals stay exact on eviction
+//	tables.max_hosts                      100,000      about 75 MB at the cap; evicts least recently seen first
+//	tables.max_pairs                      200,000      about 45 MB at the cap; per-host totals stay exact on eviction
 //	tables.max_incidents                  10,000       open incidents; more are refused and counted
 //	tables.max_history                    1,000        ended incidents kept for the summary
 type Config struct {
@@ -59,6 +65,7 @@ type Config struct {
 	VictimFlood      VictimFloodConfig      `yaml:"victim_flood"`
 	Scan             ScanConfig             `yaml:"scan"`
 	SpoofedEgress    SpoofedEgressConfig    `yaml:"spoofed_egress"`
+	RequestFlood     RequestFloodConfig     `yaml:"request_flood"`
 	ExposedAmplifier ExposedAmplifierConfig `yaml:"exposed_amplifier"`
 	Tables           TablesConfig           `yaml:"tables"`
 
@@ -108,6 +115,16 @@ type SpoofedEgressConfig struct {
 	MinRequests uint64 `yaml:"min_requests"`
 }
 
+// RequestFloodConfig holds the thresholds of the request_flood detector (subject: the server
+// that receives the requests; victims: their forged sources).
+type RequestFloodConfig struct {
+	// MinRequests is the amplifying requests a server must receive within one Window,
+	// answered or not.
+	MinRequests uint64 `yaml:"min_requests"`
+	// MinSources is the distinct sources those requests must come from within the episode.
+	MinSources int `yaml:"min_sources"`
+}
+
 // ExposedAmplifierConfig holds the threshold of the exposed_amplifier detector.
 type ExposedAmplifierConfig struct {
 	// MinResponses is the amplifying replies with data a server must send to eligible
@@ -151,7 +168,8 @@ func DefaultConfig() Config {
 		},
 		Scan:             ScanConfig{MinTargets: 64},
 		SpoofedEgress:    SpoofedEgressConfig{MinRequests: 2},
-		ExposedAmplifier: ExposedAmplifierConfig{MinResponses: 2},
+		RequestFlood:     RequestFloodConfig{MinRequests: 1000, MinSources: 1},
+		ExposedAmplifier: ExposedAmplifierConfig{MinResponses: 1},
 		Tables: TablesConfig{
 			MaxHosts:     100_000,
 			MaxPairs:     200_000,
@@ -161,8 +179,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// minTable is the least cap of a table: an insertion must never evict the entry it just
-// touched on the other side of the same packet.
+// minTable is the least cap of a table: with fewer entries, the hosts pinned by open
+// incidents and by the packet being accounted would leave little room for anything else.
 const minTable = 16
 
 // Validate reports every invalid setting at once, each naming its YAML key under detect.
@@ -219,6 +237,8 @@ func (c Config) Validate() error {
 	rates("victim_flood", c.VictimFlood.HighBPS, c.VictimFlood.CriticalBPS)
 	atLeast("scan.min_targets", c.Scan.MinTargets, 1)
 	nonZero("spoofed_egress.min_requests", c.SpoofedEgress.MinRequests)
+	nonZero("request_flood.min_requests", c.RequestFlood.MinRequests)
+	atLeast("request_flood.min_sources", c.RequestFlood.MinSources, 1)
 	nonZero("exposed_amplifier.min_responses", c.ExposedAmplifier.MinResponses)
 	atLeast("tables.max_hosts", c.Tables.MaxHosts, minTable)
 	atLeast("tables.max_pairs", c.Tables.MaxPairs, minTable)
@@ -236,4 +256,19 @@ func (c *Config) inHome(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// outside reports whether a lies outside the home net: not in it, and an address that can
+// cross a border at all. Loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16,
+// fe80::/10), unspecified, multicast and limited broadcast addresses never leave the link
+// or the host (RFC 6890's special-purpose registries: not forwardable), so that ntpq run on
+// a server against 127.0.0.1 is neither forged traffic leaving the network nor a client
+// outside it.
+func (c *Config) outside(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() || a.IsMulticast() ||
+		a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return false
+	}
+	return !c.inHome(a)
 }

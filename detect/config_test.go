@@ -56,6 +56,8 @@ func TestConfigValidateReportsAll(t *testing.T) {
 	cfg.VictimFlood.MinReflectors = 0
 	cfg.Scan.MinTargets = -1
 	cfg.SpoofedEgress.MinRequests = 0
+	cfg.RequestFlood.MinRequests = 0
+	cfg.RequestFlood.MinSources = 0
 	cfg.ExposedAmplifier.MinResponses = 0
 	cfg.Tables.MaxHosts = 3
 	cfg.Tables.MaxIncidents = 0
@@ -65,13 +67,14 @@ func TestConfigValidateReportsAll(t *testing.T) {
 	}
 	for _, key := range []string{"detect.home_net[0]:", "detect.window:", "detect.idle_timeout:", "detect.top_n:",
 		"detect.reflection.min_amplification:", "detect.reflection.critical_bps:", "detect.victim_flood.min_reflectors:",
-		"detect.scan.min_targets:", "detect.spoofed_egress.min_requests:", "detect.exposed_amplifier.min_responses:",
+		"detect.scan.min_targets:", "detect.spoofed_egress.min_requests:", "detect.request_flood.min_requests:",
+		"detect.request_flood.min_sources:", "detect.exposed_amplifier.min_responses:",
 		"detect.tables.max_hosts:", "detect.tables.max_incidents:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("no %q in\n%v", key, err)
 		}
 	}
-	if n := strings.Count(err.Error(), "\n") + 1; n != 12 {
-		t.Errorf("%d problems reported, want 12:\n%v", n, err)
+	if n := strings.Count(err.Error(), "\n") + 1; n != 14 {
+		t.Errorf("%d problems reported, want 14:\n%v", n, err)
 	}
 }

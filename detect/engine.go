@@ -3,7 +3,6 @@ package detect
 import (
 	"math"
 	"net/netip"
-	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
@@ -17,9 +16,9 @@ type Engine struct {
 	window, idle, update int64 // nanoseconds
 	hasHome              bool
 
-	started   bool
-	now       int64 // the latest packet or Advance time, Unix nanoseconds
+	clock
 	nextSweep int64
+	episodes  uint64 // episodes begun: the last role.ep given
 
 	hosts    hostTable
 	pairs    pairTable
@@ -65,16 +64,22 @@ func NewEngine(cfg Config, emit func(*Alert)) *Engine {
 // Observe accounts one packet. Every packet should be passed, whatever its Kind, so that
 // the counters are complete; only amplifying requests and replies reach the tables.
 func (e *Engine) Observe(p *decode.Packet) {
+	e.counters.Packets++
+	t := p.Time.UnixNano() + e.skew
+	if e.held != heldNone || t-e.now > e.idle || e.now-t > e.idle || !e.started {
+		var ok bool
+		if t, ok = e.clockIn(p, t); !ok {
+			return
+		}
+	} else {
+		e.moveTo(t) // near the clock with nothing held: the common case of clock.go's rule
+	}
+	e.observe(p, t)
+}
+
+// observe accounts p at t, its time on the engine's clock (clock.go).
+func (e *Engine) observe(p *decode.Packet, t int64) {
 	c := &e.counters
-	c.Packets++
-	t := p.Time.UnixNano()
-	if !e.started || t > e.now {
-		e.started = true
-		e.now = t
-	}
-	if e.now >= e.nextSweep {
-		e.sweep()
-	}
 	switch p.Kind {
 	case decode.KindMessage:
 	case decode.KindMalformed:
@@ -82,6 +87,9 @@ func (e *Engine) Observe(p *decode.Packet) {
 		return
 	case decode.KindFragment:
 		c.Fragments++
+		if p.Dir != proto.DirNone && p.Vector >= 0 {
+			e.accountFragment(p, t)
+		}
 		return
 	default:
 		c.Other++
@@ -117,7 +125,16 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 		} else {
 			s, sDeferred = e.host(hostKey{sa, id}, p.Proto)
 		}
+		// The server is pinned while the client enters: at the cap, the client's insertion
+		// must not evict the server of the same packet and take over its entry, which would
+		// make a pair of one host, {X, X}.
+		if s != nil {
+			s.pins++
+		}
 		c, cDeferred = e.host(hostKey{ca, id}, p.Proto)
+		if s != nil {
+			s.pins--
+		}
 		if s != nil && c != nil {
 			pr = e.pair(s, c)
 			e.lastPair = pr
@@ -144,7 +161,7 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 	switch {
 	case pr != nil:
 		pr.lru.seen = t
-		e.accountPair(pr, t, isReq, data, w, pay)
+		e.accountPair(pr, isReq, data, w, pay)
 	case cDeferred && s != nil:
 		// A forged source's first packet at the cap: its host waits for a second one, but
 		// it is a peer of the server now (a victim of a storm from ever new addresses).
@@ -154,17 +171,20 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 	}
 
 	if isReq {
+		if s != nil {
+			e.checkRequestFlood(s, t)
+		}
 		if c == nil {
 			return
 		}
-		if e.hasHome && !e.cfg.inHome(ca) && !e.cfg.inHome(sa) {
+		if e.hasHome && e.cfg.outside(ca) && e.cfg.outside(sa) {
 			e.spoofedRequest(c, pr, t, w, pay)
 		}
 		e.checkScan(c, t)
 		return
 	}
 	if s != nil {
-		if data && (!e.hasHome || !e.cfg.inHome(ca)) {
+		if data && (!e.hasHome || e.cfg.outside(ca)) {
 			s.exposedWin.add(t, e.window, w)
 			e.checkExposed(s, t)
 		}
@@ -175,29 +195,96 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 	}
 }
 
+// accountFragment adds the bytes a non-first fragment carries to the roles and the pair its
+// datagram was accounted to with its first fragment: bytes only, for the datagram was counted
+// as one packet, and its peers, then. Hosts and pairs are looked up, never made: a datagram
+// whose first fragment found no room leaves its fragments out too, and so does a role whose
+// episode ended since.
+func (e *Engine) accountFragment(p *decode.Packet, t int64) {
+	isReq := p.Dir == proto.DirRequest
+	sa, ca := p.Src, p.Dst
+	if isReq {
+		sa, ca = p.Dst, p.Src
+	}
+	id := p.Proto.ID
+	s, c := e.hosts.get(hostKey{sa, id}), e.hosts.get(hostKey{ca, id})
+	w := uint64(p.Weight)
+	pay, wire := uint64(p.PayloadLen)*w, uint64(p.WireLen)*w
+	live := func(r *role) bool { return r.active && !r.closed && t-r.last < e.idle }
+	sLive, cLive := s != nil && live(&s.srv), c != nil && live(&c.cli)
+	if sLive {
+		s.srv.add(t, e.window, int(p.Vector), isReq, 0, pay, wire)
+	}
+	if cLive {
+		c.cli.add(t, e.window, int(p.Vector), isReq, 0, pay, wire)
+	}
+	if pr := e.pairs.get(pairKey{sa, ca, id}); pr != nil {
+		for side, r := range [2]*role{&pr.hosts[sideSrv].srv, &pr.hosts[sideCli].cli} {
+			if pr.ep[side] != r.ep {
+				continue // the pair's view is of an earlier episode of that role
+			}
+			if isReq {
+				pr.view[side].req.add(0, pay)
+			} else {
+				pr.view[side].resp.add(0, pay)
+			}
+		}
+	}
+	if !isReq {
+		if sLive {
+			e.checkReflection(s, t)
+		}
+		if cLive {
+			e.checkVictimFlood(c, t)
+		}
+	}
+}
+
 // countDeferred counts, in role r, a peer whose host the doorkeeper turned away: once, as
 // it is turned away only on its first packet; when it comes back, its first pair does not
 // count it again (host.returning).
 func countDeferred(r *role, isReq, data bool) {
-	r.peers++
-	if isReq {
-		r.reqPeers++
-		return
+	r.countPeer(didOf(isReq, data))
+}
+
+// didOf is what one message does for the peer counts.
+func didOf(isReq, data bool) pairDid {
+	switch {
+	case isReq:
+		return didAny | didReq
+	case data:
+		return didAny | didResp | didData
 	}
-	r.respPeers++
-	if data {
+	return didAny | didResp
+}
+
+// countPeer counts a peer in the counts of did: the first time in this episode that the
+// peer did each of those things.
+func (r *role) countPeer(did pairDid) {
+	if did&didAny != 0 {
+		r.peers++
+	}
+	if did&didReq != 0 {
+		r.reqPeers++
+	}
+	if did&didResp != 0 {
+		r.respPeers++
+	}
+	if did&didData != 0 {
 		r.dataPeers++
 	}
 }
 
 // begin starts a new episode of h's server or client role when it was idle for the idle
-// timeout, ending the incidents of the old one first (at the moment they went idle).
+// timeout (or the clock ended its incidents), ending the incidents of the old one first (at
+// the moment they went idle). A packet older than the episode's first widens it backwards:
+// it arrived late, and belongs to the episode all the same.
 func (e *Engine) begin(h *host, cli bool, t int64) {
 	r := &h.srv
 	if cli {
 		r = &h.cli
 	}
-	if r.active && t-r.last >= e.idle {
+	if r.active && (r.closed || t-r.last >= e.idle) {
 		e.endRole(h, cli, r.last+e.idle)
 		*r = role{}
 		if cli {
@@ -206,70 +293,41 @@ func (e *Engine) begin(h *host, cli bool, t int64) {
 			h.exposedWin = window{}
 		}
 	}
-	if !r.active {
-		r.active, r.first, r.last = true, t, t
-	} else if t > r.last {
+	switch {
+	case !r.active:
+		e.episodes++
+		r.active, r.ep, r.first, r.last = true, e.episodes, t, t
+	case t > r.last:
 		r.last = t
+	case t < r.first:
+		r.first = t
 	}
 }
 
 // accountPair updates a pair's detail and counts it as a new peer of each side whose
-// episode it had not taken part in yet.
-func (e *Engine) accountPair(pr *pair, t int64, isReq, data bool, w, pay uint64) {
-	s, c := &pr.hosts[sideSrv].srv, &pr.hosts[sideCli].cli
-	used := pr.req.Packets+pr.resp.Packets > 0
-	if used && pr.last < s.first && pr.last < c.first {
-		*pr = pair{key: pr.key, hosts: pr.hosts, lru: pr.lru, side: pr.side}
-		used = false
-	}
-	// A host back after being turned away or evicted was counted by the other side then:
-	// its first pair does not count it again there.
-	var skip [2]bool
-	if !used {
-		srvH, cliH := pr.hosts[sideSrv], pr.hosts[sideCli]
-		skip = [2]bool{cliH.returning, srvH.returning}
-		srvH.returning, cliH.returning = false, false
-	}
-	countPeer(used, pr.last, s, c, skip, func(r *role) *uint32 { return &r.peers })
-	for side, r := range [2]*role{s, c} {
-		if pr.last < r.first {
-			pr.view[side] = pairView{} // the pair's first message of this episode of r
+// episode it had not taken part in yet, in this way (a request, a response, one with data).
+// It compares episodes, not times, so that a packet arriving late counts no peer twice.
+func (e *Engine) accountPair(pr *pair, isReq, data bool, w, pay uint64) {
+	did := didOf(isReq, data)
+	fresh := pr.ep == [2]uint64{}
+	for side, r := range [2]*role{&pr.hosts[sideSrv].srv, &pr.hosts[sideCli].cli} {
+		if pr.ep[side] != r.ep {
+			pr.ep[side], pr.did[side], pr.view[side] = r.ep, 0, pairView{}
 		}
-	}
-	if isReq {
-		pr.view[sideSrv].req.add(w, pay)
-		pr.view[sideCli].req.add(w, pay)
-		countPeer(pr.req.Packets > 0, pr.lastReq, s, c, skip, func(r *role) *uint32 { return &r.reqPeers })
-		pr.req.add(w, pay)
-		pr.lastReq = t
-	} else {
-		countPeer(pr.resp.Packets > 0, pr.lastResp, s, c, skip, func(r *role) *uint32 { return &r.respPeers })
-		pr.resp.add(w, pay)
-		pr.view[sideSrv].resp.add(w, pay)
-		pr.view[sideCli].resp.add(w, pay)
-		pr.lastResp = t
-		if data {
-			countPeer(pr.data, pr.lastData, s, c, skip, func(r *role) *uint32 { return &r.dataPeers })
-			pr.data = true
-			pr.lastData = t
+		// A host back after being turned away or evicted was counted by the other side
+		// then: its first pair does not count it again there.
+		if n := did &^ pr.did[side]; n != 0 && !(fresh && pr.hosts[1-side].returning) {
+			r.countPeer(n)
+		}
+		pr.did[side] |= did
+		if isReq {
+			pr.view[side].req.add(w, pay)
 		} else {
-			pr.nodata = true
+			pr.view[side].resp.add(w, pay)
 		}
 	}
-	if t > pr.last {
-		pr.last = t
-	}
-}
-
-// countPeer increments one of the per-episode peer counts of the server and the client
-// roles for a pair that had not done this (last at last) yet within that role's episode.
-// field is a plain function of its argument, which the compiler inlines.
-func countPeer(seen bool, last int64, s, c *role, skip [2]bool, field func(*role) *uint32) {
-	if (!seen || last < s.first) && !skip[sideSrv] {
-		*field(s)++
-	}
-	if (!seen || last < c.first) && !skip[sideCli] {
-		*field(c)++
+	if fresh {
+		pr.hosts[sideSrv].returning, pr.hosts[sideCli].returning = false, false
 	}
 }
 
@@ -284,6 +342,7 @@ func (r *role) add(t, window int64, vec int, isReq bool, w, pay, wire uint64) {
 	if isReq {
 		r.req.add(w, pay)
 		r.reqWire += wire
+		r.reqWin.add(t, window, w)
 	} else {
 		r.resp.add(w, pay)
 		r.win.add(t, window, pay)
@@ -300,31 +359,6 @@ func (r *role) add(t, window int64, vec int, isReq bool, w, pay, wire uint64) {
 // request seen the ratio is infinite.
 func (r *role) amplifies(min float64) bool {
 	return r.req.Bytes == 0 || float64(r.resp.Bytes) > min*float64(r.req.Bytes)
-}
-
-// Advance moves the clock to now without a packet (live mode's ticker on a quiet link), so
-// that updates and ends fire. A time before the latest packet is ignored.
-func (e *Engine) Advance(now time.Time) {
-	t := now.UnixNano()
-	if !e.started || t <= e.now {
-		return
-	}
-	e.now = t
-	if e.now >= e.nextSweep {
-		e.sweep()
-	}
-}
-
-// Close ends every open incident at the end of the input, in a deterministic order.
-func (e *Engine) Close() {
-	if !e.started {
-		return
-	}
-	e.sweep()
-	for _, in := range e.sortedOpen() {
-		e.end(in, e.now)
-	}
-	e.nextSweep = math.MaxInt64
 }
 
 // hostKey names a host's accounting: an address in one protocol. A server that answers NTP

@@ -13,7 +13,8 @@ import (
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 )
 
-// kind indexes the incident kinds; kinds from kVictimFlood on are about a host as a client.
+// kind indexes the incident kinds. New kinds go at the end, so that the order of Kinds
+// stays what outputs have shown.
 type kind uint8
 
 const (
@@ -22,17 +23,21 @@ const (
 	kVictimFlood
 	kScan
 	kSpoofed
+	kRequestFlood
 	numKinds
 )
 
 // kindNames are the kinds' names, in the order of the kind indexes: Kinds lists them.
-var kindNames = [numKinds]Kind{KindExposedAmplifier, KindReflection, KindVictimFlood, KindScan, KindSpoofedEgress}
+var kindNames = [numKinds]Kind{KindExposedAmplifier, KindReflection, KindVictimFlood, KindScan,
+	KindSpoofedEgress, KindRequestFlood}
 
 // Kinds lists every kind of incident the engine raises, in a fixed order: for metrics and
 // outputs that enumerate them.
 func Kinds() []Kind { return kindNames[:] }
 
-func (k kind) client() bool { return k >= kVictimFlood }
+// client reports whether k is about a host as a client (requests sent, responses received)
+// rather than as a server.
+func (k kind) client() bool { return k == kVictimFlood || k == kScan || k == kSpoofed }
 
 // role is the accounting an incident of kind k reports.
 func (h *host) role(k kind) *role {
@@ -111,6 +116,17 @@ func (e *Engine) checkVictimFlood(c *host, t int64) {
 	e.start(c, kVictimFlood, t)
 }
 
+// checkRequestFlood starts request_flood when a server receives min_requests amplifying
+// requests within a window from at least min_sources sources, whether or not it answers.
+func (e *Engine) checkRequestFlood(s *host, t int64) {
+	f := &e.cfg.RequestFlood
+	if s.inc[kRequestFlood] != nil || int(s.srv.reqPeers) < f.MinSources ||
+		s.srv.reqWin.sum(t, e.window) < f.MinRequests {
+		return
+	}
+	e.start(s, kRequestFlood, t)
+}
+
 func (e *Engine) checkScan(c *host, t int64) {
 	if c.inc[kScan] != nil || int(c.cli.reqPeers) < e.cfg.Scan.MinTargets {
 		return
@@ -123,12 +139,9 @@ func (e *Engine) checkScan(c *host, t int64) {
 func (e *Engine) spoofedRequest(c *host, pr *pair, t int64, w, pay uint64) {
 	c.spoof.add(w, pay)
 	c.spoofWin.add(t, e.window, w)
-	if pr != nil && (!pr.egress || pr.lastEgress < c.cli.first) {
-		pr.egress = true
+	if pr != nil && pr.did[sideCli]&didEgress == 0 {
+		pr.did[sideCli] |= didEgress
 		c.spoofPeers++
-	}
-	if pr != nil {
-		pr.lastEgress = t
 	}
 	if c.inc[kSpoofed] == nil && c.spoofWin.sum(t, e.window) >= e.cfg.SpoofedEgress.MinRequests {
 		e.start(c, kSpoofed, t)
@@ -203,6 +216,7 @@ func (e *Engine) sweep() {
 		r := in.h.role(in.kind)
 		if now-r.last >= e.idle {
 			e.end(in, r.last+e.idle)
+			r.closed = true
 			continue
 		}
 		if now-in.lastEmit >= e.update && r.last > in.seenAtEmit {
@@ -247,19 +261,26 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 	switch k {
 	case kExposed, kReflection:
 		a.Reflector = h.key.addr
-		a.Victims = HostList{Count: int(r.peers), Top: e.top(h, sideSrv, r.first, pairResponses)}
+		a.Victims = HostList{Count: int(r.peers), Top: e.top(h, sideSrv, r.ep, pairResponses)}
 		if k == kReflection && len(a.Victims.Top) > 0 {
 			a.Victim = a.Victims.Top[0].Addr
 		}
 		a.Remediation = vec.Remediation
 		from, to = h.key.addr, topAddr(a.Victims.Top)
+	case kRequestFlood:
+		// The requests' sources are the victims the server would flood if it amplified:
+		// forged, as the replies go to them.
+		a.Reflector = h.key.addr
+		a.Victims = HostList{Count: int(r.reqPeers), Top: e.top(h, sideSrv, r.ep, pairRequests)}
+		a.Victim = topAddr(a.Victims.Top)
+		from, to = a.Victim, h.key.addr
 	case kVictimFlood:
 		a.Victim = h.key.addr
-		a.Reflectors = HostList{Count: int(r.respPeers), Top: e.top(h, sideCli, r.first, pairResponses)}
+		a.Reflectors = HostList{Count: int(r.respPeers), Top: e.top(h, sideCli, r.ep, pairResponses)}
 		from, to = topAddr(a.Reflectors.Top), h.key.addr
 	case kScan:
 		a.Scanner = h.key.addr
-		a.Targets = Targets{Count: int(r.reqPeers), Responders: e.responders(h, r.first)}
+		a.Targets = Targets{Count: int(r.reqPeers), Responders: e.responders(h, r.ep)}
 		from = h.key.addr
 		if len(a.Targets.Responders) > 0 {
 			to = a.Targets.Responders[0].Addr
@@ -269,7 +290,7 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 	case kSpoofed:
 		a.Victim = h.key.addr
 		a.Requests = h.spoof
-		a.Reflectors = HostList{Count: int(h.spoofPeers), Top: e.top(h, sideCli, r.first, pairEgress)}
+		a.Reflectors = HostList{Count: int(h.spoofPeers), Top: e.top(h, sideCli, r.ep, pairEgress)}
 		from, to = h.key.addr, topAddr(a.Reflectors.Top)
 	}
 	if a.Requests.Bytes > 0 {
@@ -305,10 +326,10 @@ func topAddr(top []HostStat) netip.Addr {
 }
 
 // direction names the way traffic from from to to crosses the home net's border; an
-// unknown end counts as outside.
+// unknown end counts as outside, an address that cannot cross a border as inside.
 func (e *Engine) direction(from, to netip.Addr) string {
-	fi := from.IsValid() && e.cfg.inHome(from)
-	ti := to.IsValid() && e.cfg.inHome(to)
+	fi := from.IsValid() && !e.cfg.outside(from)
+	ti := to.IsValid() && !e.cfg.outside(to)
 	switch {
 	case fi && ti:
 		return "internal"
@@ -343,6 +364,11 @@ func (e *Engine) severity(k kind, h *host, r *role, vec *proto.Vector, a *Alert)
 		return byRate(e.cfg.Reflection.HighBPS, e.cfg.Reflection.CriticalBPS)
 	case kVictimFlood:
 		return byRate(e.cfg.VictimFlood.HighBPS, e.cfg.VictimFlood.CriticalBPS)
+	case kRequestFlood:
+		if r.dataPeers > 0 {
+			return SeverityMedium // it answers with data: a reflector now
+		}
+		return SeverityLow // patched or silent: forged traffic crosses the link
 	case kScan:
 		switch {
 		case r.onlyWeak(h.proto.Vectors):
@@ -365,19 +391,25 @@ func (r *role) onlyWeak(vectors []proto.Vector) bool {
 	return true
 }
 
-// pairResponses and pairEgress choose what a top list ranks a pair by; ok is false for a
+// pairResponses, pairRequests and pairEgress choose what a top list ranks a pair by; ok is false for a
 // pair that does not belong in the list.
 // Both count within the episode of the list owner's role (side).
 func pairResponses(p *pair, side int) (c Counter, ok bool) {
 	v := &p.view[side]
 	return v.resp, v.resp.Packets > 0
 }
-func pairEgress(p *pair, side int) (c Counter, ok bool) { return p.view[side].req, p.egress }
+func pairRequests(p *pair, side int) (c Counter, ok bool) {
+	v := &p.view[side]
+	return v.req, v.req.Packets > 0
+}
+func pairEgress(p *pair, side int) (c Counter, ok bool) {
+	return p.view[side].req, p.did[side]&didEgress != 0
+}
 
-// top builds the top_n list of a host's pairs of this episode (last at or after first),
-// ranked by rank: bytes, then packets, then address, so that ties are deterministic. side
-// says which of h's lists: its clients (sideSrv) or its servers (sideCli).
-func (e *Engine) top(h *host, side int, first int64, rank func(*pair, int) (Counter, bool)) []HostStat {
+// top builds the top_n list of a host's pairs of its role's episode ep, ranked by rank:
+// bytes, then packets, then address, so that ties are deterministic. side says which of h's
+// lists: its clients (sideSrv) or its servers (sideCli).
+func (e *Engine) top(h *host, side int, ep uint64, rank func(*pair, int) (Counter, bool)) []HostStat {
 	n := e.cfg.TopN
 	top := e.topBuf[:0]
 	for p := h.pairs[side]; p != nil; p = p.side[side].next {
@@ -385,7 +417,7 @@ func (e *Engine) top(h *host, side int, first int64, rank func(*pair, int) (Coun
 		if side == sideSrv {
 			peer = p.key.cli
 		}
-		if c, ok := rank(p, side); ok && p.last >= first {
+		if c, ok := rank(p, side); ok && p.ep[side] == ep {
 			top = insertTop(top, n, HostStat{Addr: peer, Packets: c.Packets, Bytes: c.Bytes})
 		}
 	}
@@ -420,13 +452,13 @@ func insertTop(top []HostStat, n int, s HostStat) []HostStat {
 	return top
 }
 
-// responders lists a scanner's targets that answered this episode, best first.
-func (e *Engine) responders(h *host, first int64) []Responder {
-	top := e.top(h, sideCli, first, pairResponses)
+// responders lists a scanner's targets that answered in its role's episode ep, best first.
+func (e *Engine) responders(h *host, ep uint64) []Responder {
+	top := e.top(h, sideCli, ep, pairResponses)
 	out := e.respBuf[:0]
 	for _, s := range top {
 		p := e.pairs.m[pairKey{s.Addr, h.key.addr, h.key.proto}]
-		out = append(out, Responder{Addr: s.Addr, Amplifier: p != nil && p.data && p.lastData >= first,
+		out = append(out, Responder{Addr: s.Addr, Amplifier: p != nil && p.did[sideCli]&didData != 0,
 			Packets: s.Packets, Bytes: s.Bytes})
 	}
 	e.respBuf = out

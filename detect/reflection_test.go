@@ -77,8 +77,8 @@ func TestReflectionSample(t *testing.T) {
 			}
 			exp := only(got, KindExposedAmplifier)
 			if len(exp) != 2 || exp[0].State != StateStart || exp[0].Severity != tc.exposed ||
-				exp[0].Reflector != server || !exp[0].TS.Equal(at(2*time.Millisecond)) {
-				t.Errorf("exposed_amplifier: want start at the second data reply, severity %s, then end; got\n%s", tc.exposed, lines(exp))
+				exp[0].Reflector != server || !exp[0].TS.Equal(at(time.Millisecond)) {
+				t.Errorf("exposed_amplifier: want start at the first data reply, severity %s, then end; got\n%s", tc.exposed, lines(exp))
 			}
 			if n := len(got) - len(refl) - len(exp); n != 0 {
 				t.Errorf("%d unexpected events:\n%s", n, lines(got))

@@ -16,6 +16,11 @@ type Counters struct {
 	Malformed  uint64 // decode.KindMalformed packets
 	Fragments  uint64 // decode.KindFragment packets
 	Other      uint64 // decode.KindOther packets
+	// ClockOutliers counts packets whose time lay more than idle_timeout from the clock
+	// while the next packet's did not: accounted at the clock's time. ClockSteps counts the
+	// steps back of the capture's clock, after which time went on from the clock (clock.go).
+	ClockOutliers uint64
+	ClockSteps    uint64
 
 	// Kinds counts incidents and events by kind, in the order of Kinds().
 	Kinds [numKinds]KindCount
@@ -164,7 +169,7 @@ func (e *Engine) summary(in *incident, open bool) IncidentSummary {
 	s.Amplification, s.HasAmplification = a.Amplification, a.HasAmplification
 	s.WireBytes, s.PeakBPS = a.WireBytes, a.PeakBPS
 	switch in.kind {
-	case kExposed, kReflection:
+	case kExposed, kReflection, kRequestFlood:
 		s.Peers, s.Top = a.Victims.Count, slices.Clone(a.Victims.Top)
 	case kVictimFlood, kSpoofed:
 		s.Peers, s.Top = a.Reflectors.Count, slices.Clone(a.Reflectors.Top)

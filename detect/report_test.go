@@ -67,6 +67,7 @@ func openIncidents(t testing.TB, n int) *Engine {
 	cfg := DefaultConfig()
 	cfg.HomeNet = []netip.Prefix{homeNet4}
 	cfg.Tables.MaxIncidents = n
+	cfg.RequestFlood.MinRequests = uint64(2*n + 1) // the server's request_flood would take a place
 	e := NewEngine(cfg, func(*Alert) {})
 	req := privReq(t0, victim, scanner, 42, reqPayload)
 	for i := range n {

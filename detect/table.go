@@ -10,8 +10,15 @@ import (
 // a run of packets without a gap of idle_timeout. Incidents report these counters, so they
 // are cumulative from the episode's first packet, before any threshold was crossed.
 type role struct {
-	active      bool
-	first, last int64 // packet time, Unix nanoseconds
+	active bool
+	// closed is set when the clock ended the episode's incidents, idle_timeout after its
+	// last packet: a packet of it that arrives later still begins a new episode, rather than
+	// reopening incidents that have ended.
+	closed bool
+	// ep numbers the episode, uniquely in the engine: a pair counts among the role's peers
+	// once per episode (pair.ep), in whatever order its packets arrive.
+	ep          uint64
+	first, last int64 // packet time, Unix nanoseconds: the earliest and the latest packet
 	req, resp   Counter
 	wire        uint64                   // wire bytes of requests and responses
 	reqWire     uint64                   // wire bytes of requests
@@ -22,6 +29,7 @@ type role struct {
 	dataPeers   uint32                   // peers whose responses carried data
 	refused     uint8                    // kinds whose incident max_incidents refused this episode
 	win         window                   // response payload bytes
+	reqWin      window                   // request packets
 	meter       meter                    // wire rate of requests and responses
 	// series is the role's traffic over time, kept from its first incident on, for the
 	// report's timelines; nil while the role has had no incident.
@@ -74,24 +82,31 @@ type pair struct {
 	lru   recency[pair]
 	side  [2]lruLinks[pair] // places in hosts[sideSrv].pairs[sideSrv] and hosts[sideCli].pairs[sideCli]
 
-	last       int64
-	lastReq    int64 // meaningful when req.Packets > 0
-	lastResp   int64 // meaningful when resp.Packets > 0
-	lastData   int64 // meaningful when data is set
-	lastEgress int64 // meaningful when egress is set
-	req, resp  Counter
-	// view counts the pair's requests and responses within the current episode of each
-	// side's role, indexed by side: a server's victims list and a client's reflectors list
-	// then add up to the incident's own counters even when the other side stayed active
-	// across an idle gap of this pair.
-	view   [2]pairView
-	data   bool // answered with data (an amplifier)
-	nodata bool // answered without data (err=4 "no data": a patched server)
-	egress bool // requests with this forged client as source left the home net
+	// ep is, for each side, the episode of that side's role (role.ep) the pair last took
+	// part in; did says what it did in it, and view counts its requests and responses
+	// there. A pair thus counts once among the peers of each episode whatever the order of
+	// its packets, and a server's victims list and a client's reflectors list add up to the
+	// incident's own counters even when the other side stayed active across an idle gap of
+	// this pair.
+	ep   [2]uint64
+	did  [2]pairDid
+	view [2]pairView
 }
 
 // pairView is a pair's traffic within one role's episode.
 type pairView struct{ req, resp Counter }
+
+// pairDid is what a pair did within one role's episode, one bit for each peer count of
+// the role.
+type pairDid uint8
+
+const (
+	didAny    pairDid = 1 << iota // any amplifying message: role.peers
+	didReq                        // a request: role.reqPeers
+	didResp                       // a response: role.respPeers
+	didData                       // a response with data, an amplifier's: role.dataPeers
+	didEgress                     // a request forged with the client's address left the home net
+)
 
 // table maps keys to entries with a cap, a recency list for eviction, and a free list so
 // that a full table recycles entries instead of allocating.

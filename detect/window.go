@@ -26,14 +26,23 @@ func (w *window) roll(t, size int64) {
 	w.start = t
 }
 
+// add counts v at t. A late packet, older than the current bucket, counts in the previous
+// one, or nowhere when it is older than both: it lies outside the window already.
 func (w *window) add(t, size int64, v uint64) {
 	w.roll(t, size)
-	w.cur += v
+	switch {
+	case t >= w.start:
+		w.cur += v
+	case t >= w.start-size:
+		w.prev += v
+	}
 }
 
-// sum is the estimate at t, which must not be before the last add.
+// sum is the estimate at t; a t before the current bucket (a late packet) reads it at the
+// bucket's start.
 func (w *window) sum(t, size int64) uint64 {
 	w.roll(t, size)
+	t = max(t, w.start)
 	if w.prev == 0 {
 		return w.cur
 	}
@@ -45,19 +54,38 @@ func (w *window) sum(t, size int64) uint64 {
 }
 
 // meter finds the highest packet and wire byte count in one second of packet time, seconds
-// being aligned on the Unix epoch so that every run cuts the same seconds.
+// being aligned on the Unix epoch so that every run cuts the same seconds. It keeps the
+// second before the current one too, so that the peak is exact whatever the order of
+// packets that arrive up to a second late; a packet later than that counts in the totals
+// but not in the peak.
 type meter struct {
-	sec, end            int64 // the current second: [sec, end) in nanoseconds
+	sec, end            int64 // the current second: [sec, end) in nanoseconds; end 0 before the first add
 	bytes, pkts         uint64
+	prevBytes, prevPkts uint64 // the second [sec-1e9, sec)
 	peakBytes, peakPkts uint64
 }
 
 // add counts pkts packets of wire bytes at t.
 func (m *meter) add(t int64, pkts, wire uint64) {
-	if t >= m.end || t < m.sec { // a new second; the division is paid once a second only
+	switch {
+	case t >= m.sec && t < m.end:
+	case t >= m.end || m.end == 0: // a new second; the division is paid once a second only
+		if t < m.end+1e9 && m.end != 0 {
+			m.prevBytes, m.prevPkts = m.bytes, m.pkts
+		} else {
+			m.prevBytes, m.prevPkts = 0, 0
+		}
 		s := floorSecond(t)
 		m.sec, m.end = s*1e9, s*1e9+1e9
 		m.bytes, m.pkts = 0, 0
+	case t >= m.sec-1e9: // late, from the second before
+		m.prevBytes += wire
+		m.prevPkts += pkts
+		m.peakBytes = max(m.peakBytes, m.prevBytes)
+		m.peakPkts = max(m.peakPkts, m.prevPkts)
+		return
+	default:
+		return
 	}
 	m.bytes += wire
 	m.pkts += pkts

@@ -3,6 +3,7 @@ package sinks
 import (
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +27,8 @@ const (
 // The yaml keys are those of the output section of ntpwatch's --config file.
 type Config struct {
 	Sinks     []string    `yaml:"sinks"`      // --sink: any of "stdout", "file", "kafka"; none means stdout
-	Format    string      `yaml:"format"`     // --format: "json" (default) or "eve"
-	File      string      `yaml:"file"`       // --out: the file of the file sink, opened in append mode
+	Format    string      `yaml:"format"`     // --format: "json" (default), "eve" or "ecs"
+	File      string      `yaml:"file"`       // --out: the file of the file sink, opened in append mode; "-" for stdout
 	Kafka     KafkaConfig `yaml:"kafka"`      // the kafka sink's options
 	QueueSize int         `yaml:"queue_size"` // alerts queued per sink before Send drops (and counts) them; 0: DefaultQueueSize
 }
@@ -120,12 +121,15 @@ func (c Config) Validate() error {
 		}
 	}
 	switch c.Format {
-	case "", "json", "eve":
+	case "", "json", "eve", "ecs":
 	default:
-		bad("format", "unknown format %q (want json or eve)", c.Format)
+		bad("format", "unknown format %q (want json, eve or ecs)", c.Format)
 	}
 	if seen[SinkFile] && c.File == "" {
 		bad("file", "the file sink needs a file name")
+	}
+	if seen[SinkFile] && seen[SinkStdout] && IsStdout(c.File) {
+		bad("file", "%s is stdout, where the stdout sink writes already", c.File)
 	}
 	if c.QueueSize < 0 {
 		bad("queue_size", "%d: must not be negative", c.QueueSize)
@@ -213,6 +217,12 @@ func validTopic(t string) bool {
 		}
 	}
 	return true
+}
+
+// WritesStdout tells whether alerts go to the standard output: through the stdout sink, the
+// default, or a file sink whose file is "-".
+func (c Config) WritesStdout() bool {
+	return len(c.Sinks) == 0 || slices.Contains(c.Sinks, SinkStdout) || slices.Contains(c.Sinks, SinkFile) && IsStdout(c.File)
 }
 
 // withDefaults fills the zero values with the documented defaults.

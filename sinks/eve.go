@@ -4,6 +4,8 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/ntpwatch/ntpwatch/detect"
 )
@@ -13,7 +15,7 @@ import (
 // exactly this.
 const eveTimestamp = "2006-01-02T15:04:05.000000-0700"
 
-// Signature describes the EVE alert of one kind. The ids lie in 9000001-9000005, outside the
+// Signature describes the EVE alert of one kind. The ids lie in 9000001-9000006, outside the
 // ranges of the Snort/Suricata community (sidallocation.org: 1-999999 Talos, 1000000-1999999
 // local rules, 2000000-2999999 Emerging Threats), so they clash with no published rule nor with
 // a site's own local rules.
@@ -31,6 +33,7 @@ var Signatures = map[detect.Kind]Signature{
 	detect.KindVictimFlood:      {9000003, 1, "NTPWATCH DOS NTP reflection flood against victim", "Denial of Service"},
 	detect.KindScan:             {9000004, 1, "NTPWATCH SCAN NTP amplifier scan (mode 6/mode 7 requests to many hosts)", "Detection of a Network Scan"},
 	detect.KindSpoofedEgress:    {9000005, 1, "NTPWATCH DOS NTP amplification requests with forged source leaving the home net", "Attempted Denial of Service"},
+	detect.KindRequestFlood:     {9000006, 1, "NTPWATCH DOS NTP server flooded with amplification requests from forged sources", "Attempted Denial of Service"},
 }
 
 // unknownSignature is used for a kind this version does not know, so a newer detector never
@@ -49,36 +52,35 @@ func eveSeverity(s detect.Severity) int {
 	}
 }
 
-// endpoints picks the EVE source and destination of an alert: the direction in which the
-// attack traffic flows. The protocol's server port (123 for NTP) is set on the server's side;
-// the other side's port is not kept by the detectors and is left out, as EVE allows.
+// peerOf is the endpoint of an alert that is not its subject, taken from this event alone:
 //
-//	exposed_amplifier  reflector:123 -> the top client it answered (victims.top[0] or victim)
-//	reflection         reflector:123 -> victim (or victims.top[0])
-//	victim_flood       reflectors.top[0]:123 (or reflector) -> victim
-//	scan               scanner -> targets.responders[0]:123 (null when none answered)
-//	spoofed_egress     victim (the forged source) -> reflectors.top[0]:123 (or reflector)
-func endpoints(a *detect.Alert) (src netip.Addr, srcPort int, dst netip.Addr, dstPort int) {
-	port := int(a.ServerPort)
+//	exposed_amplifier  the top client the reflector answered (victims.top[0], or victim)
+//	reflection         victim (or victims.top[0])
+//	victim_flood       reflectors.top[0] (or reflector)
+//	scan               targets.responders[0]; none while no target answered
+//	spoofed_egress     reflectors.top[0] (or reflector)
+//	request_flood      victims.top[0], a forged source (or victim)
+//
+// Top lists are ordered by bytes and change between the events of an incident, so the EVE
+// formatter keeps the peer of an incident's first event for all of its events (eveFormatter).
+func peerOf(a *detect.Alert) netip.Addr {
 	switch a.Kind {
-	case detect.KindVictimFlood:
-		return first(a.Reflectors.Top, a.Reflector), port, a.Victim, 0
+	case detect.KindVictimFlood, detect.KindSpoofedEgress:
+		return first(a.Reflectors.Top, a.Reflector)
 	case detect.KindScan:
-		var t netip.Addr
 		if len(a.Targets.Responders) > 0 {
-			t = a.Targets.Responders[0].Addr
+			return a.Targets.Responders[0].Addr
 		}
-		return a.Scanner, 0, t, port
-	case detect.KindSpoofedEgress:
-		return a.Victim, 0, first(a.Reflectors.Top, a.Reflector), port
+		return netip.Addr{}
 	case detect.KindExposedAmplifier:
-		return a.Reflector, port, first(a.Victims.Top, a.Victim), 0
+		return first(a.Victims.Top, a.Victim)
+	case detect.KindRequestFlood:
+		return first(a.Victims.Top, a.Victim)
 	default: // reflection
-		v := a.Victim
-		if !v.IsValid() {
-			v = first(a.Victims.Top, v)
+		if a.Victim.IsValid() {
+			return a.Victim
 		}
-		return a.Reflector, port, v, 0
+		return first(a.Victims.Top, a.Victim)
 	}
 }
 
@@ -87,6 +89,25 @@ func first(top []detect.HostStat, or netip.Addr) netip.Addr {
 		return top[0].Addr
 	}
 	return or
+}
+
+// flowOf lays an alert out as the flow Suricata would have seen: the server (the protocol's
+// port side: the reflector, or the peer that answered) and the client (the requests' source:
+// a victim whose address was forged, or a scanner), and which way the attack traffic goes.
+// An address the alert does not know is the zero Addr.
+func flowOf(a *detect.Alert, peer netip.Addr) (server, client netip.Addr, toServer bool) {
+	switch a.Kind {
+	case detect.KindVictimFlood:
+		return peer, a.Victim, false
+	case detect.KindScan:
+		return peer, a.Scanner, true
+	case detect.KindSpoofedEgress:
+		return peer, a.Victim, true
+	case detect.KindRequestFlood:
+		return a.Reflector, peer, true
+	default: // exposed_amplifier, reflection
+		return a.Reflector, peer, false
+	}
 }
 
 // FlowID derives EVE's flow_id from the alert id: every event of one incident carries the same
@@ -98,24 +119,70 @@ func FlowID(id string) uint64 {
 	return h.Sum64() & (1<<53 - 1)
 }
 
-// AppendEVE appends a as one Suricata EVE alert record, without a trailing newline: the
-// fields SIEM pipelines for Suricata read (timestamp, flow_id, event_type, src_ip, src_port,
-// dest_ip, dest_port, proto, app_proto, alert.*), host (the sensor), and the native alert of
-// AppendJSON under "ntpwatch".
+// maxPinnedPeers bounds the peers a formatter keeps: an incident's entry goes with its end
+// event, and the engine caps the incidents open at once far below this; beyond it an
+// event's peer is taken from the event alone.
+const maxPinnedPeers = 1 << 20
+
+// pinnedFormatter writes a format that names the two ends of an incident's traffic (EVE,
+// ECS), keeping for each open incident the peer of its first event, so that the source and
+// destination stay the same across its start, update and end events, as they do in the
+// records of one Suricata flow. Its methods may be called from several goroutines.
+type pinnedFormatter struct {
+	write func(buf []byte, a *detect.Alert, peer netip.Addr) []byte
+	mu    sync.Mutex
+	peers map[string]netip.Addr // by alert id
+}
+
+func newEVEFormatter() *pinnedFormatter {
+	return &pinnedFormatter{write: appendEVE, peers: map[string]netip.Addr{}}
+}
+
+// append appends a with its incident's pinned peer.
+func (f *pinnedFormatter) append(buf []byte, a *detect.Alert) []byte {
+	return f.write(buf, a, f.peer(a))
+}
+
+func (f *pinnedFormatter) peer(a *detect.Alert) netip.Addr {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.peers[a.ID]
+	if !ok || !p.IsValid() {
+		// A scan names its first responder once one answered: it is pinned from then on.
+		p = peerOf(a)
+	}
+	switch {
+	case a.State == detect.StateEnd:
+		delete(f.peers, a.ID)
+	case a.ID != "" && (ok || len(f.peers) < maxPinnedPeers):
+		f.peers[a.ID] = p
+	}
+	return p
+}
+
+// AppendEVE appends a as one Suricata EVE alert record, without a trailing newline, its peer
+// taken from a alone (the outputs keep an incident's peer across its events). The record is
+// valid against Suricata's EVE JSON schema (etc/schema.json): the fields SIEM pipelines for
+// Suricata read (timestamp, flow_id, event_type, src_ip, src_port, dest_ip, dest_port, proto,
+// app_proto, community_id, direction, flow, alert), host (the sensor), and the native alert of
+// AppendJSON under alert.context.ntpwatch, the one place the schema leaves open.
 func AppendEVE(buf []byte, a *detect.Alert) []byte {
+	return appendEVE(buf, a, peerOf(a))
+}
+
+func appendEVE(buf []byte, a *detect.Alert, peer netip.Addr) []byte {
 	sig, ok := Signatures[a.Kind]
 	if !ok {
 		sig = unknownSignature
 	}
-	src, sport, dst, dport := endpoints(a)
-	buf = append(buf, `{"timestamp":`...)
-	if a.TS.IsZero() {
-		buf = append(buf, "null"...)
-	} else {
-		buf = append(buf, '"')
-		buf = a.TS.UTC().AppendFormat(buf, eveTimestamp)
-		buf = append(buf, '"')
+	port := a.ServerPort
+	server, client, toServer := flowOf(a, peer)
+	src, sport, dst, dport := server, port, client, uint16(0)
+	if toServer {
+		src, sport, dst, dport = client, 0, server, port
 	}
+	buf = append(buf, `{"timestamp":`...)
+	buf = appendEVETime(buf, a.TS)
 	if a.ID != "" {
 		buf = append(buf, `,"flow_id":`...)
 		buf = strconv.AppendUint(buf, FlowID(a.ID), 10)
@@ -124,21 +191,43 @@ func AppendEVE(buf []byte, a *detect.Alert) []byte {
 		buf = append(buf, `,"host":`...)
 		buf = appendString(buf, a.Sensor)
 	}
-	buf = append(buf, `,"event_type":"alert","src_ip":`...)
-	buf = appendAddr(buf, src)
-	if sport != 0 {
-		buf = append(buf, `,"src_port":`...)
-		buf = strconv.AppendInt(buf, int64(sport), 10)
+	buf = append(buf, `,"event_type":"alert"`...)
+	// Suricata never writes a null address: an endpoint the alert does not know (the
+	// target of a scan nobody answered) is left out with its port.
+	buf = appendEVEEndpoint(buf, "src", src, sport)
+	buf = appendEVEEndpoint(buf, "dest", dst, dport)
+	buf = append(buf, `,"proto":"UDP"`...)
+	if a.Protocol != "" {
+		buf = append(buf, `,"app_proto":`...)
+		buf = appendString(buf, a.Protocol)
 	}
-	buf = append(buf, `,"dest_ip":`...)
-	buf = appendAddr(buf, dst)
-	if dport != 0 {
-		buf = append(buf, `,"dest_port":`...)
-		buf = strconv.AppendInt(buf, int64(dport), 10)
+	if server.IsValid() && client.IsValid() {
+		// The detectors keep no client port: the ID is that of the two hosts with the
+		// client's port as 0, the same for every event of the incident.
+		buf = append(buf, `,"community_id":`...)
+		buf = appendString(buf, CommunityID(0, protoUDP, client, server, 0, port))
 	}
-	buf = append(buf, `,"proto":"UDP","app_proto":`...)
-	buf = appendStringOrNull(buf, a.Protocol)
-	buf = append(buf, `,"alert":{"action":"allowed","gid":1,"signature_id":`...)
+	buf = append(buf, `,"direction":`...)
+	if toServer {
+		buf = append(buf, `"to_server"`...)
+	} else {
+		buf = append(buf, `"to_client"`...)
+	}
+	buf = append(buf, `,"flow":{"pkts_toserver":`...)
+	buf = strconv.AppendUint(buf, a.Requests.Packets, 10)
+	buf = append(buf, `,"pkts_toclient":`...)
+	buf = strconv.AppendUint(buf, a.Responses.Packets, 10)
+	buf = append(buf, `,"bytes_toserver":`...)
+	buf = strconv.AppendUint(buf, a.Requests.Bytes, 10)
+	buf = append(buf, `,"bytes_toclient":`...)
+	buf = strconv.AppendUint(buf, a.Responses.Bytes, 10)
+	buf = append(buf, `,"start":`...)
+	buf = appendEVETime(buf, a.FirstSeen)
+	buf = append(buf, `,"end":`...)
+	buf = appendEVETime(buf, a.LastSeen)
+	buf = appendEVEEndpoint(buf, "src", client, 0)
+	buf = appendEVEEndpoint(buf, "dest", server, port)
+	buf = append(buf, `},"alert":{"action":"allowed","gid":1,"signature_id":`...)
 	buf = strconv.AppendInt(buf, int64(sig.ID), 10)
 	buf = append(buf, `,"rev":`...)
 	buf = strconv.AppendInt(buf, int64(sig.Rev), 10)
@@ -148,7 +237,33 @@ func AppendEVE(buf []byte, a *detect.Alert) []byte {
 	buf = appendString(buf, sig.Category)
 	buf = append(buf, `,"severity":`...)
 	buf = strconv.AppendInt(buf, int64(eveSeverity(a.Severity)), 10)
-	buf = append(buf, `},"ntpwatch":`...)
+	buf = append(buf, `,"context":{"ntpwatch":`...)
 	buf = AppendJSON(buf, a)
-	return append(buf, '}')
+	return append(buf, "}}}"...)
+}
+
+// appendEVETime writes t in Suricata's layout, a quoted string.
+func appendEVETime(buf []byte, t time.Time) []byte {
+	buf = append(buf, '"')
+	buf = t.UTC().AppendFormat(buf, eveTimestamp)
+	return append(buf, '"')
+}
+
+// appendEVEEndpoint writes `,"PREFIX_ip":"ADDR","PREFIX_port":PORT`, without the port when it
+// is 0 and without either when addr is unknown.
+func appendEVEEndpoint(buf []byte, prefix string, addr netip.Addr, port uint16) []byte {
+	if !addr.IsValid() {
+		return buf
+	}
+	buf = append(buf, `,"`...)
+	buf = append(buf, prefix...)
+	buf = append(buf, `_ip":`...)
+	buf = appendAddr(buf, addr)
+	if port != 0 {
+		buf = append(buf, `,"`...)
+		buf = append(buf, prefix...)
+		buf = append(buf, `_port":`...)
+		buf = strconv.AppendUint(buf, uint64(port), 10)
+	}
+	return buf
 }

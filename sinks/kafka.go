@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/internal/setting"
@@ -34,10 +35,31 @@ const maxKafkaBatch = 500
 // the broker stored the batch, or Close cancelled it) is written again and may reach the
 // topic twice: consumers deduplicate on the alert's id and state.
 type kafkaSink struct {
-	cfg   KafkaConfig
-	w     *kafka.Writer
-	spool *spool        // nil without kafka.spool
-	wake  chan struct{} // the intake tells the shipper of new records; one slot
+	cfg     KafkaConfig
+	w       *kafka.Writer
+	spool   *spool        // nil without kafka.spool
+	wake    chan struct{} // the intake tells the shipper of new records; one slot
+	attempt lastAttempt
+}
+
+// lastAttempt keeps the last error kafka-go met inside WriteMessages (it is the Writer's
+// ErrorLogger): a write that a stop cancels while kafka-go waits to try again returns only
+// "context canceled", and the cause, what the user must fix, is this.
+type lastAttempt struct {
+	mu  sync.Mutex
+	msg string
+}
+
+func (l *lastAttempt) Printf(format string, args ...any) {
+	l.mu.Lock()
+	l.msg = fmt.Sprintf(format, args...)
+	l.mu.Unlock()
+}
+
+func (l *lastAttempt) last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.msg
 }
 
 // openKafka checks that a broker answers, then delivers what an earlier run spooled.
@@ -55,7 +77,8 @@ func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
 	}
 	codec, _ := compressionCodec(k.Compression) // Validate checked both
 	acks, _ := requiredAcks(k.Acks)
-	s := &kafkaSink{cfg: k, wake: make(chan struct{}, 1), w: &kafka.Writer{
+	s := &kafkaSink{cfg: k, wake: make(chan struct{}, 1)}
+	s.w = &kafka.Writer{
 		Addr:     kafka.TCP(k.Brokers...),
 		Topic:    k.Topic,
 		Balancer: &kafka.Hash{},
@@ -69,13 +92,14 @@ func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
 		RequiredAcks:           acks,
 		Compression:            codec,
 		AllowAutoTopicCreation: true,
+		ErrorLogger:            &s.attempt,
 		Transport: &kafka.Transport{
 			ClientID:    k.ClientID,
 			DialTimeout: k.DialTimeout,
 			TLS:         tlsCfg,
 			SASL:        mech,
 		},
-	}}
+	}
 	if k.Spool != "" {
 		// The earlier runs' alerts are at the head of the spool: the shipper delivers them
 		// before this run's.
@@ -340,11 +364,16 @@ func (s *kafkaSink) deliver(ctx context.Context, batch []message, c *counters) {
 func (s *kafkaSink) write(ctx context.Context, batch []message) (int, error) {
 	msgs := make([]kafka.Message, len(batch))
 	for i, m := range batch {
-		msgs[i] = kafka.Message{Key: m.key, Value: m.value}
+		msgs[i] = kafka.Message{Key: m.key, Value: m.value, Headers: m.meta.headers(), Time: m.meta.ts}
 	}
 	err := s.w.WriteMessages(ctx, msgs...)
 	if err == nil {
 		return len(batch), nil
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		if last := s.attempt.last(); last != "" {
+			err = fmt.Errorf("stopped while retrying (%w) after %s", err, last)
+		}
 	}
 	var we kafka.WriteErrors
 	if errors.As(err, &we) && len(we) == len(batch) {
@@ -356,6 +385,20 @@ func (s *kafkaSink) write(ctx context.Context, batch []message) (int, error) {
 		return len(batch), nil
 	}
 	return 0, err
+}
+
+// headers are the message headers of an alert: its schema, kind, state and severity, for
+// consumers that route or filter without parsing the value (Kafka Connect, ksqlDB, Logstash's
+// kafka input with decorate_events). Empty ones (an alert spooled by an older version) are
+// left out.
+func (m messageMeta) headers() []kafka.Header {
+	var h []kafka.Header
+	for _, kv := range [...][2]string{{"schema", m.schema}, {"kind", m.kind}, {"state", m.state}, {"severity", m.severity}} {
+		if kv[1] != "" {
+			h = append(h, kafka.Header{Key: kv[0], Value: []byte(kv[1])})
+		}
+	}
+	return h
 }
 
 // writerCloseWait bounds the wait for kafka-go's Writer.Close, which waits for the writes

@@ -48,8 +48,9 @@ func incidentAlerts(n, k int) []detect.Alert {
 	return alerts
 }
 
-// checkExactlyOnceInOrder checks that recs hold every alert once, each under its subject's key,
-// and that the events of one key are in the order they were sent and on one partition.
+// checkExactlyOnceInOrder checks that recs hold every alert once, each under its subject's key
+// with its headers and its time as the timestamp, and that the events of one key are in the
+// order they were sent and on one partition.
 func checkExactlyOnceInOrder(t *testing.T, recs []kafkatest.Record, alerts []detect.Alert) {
 	t.Helper()
 	checkInOrder(t, recs, alerts, true)
@@ -85,11 +86,17 @@ func checkInOrder(t *testing.T, recs []kafkatest.Record, alerts []detect.Alert, 
 			continue // a copy: its first one was checked
 		}
 		var a struct {
-			Reflector string
-			WireBytes int64 `json:"wire_bytes"`
+			Reflector             string
+			WireBytes             int64 `json:"wire_bytes"`
+			Kind, State, Severity string
+			TS                    time.Time
 		}
 		if err := json.Unmarshal(r.Value, &a); err != nil {
 			t.Fatal(err)
+		}
+		if h := r.Headers; h["schema"] != SchemaV1 || h["kind"] != a.Kind || h["state"] != a.State || h["severity"] != a.Severity ||
+			r.Time.UnixMilli() != a.TS.UnixMilli() {
+			t.Errorf("record headers %v, timestamp %v; want those of %+v", h, r.Time, a)
 		}
 		if r.Key != a.Reflector {
 			t.Errorf("key %q, want the subject %q", r.Key, a.Reflector)
@@ -184,13 +191,15 @@ func TestKafkaEVE(t *testing.T) {
 			SrcIP     string `json:"src_ip"`
 			Alert     struct {
 				SignatureID int `json:"signature_id"`
+				Context     struct {
+					NTPWatch struct{ Kind detect.Kind }
+				}
 			}
-			NTPWatch struct{ Kind detect.Kind }
 		}
 		if err := json.Unmarshal(r.Value, &e); err != nil {
 			t.Fatal(err)
 		}
-		if e.EventType != "alert" || e.SrcIP == "" || e.Alert.SignatureID != Signatures[e.NTPWatch.Kind].ID {
+		if e.EventType != "alert" || e.SrcIP == "" || e.Alert.SignatureID != Signatures[e.Alert.Context.NTPWatch.Kind].ID {
 			t.Errorf("EVE record %s", r.Value)
 		}
 	}
@@ -413,7 +422,7 @@ func writeSpool(t *testing.T, path string, alerts []detect.Alert) {
 		t.Fatal(err)
 	}
 	for i := range alerts {
-		if err := sp.append([]message{{key: []byte(alerts[i].Reflector.String()), value: AppendJSON(nil, &alerts[i])}}); err != nil {
+		if err := sp.append([]message{newMessage(AppendJSON(nil, &alerts[i]), SchemaV1, &alerts[i])}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -528,6 +537,23 @@ func TestKafkaSpoolStreamed(t *testing.T) {
 	}
 }
 
+// TestSpoolWithoutHeaders reads a spool line of a version before headers: the alert is read
+// back, with no headers and no timestamp, which Kafka then gives it.
+func TestSpoolWithoutHeaders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kafka.spool")
+	os.WriteFile(path, []byte(`{"key":"198.51.100.10","value":{"schema":"ntpwatch.alert/v1"}}`+"\n"), 0o600)
+	sp, err := openSpool(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.f.Close()
+	msgs, _, err := sp.next(maxKafkaBatch)
+	if err != nil || len(msgs) != 1 || string(msgs[0].key) != "198.51.100.10" || msgs[0].meta != (messageMeta{}) ||
+		msgs[0].meta.headers() != nil {
+		t.Errorf("%+v, %v", msgs, err)
+	}
+}
+
 // TestKafkaSASL checks PLAIN and SCRAM against a broker that requires them: the right
 // password delivers, a wrong one is refused at Open with one line naming the flag. It runs
 // against kfake only, whose users the test sets.
@@ -628,11 +654,117 @@ func TestBrokenStdoutSparesKafka(t *testing.T) {
 	if !r.Failed() || out.Delivered != 1 || out.Lost != 499 || kafka.Delivered != 500 || kafka.Lost != 0 {
 		t.Fatalf("report %+v, want stdout 1 delivered and 499 lost, kafka 500 delivered", r)
 	}
-	if !strings.Contains(r.String(), "stdout: 499 lost") || !strings.Contains(r.String(), "broken pipe") {
+	if !strings.Contains(r.String(), "stdout: 1 delivered, 0 spooled, 499 lost") || !strings.Contains(r.String(), "broken pipe") {
 		t.Errorf("report %q: want stdout named with the broken pipe", r)
 	}
 	if stdout.writes != 2 {
 		t.Errorf("%d writes to stdout, want 2: none after the broken pipe", stdout.writes)
 	}
 	checkExactlyOnceInOrder(t, kafkatest.Consume(t, b.Addrs, topic, 500), alerts)
+}
+
+// TestKafkaLostNamesTheCause stops the broker in the middle of a run without a spool, and
+// stops the run while kafka-go waits between two attempts inside WriteMessages, which then
+// says only "context canceled": the alerts are lost, and the report must name why, the broker
+// refusing connections (or, when the stop caught a write in flight, the connection cut under
+// it). The stop must not wait for kafka-go's sleep to end.
+func TestKafkaLostNamesTheCause(t *testing.T) {
+	b := kafkatest.StartLocal(t) // stopped
+	cfg := kafkaConfig(b, kafkatest.NewTopic(t))
+	cfg.Kafka.Spool = ""
+	cfg.Kafka.BackoffMin, cfg.Kafka.BackoffMax = 20*time.Second, 20*time.Second // kafka-go sleeps this long between attempts
+	o := openOrFatal(t, cfg, nil)
+	alerts := incidentAlerts(10, 2)
+	o.Send(&alerts[0])
+	waitFor(t, "the first alert delivered", func() bool { return o.Stats().Sinks[0].Delivered == 1 })
+	b.Stop()
+	for i := range alerts[1:] {
+		o.Send(&alerts[1+i])
+	}
+	ks := o.workers[0].dest.(*kafkaSink)
+	waitFor(t, "an attempt failed inside kafka-go", func() bool { return ks.attempt.last() != "" })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	stopped := time.Now()
+	r := o.Close(ctx)
+	err := r.Sinks[0].Err
+	if !r.Failed() || err == nil || !strings.Contains(err.Error(), "connection refused") && !strings.Contains(err.Error(), "EOF") {
+		t.Errorf("report %v: want the alerts lost and the broker's refusal named", r)
+	}
+	t.Log(r)
+	if d := time.Since(stopped); d > 10*time.Second {
+		t.Errorf("the stop took %v: it waited for kafka-go's 20 s backoff", d)
+	}
+}
+
+// TestKafkaHeadersKcat reads the messages back with kcat (librdkafka, a client independent of
+// both kafka-go and franz-go): each carries the headers schema, kind, state and severity,
+// and the alert's packet time as its timestamp, for every format.
+func TestKafkaHeadersKcat(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Skip("kcat is not installed (Debian package kcat; .ci/run installs it)")
+	}
+	b := kafkatest.Start(t)
+	for _, format := range []string{"json", "eve", "ecs"} {
+		t.Run(format, func(t *testing.T) {
+			topic := kafkatest.NewTopic(t)
+			cfg := kafkaConfig(b, topic)
+			cfg.Format = format
+			o := openOrFatal(t, cfg, nil)
+			alerts := sampleAlerts()[:5]
+			want := map[string]string{}
+			for i := range alerts {
+				a := &alerts[i]
+				o.Send(a)
+				want[a.ID] = fmt.Sprintf("%s %d schema=%s,kind=%s,state=%s,severity=%s", a.Subject(), a.TS.UnixMilli(),
+					SchemaFor(format), a.Kind, a.State, a.Severity)
+			}
+			if r := o.Close(closeCtx(t)); r.Failed() || r.Delivered != uint64(len(alerts)) {
+				t.Fatalf("report %v", r)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // hang guard
+			defer cancel()
+			cmd := exec.CommandContext(ctx, kcat, "-C", "-b", strings.Join(b.Addrs, ","), "-t", topic, "-o", "beginning", "-e", "-q",
+				"-f", "%k %T %h\t%s\n")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("kcat: %v\n%s", err, out)
+			}
+			got := 0
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				meta, value, _ := strings.Cut(line, "\t")
+				id := alertID(t, format, value)
+				if want[id] != meta {
+					t.Errorf("alert %s: kcat reads %q, want %q", id, meta, want[id])
+				}
+				got++
+			}
+			if got != len(alerts) {
+				t.Errorf("kcat read %d messages, want %d:\n%s", got, len(alerts), out)
+			}
+		})
+	}
+}
+
+// alertID finds the native alert's id in a message of any format.
+func alertID(t *testing.T, format, value string) string {
+	t.Helper()
+	var m struct {
+		ID    string
+		Alert struct {
+			Context struct{ NTPWatch struct{ ID string } }
+		}
+		NTP struct{ ID string } `json:"ntpwatch"`
+	}
+	if err := json.Unmarshal([]byte(value), &m); err != nil {
+		t.Fatalf("%s message: %v: %s", format, err, value)
+	}
+	switch format {
+	case "eve":
+		return m.Alert.Context.NTPWatch.ID
+	case "ecs":
+		return m.NTP.ID
+	}
+	return m.ID
 }

@@ -18,6 +18,16 @@ import (
 type message struct {
 	key   []byte // the alert's subject address: the Kafka message key
 	value []byte // the formatted alert, without a newline
+	// meta is what the Kafka sink puts in the message's headers and timestamp, so that a
+	// consumer routes or filters without parsing the value.
+	meta messageMeta
+}
+
+// messageMeta is the alert's schema (the format's: SchemaFor), kind, state and severity, and
+// its time.
+type messageMeta struct {
+	schema, kind, state, severity string
+	ts                            time.Time
 }
 
 // destination is the part of a sink that differs between stdout, file and Kafka.
@@ -49,7 +59,11 @@ type counters struct {
 func (c *counters) fail(err error) {
 	c.failures.Add(1)
 	c.mu.Lock()
-	c.lastErr = err
+	// A write cut short by a stop says no more than "context canceled": the error met
+	// before it, if any, is the one to report.
+	if c.lastErr == nil || !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		c.lastErr = err
+	}
 	c.mu.Unlock()
 }
 
@@ -73,6 +87,7 @@ type worker struct {
 // Output fans alerts out to the configured sinks. Send never blocks; Close drains the queues.
 type Output struct {
 	format func([]byte, *detect.Alert) []byte
+	schema string    // of the format, for the messages' headers
 	file   *lineSink // the file sink, for Reopen; nil without one
 
 	mu      sync.RWMutex // guards closed against Send on closed queues
@@ -83,7 +98,8 @@ type Output struct {
 	stopCtx context.Context
 }
 
-// Open validates cfg and starts its sinks. stdout is where the stdout sink writes. With a kafka
+// Open validates cfg and starts its sinks. stdout is where the stdout sink writes, and a file
+// sink whose file is "-" (IsStdout): a *Stdout when other outputs share it. With a kafka
 // sink it checks within Kafka.DialTimeout that a broker answers, and first delivers what an
 // earlier run spooled. Errors are one line naming the flag to fix.
 func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
@@ -91,9 +107,12 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 		return nil, settingError{err}
 	}
 	cfg = cfg.withDefaults()
-	o := &Output{format: AppendJSON}
-	if cfg.Format == "eve" {
-		o.format = AppendEVE
+	o := &Output{format: AppendJSON, schema: SchemaFor(cfg.Format)}
+	switch cfg.Format {
+	case "eve":
+		o.format = newEVEFormatter().append
+	case "ecs":
+		o.format = newECSFormatter().append
 	}
 	o.stopCtx, o.stop = context.WithCancel(context.Background())
 	for _, name := range cfg.Sinks {
@@ -103,6 +122,10 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 		case SinkStdout:
 			dest = &lineSink{w: stdout}
 		case SinkFile:
+			if IsStdout(cfg.File) {
+				dest = &lineSink{w: stdout}
+				break
+			}
 			if o.file, err = openLineSink(cfg.File); err != nil {
 				err = settingError{err}
 			}
@@ -146,13 +169,32 @@ func (o *Output) abort() {
 	}
 }
 
-// Send formats a and queues it for every sink. It never blocks: when a sink's queue is full the
-// alert is counted as lost for that sink. Send after Close counts as lost too.
-func (o *Output) Send(a *detect.Alert) {
-	m := message{value: o.format(nil, a)}
+// newMessage is the message of a formatted alert: keyed by its subject, with the meta of
+// its headers.
+func newMessage(value []byte, schema string, a *detect.Alert) message {
+	m := message{value: value, meta: messageMeta{schema: schema, kind: string(a.Kind), state: string(a.State),
+		severity: string(a.Severity), ts: a.TS}}
 	if s := a.Subject(); s.IsValid() {
 		m.key = s.AppendTo(nil)
 	}
+	return m
+}
+
+// SchemaFor names the layout of the alerts of a format: the native schema, ntpwatch.alert/v1,
+// or, for EVE and ECS, that schema inside their envelope ("ntpwatch.alert/v1+eve"). The
+// Kafka sink puts it in each message's schema header.
+func SchemaFor(format string) string {
+	switch format {
+	case "eve", "ecs":
+		return SchemaV1 + "+" + format
+	}
+	return SchemaV1
+}
+
+// Send formats a and queues it for every sink. It never blocks: when a sink's queue is full the
+// alert is counted as lost for that sink. Send after Close counts as lost too.
+func (o *Output) Send(a *detect.Alert) {
+	m := newMessage(o.format(nil, a), o.schema, a)
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	for _, w := range o.workers {
@@ -286,25 +328,24 @@ type SinkReport struct {
 // status 1.
 func (r Report) Failed() bool { return r.Lost > 0 || r.Broken > 0 }
 
-// String summarises r in one line for stderr, naming what went wrong.
+// String summarises r in one line for stderr, sink by sink (each sink accounts for every
+// alert), naming what went wrong where alerts were spooled or lost.
 func (r Report) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "alerts: %d delivered, %d spooled, %d lost", r.Delivered, r.Spooled, r.Lost)
-	if r.Replayed > 0 {
-		fmt.Fprintf(&b, ", %d replayed from the spool", r.Replayed)
-	}
-	if r.Backlog > 0 {
-		fmt.Fprintf(&b, ", %d of earlier runs still in the spool", r.Backlog)
-	}
+	parts := make([]string, 0, len(r.Sinks))
 	for _, s := range r.Sinks {
-		if s.Lost > 0 || s.Spooled > 0 || s.Broken {
-			fmt.Fprintf(&b, "; %s: %d lost, %d spooled", s.Name, s.Lost, s.Spooled)
-			if s.Err != nil {
-				fmt.Fprintf(&b, " (%s)", strings.ReplaceAll(s.Err.Error(), "\n", "; "))
-			}
+		p := fmt.Sprintf("%s: %d delivered, %d spooled, %d lost", s.Name, s.Delivered, s.Spooled, s.Lost)
+		if s.Replayed > 0 {
+			p += fmt.Sprintf(", %d replayed from the spool", s.Replayed)
 		}
+		if s.Backlog > 0 {
+			p += fmt.Sprintf(", %d of earlier runs still in the spool", s.Backlog)
+		}
+		if s.Err != nil && (s.Lost > 0 || s.Spooled > 0 || s.Backlog > 0 || s.Broken) {
+			p += " (" + strings.ReplaceAll(s.Err.Error(), "\n", "; ") + ")"
+		}
+		parts = append(parts, p)
 	}
-	return b.String()
+	return "alerts: " + strings.Join(parts, "; ")
 }
 
 func (r *Report) add(s SinkReport) {

@@ -59,7 +59,7 @@ func TestStdoutSink(t *testing.T) {
 		}
 		want := formatAll(AppendJSON)
 		if format == "eve" {
-			want = formatAll(AppendEVE)
+			want = formatAll(newEVEFormatter().append)
 		}
 		if got := out.Bytes(); !bytes.Equal(got, want) {
 			t.Errorf("format %q: stdout differs from the formatter:\n%s", format, got)

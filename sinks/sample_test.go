@@ -72,6 +72,16 @@ func sampleAlerts() []detect.Alert {
 			Requests: detect.Counter{Packets: 100, Bytes: 800}, WireBytes: 5000,
 			Direction: "outbound", Sensor: "tap-1", Source: "eth1",
 		},
+		{
+			ID: "r1", Kind: detect.KindRequestFlood, State: detect.StateEnd, Severity: detect.SeverityLow,
+			TS: t0.Add(time.Minute), FirstSeen: t0, LastSeen: t0.Add(30 * time.Second),
+			Protocol: "ntp", ServerPort: 123, Vector: "monlist", Reflector: addr("198.51.100.10"), Victim: addr("203.0.113.7"),
+			Victims: detect.HostList{Count: 2, Top: []detect.HostStat{
+				host("203.0.113.7", 2000000, 16000000), host("203.0.113.8", 10, 80)}},
+			Requests: detect.Counter{Packets: 2000010, Bytes: 16000080}, Responses: detect.Counter{Packets: 10, Bytes: 80},
+			Amplification: 0, HasAmplification: true, WireBytes: 120001200, PeakBPS: 48000000, PeakPPS: 100000,
+			Direction: "inbound", Sensor: "tap-1", Source: "eth1",
+		},
 		{Kind: detect.KindScan, Protocol: "ntp", ServerPort: 123}, // everything else zero: nulls and empty lists
 	}
 }

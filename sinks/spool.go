@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
@@ -24,7 +25,9 @@ const (
 )
 
 // spool is the Kafka sink's write-ahead log: a file of JSON lines
-// {"key":"<subject>","value":<the formatted alert>} in the order the alerts were sent. Every
+// {"key":"<subject>","ts":"<alert time>","headers":{...},"value":<the formatted alert>} in the
+// order the alerts were sent (ts and headers, the message's timestamp and headers, are absent
+// from the lines of versions before them). Every
 // alert of a run with a spool is appended to it before it is written to Kafka, and leaves it
 // once the brokers have acknowledged it, so that whatever the brokers do (refuse, vanish,
 // freeze) an alert is in the topic or in the file: none waits in memory only. When every
@@ -52,8 +55,17 @@ type spool struct {
 }
 
 type spoolRecord struct {
-	Key   *string         `json:"key"`
-	Value json.RawMessage `json:"value"`
+	Key     *string         `json:"key"`
+	TS      time.Time       `json:"ts"`
+	Headers spoolHeaders    `json:"headers"`
+	Value   json.RawMessage `json:"value"`
+}
+
+type spoolHeaders struct {
+	Schema   string `json:"schema"`
+	Kind     string `json:"kind"`
+	State    string `json:"state"`
+	Severity string `json:"severity"`
 }
 
 // openSpool opens the spool at path, creating it and its folder if need be, and counts the
@@ -163,7 +175,19 @@ func (s *spool) append(msgs []message) error {
 		} else {
 			buf = appendString(buf, string(m.key))
 		}
-		buf = append(buf, `,"value":`...)
+		if !m.meta.ts.IsZero() {
+			buf = append(buf, `,"ts":`...)
+			buf = appendTime(buf, m.meta.ts)
+		}
+		buf = append(buf, `,"headers":{"schema":`...)
+		buf = appendString(buf, m.meta.schema)
+		buf = append(buf, `,"kind":`...)
+		buf = appendString(buf, m.meta.kind)
+		buf = append(buf, `,"state":`...)
+		buf = appendString(buf, m.meta.state)
+		buf = append(buf, `,"severity":`...)
+		buf = appendString(buf, m.meta.severity)
+		buf = append(buf, `},"value":`...)
 		buf = append(buf, m.value...)
 		buf = append(buf, "}\n"...)
 	}
@@ -268,7 +292,8 @@ func parseRecord(line []byte) (m message, ok bool) {
 	if line == nil || json.Unmarshal(line, &r) != nil || len(r.Value) == 0 {
 		return message{}, false
 	}
-	m.value = r.Value
+	h := r.Headers
+	m = message{value: r.Value, meta: messageMeta{schema: h.Schema, kind: h.Kind, state: h.State, severity: h.Severity, ts: r.TS}}
 	if r.Key != nil {
 		m.key = []byte(*r.Key)
 	}

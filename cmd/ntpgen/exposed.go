@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/gopacket/layers"
+
 	"github.com/ntpwatch/ntpwatch/internal/scenario"
 )
 
@@ -38,7 +40,7 @@ func runExposed(args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: -n must be in [1, 65536], -rate not negative and -hold in [0, %s]", errUsage, maxDuration)
 	}
 	var buf bytes.Buffer
-	if err := scenario.Write(&buf, exposedFrames(*n), scenario.PCAP, 0); err != nil {
+	if err := scenario.Write(&buf, exposedFrames(*n), layers.LinkTypeEthernet, scenario.PCAP, 0); err != nil {
 		return err
 	}
 	w := stdout

@@ -28,9 +28,9 @@ func runScenario(args []string, stdout io.Writer) error {
 	}
 	frames := s.Frames(*seed)
 	if *out == "-" {
-		return scenario.Write(stdout, frames, scenario.Format(*format), *snaplen)
+		return scenario.Write(stdout, frames, s.Link(), scenario.Format(*format), *snaplen)
 	}
-	return scenario.WriteFile(*out, frames, scenario.Format(*format), *snaplen)
+	return scenario.WriteFile(*out, frames, s.Link(), scenario.Format(*format), *snaplen)
 }
 
 func runPcaps(args []string, stdout io.Writer) error {
@@ -40,8 +40,8 @@ func runPcaps(args []string, stdout io.Writer) error {
 		return err
 	}
 	for _, s := range scenario.All() {
-		path := filepath.Join(*dir, s.Name+".pcap")
-		if err := scenario.WriteFile(path, s.Frames(1), scenario.PCAP, s.Snaplen); err != nil {
+		path := filepath.Join(*dir, s.File())
+		if err := scenario.WriteFile(path, s.Frames(1), s.Link(), scenario.PCAP, s.Snaplen); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", path)
@@ -54,7 +54,7 @@ func runList(args []string, stdout io.Writer) error {
 		return err
 	}
 	for _, s := range scenario.All() {
-		fmt.Fprintf(stdout, "%-16s %s\n", s.Name, s.About)
+		fmt.Fprintf(stdout, "%-20s %s\n", s.Name, s.About)
 	}
 	return nil
 }

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"runtime/debug"
 
+	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/setting"
+	"github.com/ntpwatch/ntpwatch/sinks"
 )
 
 // Exit statuses (docs/exit-status.md).
@@ -34,6 +35,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// out is the one writer of stdout for the outputs of a run (alerts, the NTP log, the
+	// summary JSON, the report), so that their lines never interleave.
+	out *sinks.Stdout
 }
 
 // command is one ntpwatch subcommand.
@@ -58,22 +62,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+	switch name {
+	case "help", "-h", "--help", "-help":
 		// "ntpwatch help read" is "ntpwatch read -h", on stdout since it was asked for.
 		if len(args) > 1 && name == "help" {
-			if _, ok := commands()[args[1]]; ok && args[1] != "version" {
-				return run(ctx, []string{args[1], "-h"}, stdin, stdout, stdout)
+			if _, ok := commands()[args[1]]; !ok || args[1] == "version" {
+				fmt.Fprintf(stderr, "ntpwatch help: no help on %q; the commands are read and live\n", args[1])
+				return exitUsage
 			}
+			return run(ctx, []string{args[1], "-h"}, stdin, stdout, stdout)
 		}
 		printHelp(stdout)
 		return exitOK
+	case "-V", "--version", "-version":
+		name = "version"
 	}
 	cmd, ok := commands()[name]
 	if !ok {
 		fmt.Fprintf(stderr, "ntpwatch: unknown command %q; 'ntpwatch help' lists the commands\n", name)
 		return exitUsage
 	}
-	err := cmd.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr})
+	err := cmd.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr, out: sinks.NewStdout(stdout)})
 	switch {
 	case err == nil:
 		return exitOK
@@ -95,13 +104,15 @@ CVE-2013-5211 and its mode 6 and mode 7 relatives) in packet captures, and write
 JSON alert per incident event for a SIEM, with a summary for the analyst.
 
 usage:
-  ntpwatch read [flags] FILE|- ...   analyse captures: pcap, pcapng, gzip; - for stdin
-  ntpwatch live -i IFACE [flags]     capture on an interface until SIGINT/SIGTERM
-  ntpwatch version                   print the version
-  ntpwatch help [COMMAND]            this text, or a command's flags and examples
+  ntpwatch read [flags] FILE|- ... [-- FILTER]   analyse captures: pcap, pcapng, gzip; - for stdin
+  ntpwatch read [flags] -r FILE [FILTER]         the same, with tcpdump's command line
+  ntpwatch live -i IFACE [flags] [-- FILTER]     capture on an interface until SIGINT/SIGTERM
+  ntpwatch version, ntpwatch -V                  print the version
+  ntpwatch help [COMMAND]                        this text, or a command's flags and examples
 
 examples:
   ntpwatch read capture.pcap > alerts.jsonl
+  ntpwatch read -r capture.pcap -c 10000 host 198.51.100.10
   ntpwatch read --home-net 198.51.100.0/24 dump-*.pcap.gz
   ntpwatch read --report incident.html capture.pcapng
   tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
@@ -115,42 +126,14 @@ exit status:
 }
 
 func runVersion(ctx context.Context, e env) error {
-	fmt.Fprintf(e.stdout, "ntpwatch %s\n", version())
+	fmt.Fprintf(e.stdout, "ntpwatch %s\n", buildinfo.Read())
 	return nil
-}
-
-// version is the module version, or for a build from a git checkout the commit it was built
-// from (Go records it in the binary), so that a bug report says which code ran.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(devel)"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, at, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			at = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "+modified"
-			}
-		}
-	}
-	if rev == "" {
-		return "(devel)"
-	}
-	return fmt.Sprintf("(devel) %.12s%s %s %s", rev, dirty, at, bi.GoVersion)
 }
 
 // flagOf maps the keys that library errors name (setting.Error) to the flags that set them.
 func flagOf() map[string]string {
 	m := maps.Clone(outputFlagOf)
 	maps.Copy(m, liveFlagOf)
+	maps.Copy(m, readFlagOf)
 	return m
 }

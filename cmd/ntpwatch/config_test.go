@@ -3,21 +3,17 @@ package main
 import (
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/internal/config"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
+// writeConfig writes a configuration file and returns its path.
 func writeConfig(t *testing.T, text string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "ntpwatch.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testutil.WriteTemp(t, "ntpwatch.yaml", []byte(text))
 }
 
 // TestConfigLayers checks the order defaults < YAML file < flags, whatever the flag order.
@@ -30,12 +26,12 @@ detect:
   reflection:
     min_response_bytes: 500000
 `)
-	cfg, files, err := parseConfig("read", "", []string{"a.pcap", "--config", path, "--sensor", "border-2", "b.pcap"}, os.Stderr)
+	cfg, p, err := parseConfig("read", "", []string{"a.pcap", "--config", path, "--sensor", "border-2", "b.pcap"}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(files, ",") != "a.pcap,b.pcap" {
-		t.Errorf("files %v", files)
+	if strings.Join(p.pos, ",") != "a.pcap,b.pcap" {
+		t.Errorf("files %v", p.pos)
 	}
 	if cfg.Sensor != "border-2" {
 		t.Errorf("sensor %q: the flag must override the file", cfg.Sensor)
@@ -110,7 +106,7 @@ func TestDocumentedConfig(t *testing.T) {
 		t.Fatalf("the documented example: %v", err)
 	}
 	if cfg.Sensor != "border-tap-1" || len(cfg.Detect.HomeNet) != 2 || cfg.Output.Kafka.Topic != "ntpwatch-alerts" ||
-		cfg.Live.Interface != "eth1" || cfg.Live.Workers != 2 || cfg.Live.BPF == "" {
+		cfg.Live.Interface != "eth1" || cfg.Live.Workers != 2 || cfg.Live.Engine != "afpacket" {
 		t.Errorf("the documented example did not load: %+v", cfg)
 	}
 }

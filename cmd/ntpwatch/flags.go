@@ -19,66 +19,88 @@ func commonFlags(fs *flag.FlagSet, cfg *config.Config) {
 	fs.String("config", "", "YAML configuration `file`; flags override it")
 	fs.StringVar(&cfg.Sensor, "sensor", cfg.Sensor, "sensor `name` put in every alert")
 	fs.Var(config.PrefixList{P: &cfg.Detect.HomeNet}, "home-net", "your networks, `CIDR,...` (like Suricata's HOME_NET): adds direction and spoofed_egress")
-	fs.StringVar(&cfg.NTPLog, "ntp-log", cfg.NTPLog, "write one JSON line per NTP message to `file`")
-	fs.BoolVar(&cfg.Quiet, "quiet", cfg.Quiet, "no progress bar on the terminal")
+	fs.StringVar(&cfg.NTPLog, "ntp-log", cfg.NTPLog, "write one JSON line per NTP message to `file` (- for stdout, line by line with the alerts)")
+	fs.BoolVar(&cfg.Quiet, "quiet", cfg.Quiet, "print nothing on stderr but errors and warnings: no progress bar, no summary")
+	fs.BoolVar(&cfg.Quiet, "q", cfg.Quiet, "short for --quiet")
 	sinkFlags(fs, cfg)
+}
+
+// parsed is a command line: the positional arguments, the words after "--" (a capture
+// filter, as tcpdump's trailing expression), and the flags that were set.
+type parsed struct {
+	pos, rest []string
+	set       map[string]bool
 }
 
 // parseConfig builds a command's Config: defaults, then the YAML file named by --config,
 // then the flags, which win. Flags and arguments may be interleaved, as in
-// `ntpwatch read a.pcap --home-net 192.0.2.0/24 b.pcap`. It returns the positional arguments.
-func parseConfig(name, usage string, args []string, stderr io.Writer, groups ...flagGroup) (*config.Config, []string, error) {
+// `ntpwatch read a.pcap --home-net 192.0.2.0/24 b.pcap`.
+func parseConfig(name, usage string, args []string, stderr io.Writer, groups ...flagGroup) (*config.Config, parsed, error) {
 	cfg := config.Default()
-	fs, pos, err := parseFlags(name, usage, args, stderr, &cfg, groups)
+	fs, p, err := parseFlags(name, usage, args, stderr, &cfg, groups)
 	if err != nil {
-		return nil, nil, err
+		return nil, p, err
 	}
 	if path := fs.Lookup("config").Value.String(); path != "" {
 		cfg = config.Default()
 		if err := config.Load(path, &cfg); err != nil {
-			return nil, nil, usageError{err}
+			return nil, p, usageError{err}
 		}
 		// Parse again onto the file's values so that flags override the file.
-		if _, pos, err = parseFlags(name, usage, args, stderr, &cfg, groups); err != nil {
-			return nil, nil, err
+		if _, p, err = parseFlags(name, usage, args, stderr, &cfg, groups); err != nil {
+			return nil, p, err
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, usageError{err}
+		return nil, p, usageError{err}
 	}
-	return &cfg, pos, nil
+	return &cfg, p, nil
 }
 
-func parseFlags(name, usage string, args []string, stderr io.Writer, cfg *config.Config, groups []flagGroup) (*flag.FlagSet, []string, error) {
+func parseFlags(name, usage string, args []string, stderr io.Writer, cfg *config.Config, groups []flagGroup) (*flag.FlagSet, parsed, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	commonFlags(fs, cfg)
 	for _, g := range groups {
 		g(fs, cfg)
 	}
-	var pos []string
+	p := parsed{set: map[string]bool{}}
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(stderr)
 				fmt.Fprint(stderr, usage)
 				fs.PrintDefaults()
-				return nil, nil, err
+				return nil, p, err
 			}
-			return nil, nil, usageError{flagError(name, err)}
+			return nil, p, usageError{flagError(name, err)}
+		}
+		// The flag package stops at "--" and drops it; what follows is the filter.
+		if n := len(fs.Args()); n < len(args) && args[len(args)-n-1] == "--" {
+			p.rest = fs.Args()
+			break
 		}
 		args = fs.Args()
 		if len(args) == 0 {
 			break
 		}
-		if args[0] == "--" {
-			pos = append(pos, args[1:]...)
-			break
-		}
-		pos = append(pos, args[0])
+		p.pos = append(p.pos, args[0])
 		args = args[1:]
 	}
-	return fs, pos, nil
+	fs.Visit(func(f *flag.Flag) { p.set[f.Name] = true })
+	return fs, p, nil
+}
+
+// filterWords joins the words of a capture filter given after "--", as tcpdump joins its
+// trailing expression, and refuses one given both there and with --bpf.
+func filterWords(p parsed) (string, error) {
+	if len(p.rest) == 0 {
+		return "", nil
+	}
+	if p.set["bpf"] {
+		return "", usagef("a capture filter both in --bpf and after --: give one")
+	}
+	return strings.Join(p.rest, " "), nil
 }
 
 // flagError rewords the flag package's errors as one line that says what to do.

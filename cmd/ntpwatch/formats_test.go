@@ -13,6 +13,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	"github.com/ntpwatch/ntpwatch/internal/testutil"
 )
 
 // rewrite copies the classic pcap src into a new capture written by write, keeping at most
@@ -126,14 +127,7 @@ func TestSameAlertsEveryFormat(t *testing.T) {
 		})
 	}
 	t.Run("stdin", func(t *testing.T) {
-		f, err := os.Open(sample)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		saved := os.Stdin
-		os.Stdin = f
-		defer func() { os.Stdin = saved }()
+		testutil.Stdin(t, sample)
 		got, stderr, code := readAlerts(t, "-")
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, stderr)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ntpwatch/ntpwatch/internal/scenario"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden alert files in pcaps/")
@@ -15,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden alert files in pcaps
 // goldenCases are the sample captures of pcaps/ with the flags their expected alerts were
 // made with (pcaps/README.md says what each holds).
 var goldenCases = []struct {
-	name   string // the capture: pcaps/NAME.pcap
+	name   string // the scenario whose sample is the capture: pcaps/NAME.pcap or NAME.pcap.gz
 	golden string // the expected alerts: pcaps/GOLDEN.alerts.jsonl
 	args   []string
 	// maxSeverity, when set, is the highest severity any alert may have: benign traffic
@@ -29,6 +31,36 @@ var goldenCases = []struct {
 	{name: "benign", golden: "benign", args: []string{"--home-net", "198.51.100.0/24"}, maxSeverity: "low"},
 	{name: "benign", golden: "benign.no-home-net", maxSeverity: "low"},
 	{name: "spoofed_egress", golden: "spoofed_egress", args: []string{"--home-net", "192.0.2.0/24"}},
+	{name: "request_flood", golden: "request_flood", args: []string{"--home-net", "198.51.100.0/24"}},
+	// The reflection through each tunnel, mirror session and link type the decoder reads.
+	{name: "reflection_erspan1", golden: "reflection_erspan1"},
+	{name: "reflection_erspan2", golden: "reflection_erspan2"},
+	{name: "reflection_erspan3", golden: "reflection_erspan3"},
+	{name: "reflection_vxlan", golden: "reflection_vxlan"},
+	{name: "reflection_geneve", golden: "reflection_geneve"},
+	{name: "reflection_gre", golden: "reflection_gre"},
+	{name: "reflection_gretap6", golden: "reflection_gretap6"},
+	{name: "reflection_pppoe", golden: "reflection_pppoe"},
+	{name: "reflection_mpls", golden: "reflection_mpls"},
+	{name: "reflection_mpls_pw", golden: "reflection_mpls_pw"},
+	{name: "reflection_gtpu", golden: "reflection_gtpu"},
+	{name: "reflection_ipip", golden: "reflection_ipip"},
+	{name: "reflection_6in4", golden: "reflection_6in4"},
+	{name: "reflection_ppp", golden: "reflection_ppp"},
+	{name: "reflection_ppp_hdlc", golden: "reflection_ppp_hdlc"},
+	{name: "reflection_chdlc", golden: "reflection_chdlc"},
+	{name: "reflection_nflog", golden: "reflection_nflog"},
+}
+
+// samplePath is the path of the sample capture of scenario name: pcaps/NAME.pcap, or
+// pcaps/NAME.pcap.gz.
+func samplePath(t *testing.T, name string) string {
+	t.Helper()
+	s, err := scenario.Find(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join("pcaps", s.File())
 }
 
 // repoRoot is where the tests run from, so that alerts name their source as a user would
@@ -52,7 +84,7 @@ func TestGoldenAlerts(t *testing.T) {
 	repoRoot(t)
 	for _, tc := range goldenCases {
 		t.Run(tc.golden, func(t *testing.T) {
-			pcap := filepath.Join("pcaps", tc.name+".pcap")
+			pcap := samplePath(t, tc.name)
 			golden := filepath.Join("pcaps", tc.golden+".alerts.jsonl")
 			out, stderr, code := readAlerts(t, append(tc.args, pcap)...)
 			if code != exitOK {

@@ -11,16 +11,20 @@ import (
 	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/sinks/metrics"
+	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
-const liveUsage = `usage: ntpwatch live -i IFACE [flags]
+const liveUsage = `usage: ntpwatch live -i IFACE [flags] [-- FILTER]
 
 Captures NTP on a network interface (a tap or SPAN port on a border link) until SIGINT or
 SIGTERM, writes alerts as attacks cross their thresholds, and at the end closes every open
-incident with an end event. SIGHUP reopens the --out file after a log rotation.
+incident with an end event. SIGHUP reopens the --out file after a log rotation. -i any
+captures on every interface (pcap engine). A capture filter in pcap-filter(7) syntax
+replaces the default one: --bpf, or the words after --, as tcpdump's expression.
 
 examples:
   ntpwatch live -i eth1 --promisc --home-net 198.51.100.0/24
+  ntpwatch live -i any -- udp port 123 and not net 10.0.0.0/8
   ntpwatch live -i eth1 --engine afpacket --workers 4 --metrics-listen 127.0.0.1:9123
   ntpwatch live -i eth1 --sink file --out /var/log/ntpwatch/alerts.jsonl
 
@@ -30,9 +34,9 @@ flags:
 // liveFlags adds the flags of the live command.
 func liveFlags(fs *flag.FlagSet, cfg *config.Config) {
 	o := &cfg.Live
-	fs.StringVar(&o.Interface, "i", o.Interface, "capture on interface `IFACE` (required)")
+	fs.StringVar(&o.Interface, "i", o.Interface, "capture on interface `IFACE` (required); any for every interface (pcap engine)")
 	fs.StringVar(&o.Engine, "engine", o.Engine, "capture `engine`: pcap (libpcap) or afpacket (Linux TPACKET_V3 with fanout)")
-	fs.StringVar(&o.BPF, "bpf", o.BPF, "capture filter `expression` (pcap-filter(7))")
+	fs.StringVar(&o.BPF, "bpf", o.BPF, "capture filter `expression` (pcap-filter(7)); by default NTP, its fragments and the tunnels ntpwatch reads (docs/live.md)")
 	fs.IntVar(&o.Snaplen, "snaplen", o.Snaplen, "`bytes` captured per frame; byte counts never depend on it")
 	fs.BoolVar(&o.Promisc, "promisc", o.Promisc, "put the interface in promiscuous mode (a SPAN port or tap needs it)")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "afpacket: `sockets` in the fanout group, each decoded on its own goroutine (0: one per core but one, at least 2)")
@@ -41,13 +45,20 @@ func liveFlags(fs *flag.FlagSet, cfg *config.Config) {
 }
 
 func runLive(ctx context.Context, e env) error {
-	cfg, args, err := parseConfig("live", liveUsage, e.args, e.stderr, liveFlags)
+	cfg, p, err := parseConfig("live", liveUsage, e.args, e.stderr, liveFlags)
 	if err != nil {
 		return err
 	}
 	o := &cfg.Live
-	if len(args) > 0 {
-		return usagef("unexpected argument %q; 'ntpwatch live -h' for help", args[0])
+	if len(p.pos) > 0 {
+		return usagef("unexpected argument %q (a capture filter goes after --); 'ntpwatch live -h' for help", p.pos[0])
+	}
+	filter, err := filterWords(p)
+	if err != nil {
+		return err
+	}
+	if filter != "" {
+		o.BPF = filter
 	}
 	if o.Interface == "" {
 		return usagef("-i IFACE is required ('ip link' lists the interfaces)")
@@ -79,18 +90,31 @@ func runLive(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	say := func(format string, args ...any) {
+		if !cfg.Quiet {
+			fmt.Fprintf(e.stderr, format, args...)
+		}
+	}
 	if ln != nil {
 		stop := metrics.Serve(ln, a.p.Snapshot, nil)
 		defer stop()
-		fmt.Fprintf(e.stderr, "ntpwatch live: metrics on http://%s/metrics\n", ln.Addr())
+		say("ntpwatch live: metrics on http://%s/metrics\n", ln.Addr())
 	}
-	fmt.Fprintf(e.stderr, "ntpwatch live: capturing on %s with %s (%d worker(s)), filter %q\n",
-		o.Interface, lc.Engine, len(srcs), lc.BPF)
+	shown := fmt.Sprintf("%q", lc.BPF)
+	if lc.BPF == "" {
+		shown = "the default (docs/live.md)"
+	}
+	say("ntpwatch live: capturing on %s with %s (%d worker(s)), filter %s\n", o.Interface, lc.Engine, len(srcs), shown)
 	started := time.Now()
 	res, err := a.run(ctx)
-	fmt.Fprintf(e.stderr, "ntpwatch: %d frames, %d messages, %d alerts in %.2fs; kernel: %d received, %d dropped, %d dropped by the interface\n",
-		res.Decode.Frames, res.Decode.Messages, res.Alerts, time.Since(started).Seconds(),
-		res.Capture.Received, res.Capture.Dropped, res.Capture.IfDropped)
+	// AF_PACKET counts no drops of the interface's own: only libpcap has that counter.
+	ifDrops := ""
+	if lc.Engine == decode.EnginePcap {
+		ifDrops = fmt.Sprintf(", %d dropped by the interface", res.Capture.IfDropped)
+	}
+	say("ntpwatch: %s, %s, %s in %.2fs; kernel: %d received, %d dropped%s\n",
+		report.Count(res.Decode.Frames, "frame"), report.Count(res.Decode.Messages, "message"), report.Count(res.Alerts, "alert"),
+		time.Since(started).Seconds(), res.Capture.Received, res.Capture.Dropped, ifDrops)
 	return err
 }
 

@@ -13,47 +13,116 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
+	"github.com/ntpwatch/ntpwatch/sinks"
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
-const readUsage = `usage: ntpwatch read [flags] FILE|- ...
+const readUsage = `usage: ntpwatch read [flags] FILE|- ... [-- FILTER]
+       ntpwatch read [flags] -r FILE [FILTER]
 
 Analyses capture files (pcap or pcapng, gzip-compressed or not; - reads stdin) and writes
-alerts for UDP reflection/amplification attacks.
+alerts for UDP reflection/amplification attacks. A capture filter in pcap-filter(7) syntax
+picks the frames analysed: --bpf, the words after --, or, with -r as in tcpdump, the words
+after the flags. Every output flag takes - for stdout.
 
 examples:
   ntpwatch read pcaps/reflection.pcap
+  ntpwatch read -r dump.pcap.gz -c 100000 host 198.51.100.10
+  ntpwatch read dump-*.pcap -- udp port 123 and net 198.51.100.0/24
+  ntpwatch read --start '2026-03-14 09:00' --end '2026-03-14 10:00' dump-*.pcap
   tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
-  ntpwatch read --home-net 198.51.100.0/24 --ntp-log ntp.jsonl dump-*.pcap.gz
+  ntpwatch read -q --ntp-log - dump-*.pcap.gz | jq -c 'select(.mode == 7)'
 
 flags:
 `
 
-// analystOptions are the read flags for what the analyst gets besides alerts. They are
-// outputs of one run, not configuration, so they live outside Config and its YAML file.
-type analystOptions struct {
+// readOptions are the read flags for what is read and for what the analyst gets besides
+// alerts. They belong to one run, not to the configuration, so they live outside Config and
+// its YAML file.
+type readOptions struct {
 	summaryJSON string
 	report      string
+	files       []string // -r
+	sel         decode.Selection
 }
 
-func (o *analystOptions) flags(fs *flag.FlagSet, _ *config.Config) {
-	fs.StringVar(&o.summaryJSON, "summary-json", o.summaryJSON, "also write the end-of-run summary as JSON to `file`, for scripts")
-	fs.StringVar(&o.report, "report", o.report, "write an HTML report (timeline per incident, incident table, top talkers) to `file`")
+func (o *readOptions) flags(fs *flag.FlagSet, _ *config.Config) {
+	o.files = nil // the flags are parsed again over a --config file's values
+	fs.StringVar(&o.summaryJSON, "summary-json", o.summaryJSON, "also write the end-of-run summary as JSON to `file` (- for stdout), for scripts")
+	fs.StringVar(&o.report, "report", o.report, "write an HTML report (timeline per incident, incident table, top talkers) to `file` (- for stdout, if nothing else goes there)")
+	fs.Func("r", "read capture `FILE`, as tcpdump -r (again for more files); the words after the flags are then a capture filter", func(s string) error {
+		o.files = append(o.files, s)
+		return nil
+	})
+	fs.StringVar(&o.sel.Filter, "bpf", o.sel.Filter, "capture filter `expression` (pcap-filter(7)): analyse only the frames it passes")
+	fs.Uint64Var(&o.sel.Count, "c", o.sel.Count, "stop after `N` frames, counted after the filter and the time window, as tcpdump -c")
+	fs.Var(config.Time{T: &o.sel.Start}, "start", "analyse the frames from this packet `time` on: 2026-03-14T09:00:00Z, '2026-03-14 09:00:00' (UTC) or Unix seconds")
+	fs.Var(config.Time{T: &o.sel.End}, "end", "analyse the frames before this packet `time`")
+}
+
+// readFlagOf names the flag of each decode.Selection key, for its errors.
+var readFlagOf = map[string]string{"bpf": "--bpf", "end": "--end"}
+
+// inputs returns the files to read, and takes the words of a capture filter: FILE... [--
+// FILTER], or, as tcpdump reads its command line, -r FILE [FILTER].
+func (o *readOptions) inputs(p parsed) ([]string, error) {
+	files := p.pos
+	if len(o.files) > 0 {
+		files = o.files
+		p.rest = append(p.pos, p.rest...)
+	}
+	filter, err := filterWords(p)
+	if err != nil {
+		return nil, err
+	}
+	if filter != "" {
+		o.sel.Filter = filter
+	}
+	if len(files) == 0 {
+		return nil, usagef("no capture file given (use - for stdin); 'ntpwatch read -h' for help")
+	}
+	return files, nil
+}
+
+// checkStdout refuses an HTML report on stdout when something else goes there: a page with
+// JSON lines around it opens nowhere. JSON outputs share stdout line by line.
+func (o *readOptions) checkStdout(cfg *config.Config) error {
+	if !sinks.IsStdout(o.report) {
+		return nil
+	}
+	var others []string
+	for what, there := range map[string]bool{"the alerts": cfg.Output.WritesStdout(),
+		"--ntp-log": sinks.IsStdout(cfg.NTPLog), "--summary-json": sinks.IsStdout(o.summaryJSON)} {
+		if there {
+			others = append(others, what)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	slices.Sort(others)
+	return usagef("--report %s: stdout carries %s already, and an HTML page needs it alone; send the alerts elsewhere (--sink file --out FILE) or write the report to a file",
+		o.report, strings.Join(others, " and "))
 }
 
 // clock is the wall clock of the elapsed time in the summary; tests stop it.
 var clock = time.Now
 
 func runRead(ctx context.Context, e env) error {
-	var opts analystOptions
-	cfg, files, err := parseConfig("read", readUsage, e.args, e.stderr, opts.flags)
+	var opts readOptions
+	cfg, p, err := parseConfig("read", readUsage, e.args, e.stderr, opts.flags)
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 {
-		return usagef("no capture file given (use - for stdin); 'ntpwatch read -h' for help")
+	files, err := opts.inputs(p)
+	if err != nil {
+		return err
+	}
+	if err := opts.checkStdout(cfg); err != nil {
+		return err
 	}
 	started := clock()
 	// Warnings wait while the progress bar is drawn, so that a line never tears it.
@@ -83,6 +152,14 @@ func runRead(ctx context.Context, e env) error {
 		return err
 	}
 	defer aux.discard()
+	var sel *decode.Selected
+	if !opts.sel.IsZero() {
+		if sel, err = decode.Select(src, opts.sel); err != nil {
+			src.Close()
+			return usageError{err}
+		}
+		src = sel
+	}
 	// The files are one timeline whatever their order on the command line, so the alerts
 	// name them in one order too: a rotated set given out of order gives the same alerts.
 	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
@@ -90,59 +167,77 @@ func runRead(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	prog = report.StartProgress(e.stderr, cfg.Quiet, src, a.p.Frames)
+	// The bar is drawn only where it cannot tear a line of stdout on the same terminal.
+	var busy io.Writer
+	if cfg.Output.WritesStdout() || sinks.IsStdout(cfg.NTPLog) {
+		busy = e.stdout
+	}
+	prog = report.StartProgress(e.stderr, busy, cfg.Quiet, src, a.p.Frames)
 	res, runErr := a.run(ctx)
 	prog.Finish()
 	// Ctrl-C ends a long read early, as it does tcpdump's: what was read is analysed to the
 	// end (its incidents end, the outputs drain), the summary says so, and the status is 0.
-	if res.Interrupted {
+	if res.Interrupted && !cfg.Quiet {
 		fmt.Fprintf(e.stderr, "ntpwatch: interrupted: the alerts and the summary cover the %d frames read before\n", res.Decode.Frames)
 	}
 	s := report.Build(report.Input{
 		Files: files, Decode: res.Decode, Engine: res.Engine, Outputs: res.Outputs,
 		First: res.First, Last: res.Last, Seen: res.Seen, Elapsed: clock().Sub(started), Interrupted: res.Interrupted,
-		FragmentCap: res.FragmentCap,
+		FragmentCap: res.FragmentCap, Selection: opts.sel, Skipped: sel.Skipped(), Sensor: cfg.Sensor,
+		Version: buildinfo.Read().String(),
 	})
-	s.WriteText(e.stderr)
-	errs := []error{runErr, aux.write(s), bad.err(len(files))}
+	if !cfg.Quiet {
+		s.WriteText(e.stderr)
+	}
+	errs := []error{runErr, aux.write(e, &s), bad.err(len(files))}
 	return errors.Join(errs...)
 }
 
-// analystFiles are the --summary-json and --report files of a run, created at its start.
+// analystFiles are the --summary-json and --report files of a run, created at its start;
+// nil for one not asked for or sent to stdout.
 type analystFiles struct {
 	summaryJSON, report     *os.File
 	summaryPath, reportPath string
 }
 
 // create creates the files of o, or returns an error (exit status 2) naming the flag.
-func (o *analystOptions) create() (*analystFiles, error) {
+func (o *readOptions) create() (*analystFiles, error) {
 	a := &analystFiles{summaryPath: o.summaryJSON, reportPath: o.report}
-	var err error
-	if o.summaryJSON != "" {
-		if a.summaryJSON, err = os.Create(o.summaryJSON); err != nil {
-			return nil, usagef("--summary-json: %w", err)
+	for _, f := range []struct {
+		flag, path string
+		file       **os.File
+	}{{"--summary-json", o.summaryJSON, &a.summaryJSON}, {"--report", o.report, &a.report}} {
+		if f.path == "" || sinks.IsStdout(f.path) {
+			continue
 		}
-	}
-	if o.report != "" {
-		if a.report, err = os.Create(o.report); err != nil {
+		var err error
+		if *f.file, err = os.Create(f.path); err != nil {
 			a.discard()
-			return nil, usagef("--report: %w", err)
+			return nil, usagef("%s: %w", f.flag, err)
 		}
 	}
 	return a, nil
 }
 
-// write writes the summary into the files and closes them. A failure is reported for each
-// file, once, and never stops the other.
-func (a *analystFiles) write(s report.Summary) error {
+// write writes the summary into the files, or stdout, and closes them. A failure is
+// reported for each file, once, and never stops the other.
+func (a *analystFiles) write(e env, s *report.Summary) error {
 	var errs []error
-	if a.summaryJSON != nil {
-		errs = append(errs, writeFile("--summary-json", a.summaryPath, a.summaryJSON, s.WriteJSON))
-		a.summaryJSON = nil
-	}
-	if a.report != nil {
-		errs = append(errs, writeFile("--report", a.reportPath, a.report, s.WriteHTML))
-		a.report = nil
+	for _, out := range []struct {
+		flag, path string
+		file       **os.File
+		write      func(io.Writer) error
+	}{{"--summary-json", a.summaryPath, &a.summaryJSON, s.WriteJSON}, {"--report", a.reportPath, &a.report, s.WriteHTML}} {
+		switch {
+		case out.path == "":
+		case sinks.IsStdout(out.path):
+			if err := out.write(e.out); err != nil {
+				errs = append(errs, fmt.Errorf("%s: write stdout: %w", out.flag, err))
+			}
+		default:
+			errs = append(errs, writeFile(out.flag, out.path, *out.file, out.write))
+			*out.file = nil
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -265,7 +265,7 @@ func TestBrokenStdoutSparesKafka(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
 		t.Fatalf("exit %v, want status %d; stderr:\n%s", err, exitFailure, stderr.String())
 	}
-	if !regexp.MustCompile(`ntpwatch read: alerts: .*; stdout: 6 lost.*broken pipe`).Match(stderr.Bytes()) {
+	if !regexp.MustCompile(`ntpwatch read: alerts: stdout: 0 delivered, 0 spooled, 6 lost \(.*broken pipe\)`).Match(stderr.Bytes()) {
 		t.Errorf("no line says stdout failed:\n%s", stderr.String())
 	}
 	golden, _ := os.ReadFile("pcaps/reflection.alerts.jsonl")

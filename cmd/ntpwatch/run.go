@@ -33,7 +33,11 @@ func startAnalysis(ctx context.Context, cfg *config.Config, e env, sources []dec
 	}
 	pc := pipeline.Config{Sources: sources, Flush: flush, Detect: cfg.Detect, Outputs: out, Warn: warn}
 	pc.Detect.Sensor = cfg.Sensor
-	if cfg.NTPLog != "" {
+	switch {
+	case sinks.IsStdout(cfg.NTPLog):
+		lines := e.out.Lines()
+		pc.NTPLog = pipeline.NewAuxWriter("--ntp-log "+cfg.NTPLog, lines, lines, warn)
+	case cfg.NTPLog != "":
 		f, err := os.OpenFile(cfg.NTPLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 		if err != nil {
 			closeSources(sources)
@@ -50,7 +54,7 @@ func (a *analysis) run(ctx context.Context) (pipeline.Result, error) {
 	stopHangups := watchHangups(a.out, a.cfg.Output, a.e)
 	res, err := a.p.Run(ctx)
 	stopHangups()
-	if o := res.Outputs; !o.Failed() && (o.Spooled > 0 || o.Replayed > 0 || o.Backlog > 0) {
+	if o := res.Outputs; !a.cfg.Quiet && !o.Failed() && (o.Spooled > 0 || o.Replayed > 0 || o.Backlog > 0) {
 		fmt.Fprintf(a.e.stderr, "ntpwatch: %v\n", setting.Rename(errors.New(res.Outputs.String()), flagOf()))
 	}
 	return res, err

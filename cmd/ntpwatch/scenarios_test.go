@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ type endEvent struct {
 	Reflector, Victim, Scanner netip.Addr // null is the zero Addr
 	Requests, Responses        scenario.Traffic
 	Amplification              *float64
-	Reflectors                 struct{ Count int }
+	Victims, Reflectors        struct{ Count int }
 	Targets                    struct {
 		Count      int
 		Responders []struct{ Amplifier bool }
@@ -30,7 +31,8 @@ type endEvent struct {
 // incident is e in the terms of the scenario facts.
 func (e *endEvent) incident() scenario.Incident {
 	inc := scenario.Incident{Kind: e.Kind, Reflector: e.Reflector, Victim: e.Victim, Scanner: e.Scanner,
-		Requests: e.Requests, Responses: e.Responses, Reflectors: e.Reflectors.Count, Targets: e.Targets.Count}
+		Requests: e.Requests, Responses: e.Responses, Victims: e.Victims.Count, Reflectors: e.Reflectors.Count,
+		Targets: e.Targets.Count}
 	for _, r := range e.Targets.Responders {
 		if r.Amplifier {
 			inc.Amplifiers++
@@ -81,7 +83,7 @@ func TestScenarioFacts(t *testing.T) {
 			if s.HomeNet.IsValid() {
 				args = append(args, "--home-net", s.HomeNet.String())
 			}
-			out, stderr, code := readAlerts(t, append(args, "pcaps/"+s.Name+".pcap")...)
+			out, stderr, code := readAlerts(t, append(args, filepath.Join("pcaps", s.File()))...)
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}

@@ -21,8 +21,8 @@ func sinkFlags(fs *flag.FlagSet, cfg *config.Config) {
 	o := &cfg.Output
 	k := &o.Kafka
 	fs.Var(config.List{P: &o.Sinks}, "sink", "where alerts go: `stdout|file|kafka`, several with commas (default stdout)")
-	fs.StringVar(&o.Format, "format", o.Format, "alert format: `json` (ntpwatch.alert/v1, the default) or eve (Suricata EVE)")
-	fs.StringVar(&o.File, "out", o.File, "`file` of the file sink: appended to, reopened on SIGHUP")
+	fs.StringVar(&o.Format, "format", o.Format, "alert format: `json` (ntpwatch.alert/v1, the default), eve (Suricata EVE) or ecs (Elastic Common Schema)")
+	fs.StringVar(&o.File, "out", o.File, "`file` of the file sink: appended to, reopened on SIGHUP (- for stdout)")
 	fs.Var(config.List{P: &k.Brokers}, "kafka-brokers", "Kafka bootstrap brokers, `host:port,...`")
 	fs.StringVar(&k.Topic, "kafka-topic", k.Topic, "Kafka `topic` (default "+sinks.DefaultKafkaTopic+")")
 	fs.StringVar(&k.ClientID, "kafka-client-id", k.ClientID, "Kafka client `id` (default "+sinks.DefaultKafkaClientID+")")
@@ -50,7 +50,7 @@ var outputFlagOf = map[string]string{
 
 // openOutputs opens the sinks. A file named by a flag that cannot be used is exit status 2.
 func openOutputs(ctx context.Context, cfg sinks.Config, e env) (*sinks.Output, error) {
-	out, err := sinks.Open(ctx, cfg, e.stdout)
+	out, err := sinks.Open(ctx, cfg, e.out)
 	if errors.Is(err, sinks.ErrSetting) {
 		return nil, usageError{err}
 	}

@@ -118,8 +118,14 @@ type Table struct {
 	byPort    [1 << 16]uint8
 }
 
+// TunnelPorts are the UDP ports of the encapsulations the decoder reads inside UDP: GTP-U
+// (2152), VXLAN (4789) and Geneve (6081). The decoder checks them before the table, so no
+// protocol may claim them: its datagrams would be read as tunnels.
+var TunnelPorts = []uint16{2152, 4789, 6081}
+
 // NewTable builds a table of ps, numbering them from 1 in order. It fails on a protocol
-// without a name, ports or classifier, with too many vectors, and on a port claimed twice.
+// without a name, ports or classifier, with too many vectors, on a port claimed twice and on
+// a port of TunnelPorts.
 func NewTable(ps ...*Protocol) (*Table, error) {
 	t := &Table{}
 	if len(ps) >= MaxProtocols {
@@ -143,6 +149,9 @@ func NewTable(ps ...*Protocol) (*Table, error) {
 		q := *p
 		q.ID = uint8(i + 1)
 		for _, port := range q.Ports {
+			if slices.Contains(TunnelPorts, port) {
+				return nil, fmt.Errorf("proto: %s claims port %d, which carries a tunnel the decoder reads", q.Name, port)
+			}
 			if other := t.byPort[port]; other != 0 {
 				return nil, fmt.Errorf("proto: port %d is claimed by %s and %s", port, t.protocols[other-1].Name, q.Name)
 			}

@@ -33,6 +33,9 @@ func TestNewTableRejects(t *testing.T) {
 		{"too many vectors", []*proto.Protocol{tooMany}, "c has"},
 		{"port twice", []*proto.Protocol{entry("a", 7), entry("b", 8, 7)}, "port 7"},
 		{"name twice", []*proto.Protocol{entry("a", 7), entry("a", 8)}, "a is in the table twice"},
+		{"vxlan's port", []*proto.Protocol{entry("a", 53, 4789)}, "a claims port 4789"},
+		{"gtp-u's port", []*proto.Protocol{entry("a", 2152)}, "port 2152"},
+		{"geneve's port", []*proto.Protocol{entry("a", 6081)}, "port 6081"},
 	} {
 		if _, err := proto.NewTable(tc.ps...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)

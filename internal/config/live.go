@@ -11,7 +11,7 @@ import (
 type Live struct {
 	Interface     string `yaml:"interface"`      // -i
 	Engine        string `yaml:"engine"`         // --engine: pcap or afpacket
-	BPF           string `yaml:"bpf"`            // --bpf
+	BPF           string `yaml:"bpf"`            // --bpf; empty for decode's default filter of the interface's link type
 	Snaplen       int    `yaml:"snaplen"`        // --snaplen
 	Promisc       bool   `yaml:"promisc"`        // --promisc
 	Workers       int    `yaml:"workers"`        // --workers (afpacket); 0: one per core but one, at least 2
@@ -21,7 +21,7 @@ type Live struct {
 
 // DefaultLive is the live section given no file and no flags.
 func DefaultLive() Live {
-	return Live{Engine: decode.EnginePcap, BPF: decode.DefaultBPF, Snaplen: decode.DefaultSnaplen,
+	return Live{Engine: decode.EnginePcap, Snaplen: decode.DefaultSnaplen,
 		BufferMiB: decode.DefaultBufferSize >> 20}
 }
 

@@ -13,6 +13,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,7 +89,8 @@ type Pipeline struct {
 	eng     *detect.Engine
 	readers []*reader
 	full    chan *batch
-	free    chan *batch
+	merge   merge
+	waiting atomic.Int32 // batches the merge holds, for Snapshot
 
 	frames  atomic.Uint64 // frames read, stored every framesEvery frames by the readers
 	running atomic.Int32  // readers still reading
@@ -104,15 +106,17 @@ func New(cfg Config) *Pipeline {
 	if cfg.Table == nil {
 		cfg.Table = proto.Default
 	}
-	n := batchesPerReader * len(cfg.Sources)
-	p := &Pipeline{cfg: cfg, full: make(chan *batch, n), free: make(chan *batch, n)}
+	p := &Pipeline{cfg: cfg, full: make(chan *batch, batchesPerReader*len(cfg.Sources))}
 	p.alerts.n = make([][3]atomic.Uint64, len(detect.Kinds()))
-	for range n {
-		p.free <- new(batch)
-	}
 	p.eng = detect.NewEngine(cfg.Detect, p.emit)
-	for _, src := range cfg.Sources {
-		p.readers = append(p.readers, &reader{p: p, src: src, dec: decode.NewDecoder(cfg.Table)})
+	p.merge = merge{live: cfg.Flush.Live, feed: p.feed, advance: p.eng.Advance, tail: math.MinInt64}
+	for i, src := range cfg.Sources {
+		r := &reader{p: p, idx: i, src: src, dec: decode.NewDecoder(cfg.Table), free: make(chan *batch, batchesPerReader)}
+		for range batchesPerReader {
+			r.free <- new(batch)
+		}
+		p.readers = append(p.readers, r)
+		p.merge.streams = append(p.merge.streams, stream{free: r.free})
 	}
 	p.counters = p.eng.Counters()
 	return p
@@ -146,6 +150,9 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(p.readers))
 	p.running.Store(int32(len(p.readers)))
+	for i := range p.merge.streams {
+		p.merge.streams[i].wall = time.Now() // a live reader has holdMax to hand over its first batch
+	}
 	for i, r := range p.readers {
 		wg.Go(func() {
 			defer p.running.Add(-1)
@@ -203,10 +210,10 @@ func (p *Pipeline) emit(a *detect.Alert) {
 	p.cfg.Outputs.Send(a)
 }
 
-// analyse is the analysis goroutine (the caller of Run): it feeds batches to the engine and,
-// in a live run, moves the engine's clock to the latest packet time plus the wall time since
-// that packet arrived when the link is quiet, so that detectors stay on packet time while
-// incidents still update and end.
+// analyse is the analysis goroutine (the caller of Run): it merges the readers' batches in
+// packet time order (merge.go) into the engine and, in a live run, moves the engine's clock
+// on by the wall time since it last moved when the link is quiet and nothing waits in the
+// merge, so that detectors stay on packet time while incidents still update and end.
 func (p *Pipeline) analyse() {
 	var ticks <-chan time.Time
 	if p.cfg.Flush.Live {
@@ -214,22 +221,27 @@ func (p *Pipeline) analyse() {
 		defer t.Stop()
 		ticks = t.C
 	}
-	var lastPacket, lastWall time.Time
+	var lastPacket, lastWall time.Time // the engine's clock as the packets moved it, and when
 	for {
 		select {
 		case b, ok := <-p.full:
 			if !ok {
-				p.publish(lastPacket)
+				p.merge.run(time.Now())
+				p.publish(p.eng.Now())
 				return
 			}
-			p.analyseBatch(b)
-			if b.last.After(lastPacket) {
-				lastPacket, lastWall = b.last, time.Now()
+			now := time.Now()
+			p.merge.add(b, now)
+			p.merge.run(now)
+			if c := p.eng.Now(); c.After(lastPacket) {
+				lastPacket, lastWall = c, now
 			}
-			p.free <- b
 			p.publish(lastPacket)
 		case now := <-ticks:
-			if !lastPacket.IsZero() && now.Sub(lastWall) >= tick {
+			p.merge.run(now) // a reader may have gone quiet: what waited for it goes
+			if c := p.eng.Now(); c.After(lastPacket) {
+				lastPacket, lastWall = c, now
+			} else if p.merge.held == 0 && !lastPacket.IsZero() && now.Sub(lastWall) >= tick {
 				p.eng.Advance(lastPacket.Add(now.Sub(lastWall)))
 			}
 			p.publish(lastPacket)
@@ -237,25 +249,20 @@ func (p *Pipeline) analyse() {
 	}
 }
 
-// analyseBatch feeds one batch to the NTP log and the engine, then moves the engine's clock
-// to the batch's latest frame.
-func (p *Pipeline) analyseBatch(b *batch) {
-	for i := range b.n {
-		pkt := &b.pkts[i]
-		if p.cfg.NTPLog != nil && pkt.Kind == decode.KindMessage && pkt.NTP.Mode != 0 {
-			p.cfg.NTPLog.WriteNTP(pkt)
-		}
-		p.eng.Observe(pkt)
+// feed hands packet i of b to the NTP log and the engine.
+func (p *Pipeline) feed(b *batch, i int) {
+	pkt := &b.pkts[i]
+	if p.cfg.NTPLog != nil && pkt.Kind == decode.KindMessage && pkt.NTP.Mode != 0 {
+		p.cfg.NTPLog.WriteNTP(pkt)
 	}
-	if !b.last.IsZero() {
-		p.eng.Advance(b.last)
-	}
+	p.eng.Observe(pkt)
 }
 
 // publish stores the engine's counters for Snapshot. Counters costs nothing, so it is taken
 // after every batch.
 func (p *Pipeline) publish(lastPacket time.Time) {
 	c := p.eng.Counters()
+	p.waiting.Store(int32(p.merge.held))
 	p.mu.Lock()
 	p.counters, p.last = c, lastPacket
 	p.mu.Unlock()
@@ -268,9 +275,11 @@ type Snapshot struct {
 	Engine  detect.Counters
 	Alerts  [][3]uint64 // events by kind (detect.Kinds order) and state (start, update, end)
 	Outputs sinks.Stats
-	// LastPacket is the packet time of the latest batch analysed; zero before the first.
+	// LastPacket is the engine's clock, the time of the latest packet analysed; zero before
+	// the first.
 	LastPacket time.Time
-	// Queue and QueueCap are the batches waiting for the engine and the room for them.
+	// Queue and QueueCap are the batches waiting for the engine (in the channel and in the
+	// merge of several readers) and the room for them.
 	Queue, QueueCap int
 	// Readers and Running are the sources and the ones still being read.
 	Readers, Running int
@@ -280,7 +289,7 @@ type Snapshot struct {
 
 // Snapshot returns the run's counters as the goroutines last published them.
 func (p *Pipeline) Snapshot() Snapshot {
-	s := Snapshot{Queue: len(p.full), QueueCap: cap(p.full), Readers: len(p.readers),
+	s := Snapshot{Queue: len(p.full) + int(p.waiting.Load()), QueueCap: cap(p.full), Readers: len(p.readers),
 		Running: int(p.running.Load()), FragmentCap: decode.DefaultFragmentCap * len(p.readers)}
 	for _, r := range p.readers {
 		r.mu.Lock()

@@ -17,14 +17,28 @@ type batch struct {
 	pkts [batchSize]decode.Packet
 	n    int
 	last time.Time
+	src  int // the reader's index
+	// tail is set when last is the time of a frame the batch does not carry (other traffic
+	// after its last packet): the engine's clock moves to it when the batch has been fed.
+	tail bool
+	// quiet is set when the batch went because the source reported a quiet link, final on
+	// the reader's last batch.
+	quiet, final bool
+}
+
+// reset empties b for reader src.
+func (b *batch) reset(src int) {
+	b.n, b.last, b.src, b.tail, b.quiet, b.final = 0, time.Time{}, src, false, false, false
 }
 
 // reader is one source's goroutine with its decoder. What it publishes for Snapshot and Run
 // is guarded by mu; the rest belongs to its goroutine.
 type reader struct {
-	p   *Pipeline
-	src decode.Source
-	dec *decode.Decoder
+	p    *Pipeline
+	idx  int
+	src  decode.Source
+	dec  *decode.Decoder
+	free chan *batch // its batches, back from the analysis goroutine
 
 	mu      sync.Mutex
 	stats   decode.Stats
@@ -57,8 +71,8 @@ func (r *reader) run(ctx context.Context) error {
 	p := r.p
 	flush := p.cfg.Flush
 	age := int64(flush.Age)
-	b := <-p.free
-	b.n, b.last = 0, time.Time{}
+	b := <-r.free
+	b.reset(r.idx)
 	var first int64 // packet time of the batch's first packet
 	var f decode.Frame
 	var span timeSpan // local, not a field: the goroutine's own, published with the counters
@@ -66,10 +80,11 @@ func (r *reader) run(ctx context.Context) error {
 	published := time.Now()
 	hand := func() {
 		p.full <- b
-		b = <-p.free
-		b.n, b.last = 0, time.Time{}
+		b = <-r.free
+		b.reset(r.idx)
 	}
 	defer func() {
+		b.final = true
 		p.full <- b
 		r.publish(span)
 		p.frames.Store(uint64(frames))
@@ -86,9 +101,9 @@ func (r *reader) run(ctx context.Context) error {
 				}
 				return nil
 			case flush.Live && errors.Is(err, decode.ErrTimeout):
-				if b.n > 0 || !b.last.IsZero() {
-					hand()
-				}
+				// Even empty, the batch tells the merge that this reader holds nothing back.
+				b.quiet = true
+				hand()
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -122,7 +137,7 @@ func (r *reader) run(ctx context.Context) error {
 		t := pkt.Time.UnixNano()
 		span.add(t)
 		b.last = pkt.Time
-		if kind == decode.KindOther {
+		if b.tail = kind == decode.KindOther; b.tail {
 			continue // counted by the decoder; nothing for the engine but the clock
 		}
 		if b.n == 0 {

@@ -132,3 +132,54 @@ func buildSpoofedEgress(c *capture, rng *rand.Rand) {
 		clientTrafficFrom(c, rng, addr(cl), addr("203.0.113.123"), Epoch.Add(time.Duration(i)*time.Second), 30*time.Second)
 	}
 }
+
+// reflectionVia is the reflection sample made small for the samples of tunnels, mirror
+// sessions and link types: the home NTP server answers 25 forged 8-byte MON_GETLIST_1
+// requests for the victim, two a second, with full 100-packet replies (1,100,000 payload
+// bytes, past reflection's threshold of 1,000,000 a minute), among the polls of five clients.
+// IPv6 servers list IPv6 clients.
+func reflectionVia(server, victim string, vlans []uint16) func(c *capture, rng *rand.Rand) {
+	return func(c *capture, rng *rand.Rand) {
+		s, v := addr(server), addr(victim)
+		list, client := MonitorList(v, 600), addr("192.0.2.30")
+		if s.Is6() {
+			list, client = []netip.Addr{v}, addr("2001:db8:c::1")
+			for a := client; len(list) < 600; a = a.Next() {
+				list = append(list, a)
+			}
+			client = addr("2001:db8:c::1001")
+		}
+		var clients []netip.Addr
+		for range 5 {
+			clients = append(clients, client)
+			client = client.Next()
+		}
+		clientTrafficVLAN(c, rng, s, clients, vlans, Epoch, time.Minute)
+		monlistAttack(c, rng, s, v, list, vlans, viaRequests, 8, Epoch.Add(10*time.Second), 500*time.Millisecond)
+	}
+}
+
+// buildRequestFlood is a patched home server, 198.51.100.20, flooded with forged 8-byte
+// MON_GETLIST_1 requests, 150 a second for 12 s, whose sources are six victims in turn (an
+// attacker reflecting at them through a server it believes unpatched). The server answers one
+// request in ten with the 8-byte err=4 reply of a patched ntpd and rate-limits the others
+// away, among the mode 3/4 traffic of its 40 clients.
+func buildRequestFlood(c *capture, rng *rand.Rand) {
+	server := addr("198.51.100.20")
+	clientTraffic(c, rng, server, MonitorList(addr("192.0.2.40"), 40), Epoch, 90*time.Second)
+	ports := make([]uint16, floodSources)
+	for i := range ports {
+		ports[i] = EphemeralPort(rng)
+	}
+	start := Epoch.Add(20 * time.Second)
+	for i := range floodRequests {
+		src := i % floodSources
+		victim := netip.AddrFrom4([4]byte{203, 0, 113, byte(11 + src)})
+		t := start.Add(time.Duration(i) * time.Second / 150).Add(jitter(rng, time.Millisecond))
+		up := &Endpoints{SrcMAC: macRouter, DstMAC: macServer, Src: victim, Dst: server, SrcPort: ports[src], DstPort: 123}
+		c.udp(t, up, MonlistRequest(8))
+		if i%10 == 0 {
+			c.udp(t.Add(200*time.Microsecond), up.Reverse(), noDataReply(2))
+		}
+	}
+}

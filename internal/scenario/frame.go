@@ -53,12 +53,8 @@ func AppendUDP(b []byte, ep *Endpoints, ipID uint16, payload []byte) []byte {
 		b = appendUDP(b, ep, udpLen, payload, 0)
 	} else {
 		b = appendEthernet(b, ep, ep.VLANs, etherTypeIPv6)
-		b = append(b, 0x60, 0, 0, 0)
-		b = binary.BigEndian.AppendUint16(b, uint16(udpLen))
-		b = append(b, protoUDP, 64)
+		b = appendIPv6(b, ep, protoUDP, udpLen)
 		s, d := ep.Src.As16(), ep.Dst.As16()
-		b = append(b, s[:]...)
-		b = append(b, d[:]...)
 		// The pseudo-header sum: addresses, upper-layer length and next header.
 		var pseudo uint32
 		for i := 0; i < 16; i += 2 {
@@ -68,6 +64,27 @@ func AppendUDP(b []byte, ep *Endpoints, ipID uint16, payload []byte) []byte {
 		b = appendUDP(b, ep, udpLen, payload, pseudo)
 	}
 	return pad(b, start)
+}
+
+// appendIPv6 appends a 40-byte IPv6 header for a body of bodyLen bytes of protocol: hop
+// limit 64.
+func appendIPv6(b []byte, ep *Endpoints, protocol byte, bodyLen int) []byte {
+	b = append(b, 0x60, 0, 0, 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(bodyLen))
+	b = append(b, protocol, 64)
+	s, d := ep.Src.As16(), ep.Dst.As16()
+	b = append(b, s[:]...)
+	return append(b, d[:]...)
+}
+
+// appendIP appends an IPv4 or IPv6 header (by ep's address family) and body.
+func appendIP(b []byte, ep *Endpoints, ipID uint16, protocol byte, body []byte) []byte {
+	if ep.Src.Is4() {
+		b = appendIPv4(b, ep, ipID, protocol, len(body))
+	} else {
+		b = appendIPv6(b, ep, protocol, len(body))
+	}
+	return append(b, body...)
 }
 
 // AppendTCP appends to b an Ethernet/IPv4 frame with a bare 20-byte TCP header and

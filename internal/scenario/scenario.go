@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/gopacket/layers"
 )
 
 // Scenario is one deterministic capture and what it holds.
@@ -25,6 +27,9 @@ type Scenario struct {
 	About string // one line for pcaps/README.md and `ntpgen list`
 	// Snaplen is the snaplen the sample in pcaps/ is written with; 0 keeps whole frames.
 	Snaplen int
+	// Compressed says that the sample in pcaps/ is gzip-compressed: NAME.pcap.gz, which
+	// ntpwatch reads as it is, as Wireshark does.
+	Compressed bool
 	// HomeNet is the network the scenario's tap guards, which ntpwatch must be told
 	// (--home-net) to tell inside from outside; the zero Prefix where the scenario needs none.
 	HomeNet netip.Prefix
@@ -33,6 +38,26 @@ type Scenario struct {
 	Incidents []Incident
 
 	build func(c *capture, rng *rand.Rand)
+	// carry, when set, makes the carrier that puts the frames on the tapped link: a tunnel,
+	// a mirror session or a link that is not Ethernet.
+	carry func() carrier
+}
+
+// File is the sample's file name in pcaps/: NAME.pcap, or NAME.pcap.gz when Compressed.
+func (s *Scenario) File() string {
+	if s.Compressed {
+		return s.Name + ".pcap.gz"
+	}
+	return s.Name + ".pcap"
+}
+
+// Link is the link type of the scenario's frames: Ethernet, unless its carrier is another
+// link.
+func (s *Scenario) Link() layers.LinkType {
+	if s.carry == nil {
+		return layers.LinkTypeEthernet
+	}
+	return s.carry().link()
 }
 
 // Incident is one incident of a scenario as its design makes it, in the terms of the end
@@ -42,6 +67,7 @@ type Incident struct {
 	Kind                       string // the alert's kind: "reflection", "scan", ...
 	Reflector, Victim, Scanner netip.Addr
 	Requests, Responses        Traffic
+	Victims                    int // distinct victims (exposed_amplifier, reflection, request_flood)
 	Reflectors                 int // distinct reflectors (victim_flood, spoofed_egress)
 	Targets                    int // distinct addresses probed (scan)
 	Amplifiers, Patched        int // scan responders that answered with data, and with err=4
@@ -50,7 +76,8 @@ type Incident struct {
 // Traffic is a count of packets and of their UDP payload bytes.
 type Traffic struct{ Packets, Bytes uint64 }
 
-// Frame is one Ethernet frame of a scenario, whole, and when it was captured.
+// Frame is one frame of a scenario, whole, and when it was captured: an Ethernet frame, or a
+// frame of the scenario's Link.
 type Frame struct {
 	Time time.Time
 	Data []byte
@@ -74,22 +101,40 @@ func Find(name string) (*Scenario, error) {
 }
 
 // Frames builds the scenario from seed and returns its frames in time order; frames of the
-// same instant keep the order the scenario made them in.
+// same instant keep the order the scenario made them in. A scenario with a carrier has its
+// frames wrapped in that order.
 func (s *Scenario) Frames(seed uint64) []Frame {
 	c := &capture{}
 	s.build(c, rand.New(rand.NewPCG(seed, 0x6e7470)))
-	slices.SortStableFunc(c.frames, func(a, b Frame) int { return a.Time.Compare(b.Time) })
-	return c.frames
+	slices.SortStableFunc(c.frames, func(a, b made) int { return a.Time.Compare(b.Time) })
+	frames := make([]Frame, len(c.frames))
+	var car carrier
+	if s.carry != nil {
+		car = s.carry()
+	}
+	for i, m := range c.frames {
+		frames[i] = m.Frame
+		if car != nil {
+			frames[i].Data = car.wrap(m.Frame, m.ep)
+		}
+	}
+	return frames
 }
 
 // capture collects a scenario's frames as it makes them, out of time order.
 type capture struct {
-	frames []Frame
+	frames []made
 	ipID   uint16
+}
+
+// made is a frame as the scenario made it, with the endpoints it went between.
+type made struct {
+	Frame
+	ep *Endpoints
 }
 
 // udp adds one UDP datagram at time t.
 func (c *capture) udp(t time.Time, ep *Endpoints, payload []byte) {
 	c.ipID++
-	c.frames = append(c.frames, Frame{Time: t, Data: AppendUDP(nil, ep, c.ipID, payload)})
+	c.frames = append(c.frames, made{Frame{Time: t, Data: AppendUDP(nil, ep, c.ipID, payload)}, ep})
 }

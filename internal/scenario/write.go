@@ -27,10 +27,10 @@ const (
 // maxSnaplen is the snaplen written when a capture keeps whole frames.
 const maxSnaplen = 65535
 
-// Write writes frames to w as an Ethernet capture in format, in the order given, keeping at
-// most snaplen bytes of each frame (0 keeps them whole) and its length on the wire. It
-// buffers its output and flushes it before returning.
-func Write(w io.Writer, frames []Frame, format Format, snaplen int) error {
+// Write writes frames to w as a capture of link type link (a Scenario's Link) in format, in
+// the order given, keeping at most snaplen bytes of each frame (0 keeps them whole) and its
+// length on the wire. It buffers its output and flushes it before returning.
+func Write(w io.Writer, frames []Frame, link layers.LinkType, format Format, snaplen int) error {
 	sl := uint32(snaplen)
 	if snaplen <= 0 || snaplen > maxSnaplen {
 		sl = maxSnaplen
@@ -46,13 +46,13 @@ func Write(w io.Writer, frames []Frame, format Format, snaplen int) error {
 		if format == PCAPNanos {
 			cw = pcapgo.NewWriterNanos(bw)
 		}
-		if err := cw.WriteFileHeader(sl, layers.LinkTypeEthernet); err != nil {
+		if err := cw.WriteFileHeader(sl, link); err != nil {
 			return err
 		}
 		pw = cw
 	case PCAPNG:
 		nw, err := pcapgo.NewNgWriterInterface(bw, pcapgo.NgInterface{
-			Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: sl,
+			Name: "eth0", LinkType: link, SnapLength: sl,
 			TimestampResolution: 9,
 		}, pcapgo.DefaultNgWriterOptions)
 		if err != nil {
@@ -79,7 +79,7 @@ func Write(w io.Writer, frames []Frame, format Format, snaplen int) error {
 
 // WriteFile writes frames to the file path as Write does; a name ending in .gz is
 // gzip-compressed, as ntpwatch reads it.
-func WriteFile(path string, frames []Frame, format Format, snaplen int) (err error) {
+func WriteFile(path string, frames []Frame, link layers.LinkType, format Format, snaplen int) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func WriteFile(path string, frames []Frame, format Format, snaplen int) (err err
 		gz = gzip.NewWriter(f)
 		w = gz
 	}
-	if err := Write(w, frames, format, snaplen); err != nil {
+	if err := Write(w, frames, link, format, snaplen); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if gz != nil {

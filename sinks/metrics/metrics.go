@@ -17,6 +17,7 @@ import (
 	"github.com/ntpwatch/ntpwatch/decode"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
+	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -38,6 +39,7 @@ var (
 	mMessages   = metricDesc{"ntpwatch_protocol_messages_total", "Messages by protocol and by what they are: request or response of a vector, or other (no part in amplification).", []string{"protocol", "direction", "vector"}, true}
 	mNTP        = metricDesc{"ntpwatch_ntp_messages_total", "NTP messages by mode (1-7).", []string{"mode"}, true}
 	mProblems   = metricDesc{"ntpwatch_decode_problems_total", "Frames whose decoding stopped, by reason.", []string{"reason"}, true}
+	mEncaps     = metricDesc{"ntpwatch_encapsulated_packets_total", "Frames by the VLAN tags, tunnels and mirror encapsulations they went through, each counted once per frame.", []string{"encapsulation"}, true}
 	mKernelRecv = metricDesc{"ntpwatch_kernel_received_packets_total", "Frames the capture filter passed, as the kernel counts them (dropped ones included).", nil, true}
 	mKernelDrop = metricDesc{"ntpwatch_kernel_dropped_packets_total", "Frames the kernel dropped because the capture ring was full.", nil, true}
 	mIfDrop     = metricDesc{"ntpwatch_interface_dropped_packets_total", "Frames the interface or its driver dropped (pcap engine only).", nil, true}
@@ -59,14 +61,16 @@ var (
 	mBatchCap   = metricDesc{"ntpwatch_analysis_queue_capacity_batches", "The capacity of the queue in front of the detection engine.", nil, false}
 	mLastPacket = metricDesc{"ntpwatch_last_packet_timestamp_seconds", "Packet time of the latest packet the engine saw (Unix seconds); against the wall clock it shows how far analysis lags.", nil, false}
 	mWorkers    = metricDesc{"ntpwatch_capture_workers", "Capture goroutines still running; fewer than started means a source failed.", nil, false}
+	mBuildInfo  = metricDesc{"ntpwatch_build_info", "Always 1: the version, commit and Go version of the running ntpwatch, in its labels.", []string{"version", "revision", "goversion"}, false}
 )
 
 // all lists every metric, in the order of docs/live.md.
 var all = []*metricDesc{
-	&mPackets, &mBytes, &mDecoded, &mMessages, &mNTP, &mProblems, &mKernelRecv, &mKernelDrop, &mIfDrop,
+	&mPackets, &mBytes, &mDecoded, &mMessages, &mNTP, &mProblems, &mEncaps, &mKernelRecv, &mKernelDrop,
+	&mIfDrop,
 	&mTableLen, &mTableCap, &mTableEvict, &mTableRefus, &mTableDefer, &mAlerts, &mIncidents,
 	&mDelivered, &mFailures, &mSpooled, &mReplayed, &mDropped, &mSinkQueue, &mSinkCap,
-	&mBatchQueue, &mBatchCap, &mLastPacket, &mWorkers,
+	&mBatchQueue, &mBatchCap, &mLastPacket, &mWorkers, &mBuildInfo,
 }
 
 // Names lists every metric name of the collector, in the documented order.
@@ -82,6 +86,7 @@ func Names() []string {
 type collector struct {
 	snap  func() pipeline.Snapshot
 	table *proto.Table
+	build buildinfo.Info
 	descs map[*metricDesc]*prometheus.Desc
 }
 
@@ -91,7 +96,7 @@ func NewCollector(snap func() pipeline.Snapshot, table *proto.Table) prometheus.
 	if table == nil {
 		table = proto.Default
 	}
-	c := &collector{snap: snap, table: table, descs: make(map[*metricDesc]*prometheus.Desc)}
+	c := &collector{snap: snap, table: table, build: buildinfo.Read(), descs: make(map[*metricDesc]*prometheus.Desc)}
 	for _, m := range all {
 		c.descs[m] = prometheus.NewDesc(m.name, m.help, m.labels, nil)
 	}
@@ -138,6 +143,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range decode.Problems() {
 		put(&mProblems, float64(ds.Problems[p]), p.String())
 	}
+	for _, k := range decode.EncapKinds() {
+		put(&mEncaps, float64(ds.Encaps[k]), k.String())
+	}
 	put(&mKernelRecv, float64(cs.Received))
 	put(&mKernelDrop, float64(cs.Dropped))
 	put(&mIfDrop, float64(cs.IfDropped))
@@ -176,18 +184,26 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	put(&mLastPacket, last)
 	put(&mWorkers, float64(s.Running))
+	put(&mBuildInfo, 1, c.build.Short(), c.build.Revision, c.build.GoVersion)
 }
 
-// Serve serves /metrics from a private registry (the run's collector, the Go runtime's and the
-// process's) and /healthz on ln: healthy while every source is still being read. The returned
-// function shuts the server down.
-func Serve(ln net.Listener, snap func() pipeline.Snapshot, table *proto.Table) (stop func()) {
+// Registry is the private registry /metrics serves: the run's collector, the Go runtime's and
+// the process's.
+func Registry(snap func() pipeline.Snapshot, table *proto.Table) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		NewCollector(snap, table),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	return reg
+}
+
+// Serve serves /metrics from a private registry (the run's collector, the Go runtime's and the
+// process's) and /healthz on ln: healthy while every source is still being read. The returned
+// function shuts the server down.
+func Serve(ln net.Listener, snap func() pipeline.Snapshot, table *proto.Table) (stop func()) {
+	reg := Registry(snap, table)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {

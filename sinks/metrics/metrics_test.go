@@ -15,6 +15,7 @@ import (
 	"github.com/ntpwatch/ntpwatch/decode"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
+	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/internal/testutil"
 	"github.com/ntpwatch/ntpwatch/sinks"
@@ -33,6 +34,7 @@ func snapshot() pipeline.Snapshot {
 	ntp.Messages, ntp.Requests[proto.VectorMonlist], ntp.Responses[proto.VectorMonlist] = 700, 6, 600
 	ds.NTPModes[3], ds.NTPModes[4], ds.NTPModes[7] = 47, 47, 606
 	ds.Problems[decode.ProblemNTPShort] = 3
+	ds.Encaps[decode.EncapVLAN], ds.Encaps[decode.EncapGRE], ds.Encaps[decode.EncapERSPAN] = 40, 12, 11
 	ds.FragmentsTracked, ds.FragmentEvictions = 1, 0
 	s.Capture = decode.CaptureStats{Received: 1010, Dropped: 10, IfDropped: 1}
 	cfg := detect.DefaultConfig()
@@ -57,7 +59,10 @@ func snapshot() pipeline.Snapshot {
 // rewrites it. It needs no capture and no root.
 func TestMetricsPage(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(snapshot, nil))
+	c := NewCollector(snapshot, nil).(*collector)
+	// The build of the test binary depends on the toolchain: the page shows a fixed one.
+	c.build = buildinfo.Info{Version: "v1.2.3", Revision: "0123456789abcdef0123456789abcdef01234567", GoVersion: "go1.26.0"}
+	reg.MustRegister(c)
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +45,37 @@ type reportData struct {
 	MoreRows  uint64
 	Undrawn   int // incidents without a chart
 	Talkers   []talkerTable
+	Remedies  []remedy
 	Generated string
+}
+
+// remedy is what the operator of a server should do: the remediation of its incidents.
+type remedy struct {
+	Subject netip.Addr
+	Vectors string
+	Text    string
+}
+
+// remedies lists the remediation text of each server once, with the vectors it was abused
+// through, in the order of the servers' first incidents.
+func remedies(rows []incidentRow) []remedy {
+	var out []remedy
+	seen := map[string]int{}
+	for _, r := range rows {
+		if r.Remediation == "" {
+			continue
+		}
+		key := r.Subject.String() + "\x00" + r.Remediation
+		if i, ok := seen[key]; ok {
+			if !slices.Contains(strings.Split(out[i].Vectors, ", "), r.Vector) {
+				out[i].Vectors += ", " + r.Vector
+			}
+			continue
+		}
+		seen[key] = len(out)
+		out = append(out, remedy{r.Subject, r.Vector, r.Remediation})
+	}
+	return out
 }
 
 type talkerTable struct {
@@ -67,6 +98,7 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 	for i := range drawn {
 		d.Charts = append(d.Charts, newChart(&drawn[i], s.timelines[drawn[i].ID], s.detected[drawn[i].ID]))
 	}
+	d.Remedies = remedies(d.Rows)
 	d.Talkers = []talkerTable{
 		{"Top reflectors", "reflector", s.Incidents.TopReflectors},
 		{"Top victims", "victim", s.Incidents.TopVictims},
@@ -182,6 +214,8 @@ func describeIncident(r *incidentRow) (title, sub string) {
 		title = fmt.Sprintf("Scan: %s probed %d hosts", r.Subject, r.Peers)
 	case "spoofed_egress":
 		title = fmt.Sprintf("Spoofed egress: requests forged as %s", r.Subject)
+	case "request_flood":
+		title = fmt.Sprintf("Request flood: %s receives requests forged as %s", r.Subject, peer)
 	default:
 		title = fmt.Sprintf("%s: %s", r.Kind, r.Subject)
 	}

@@ -46,13 +46,28 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// collides tells whether lines written to stdout would land on the terminal of stderr, where
+// the bar redraws its line with carriage returns: a bar and alert lines there garble each
+// other, so then no bar is drawn.
+func collides(stderr, stdout io.Writer) bool {
+	e, ok1 := stderr.(*os.File)
+	o, ok2 := stdout.(*os.File)
+	if !ok1 || !ok2 || !isTerminal(stdout) {
+		return false
+	}
+	ei, err1 := e.Stat()
+	oi, err2 := o.Stat()
+	return err1 != nil || err2 != nil || os.SameFile(ei, oi)
+}
+
 // StartProgress starts the bar for src, whose frames read so far frames returns, when stderr
-// is a terminal and quiet is off; otherwise the returned Progress only passes warnings
-// through.
-func StartProgress(stderr io.Writer, quiet bool, src decode.Source, frames func() uint64) *Progress {
+// is a terminal that stdout, where the run writes while it reads (nil when it writes
+// nothing there), does not share, and quiet is off; otherwise the returned Progress only
+// passes warnings through.
+func StartProgress(stderr, stdout io.Writer, quiet bool, src decode.Source, frames func() uint64) *Progress {
 	p := &Progress{w: stderr}
 	pr, ok := src.(decode.Progresser)
-	if quiet || !ok || !isTerminal(stderr) {
+	if quiet || !ok || !isTerminal(stderr) || stdout != nil && collides(stderr, stdout) {
 		return p
 	}
 	_, total := pr.Progress()

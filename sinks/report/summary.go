@@ -34,12 +34,32 @@ type Summary struct {
 
 type inputSummary struct {
 	Files     []string          `json:"files"`
+	Selection *selectionSummary `json:"selection"` // null when every frame was analysed
 	Packets   uint64            `json:"packets"`
 	WireBytes uint64            `json:"wire_bytes"`
 	First     *time.Time        `json:"first_packet"` // null when no packet was read
 	Last      *time.Time        `json:"last_packet"`
 	Duration  float64           `json:"duration_seconds"`
 	LinkTypes map[string]uint64 `json:"link_types"` // frames by link type name, the ones seen
+	// Encapsulations counts frames by the encapsulations they went through (VLAN tags,
+	// tunnels, mirror sessions), the ones seen.
+	Encapsulations map[string]uint64 `json:"encapsulations"`
+	// NotIP counts the frames of other network protocols (ARP, LLDP...): the link's traffic,
+	// not a problem of the capture.
+	NotIP uint64 `json:"not_ip"`
+	// ClockOutliers and ClockSteps count the frames whose time lay far from the capture's
+	// clock and the steps back of that clock (detect.Counters).
+	ClockOutliers uint64 `json:"clock_outliers"`
+	ClockSteps    uint64 `json:"clock_steps"`
+}
+
+// selectionSummary is what picked the frames analysed: read's filter, -c and time window.
+type selectionSummary struct {
+	Filter  string     `json:"filter"` // "" for none
+	Count   uint64     `json:"count"`  // 0 for no limit
+	Start   *time.Time `json:"start"`  // null when open
+	End     *time.Time `json:"end"`
+	Skipped uint64     `json:"skipped"` // frames read but not analysed: outside the window or refused by the filter
 }
 
 type ntpSummary struct {
@@ -125,18 +145,34 @@ type tableSummary struct {
 	Deferred  uint64 `json:"deferred"` // first packets of new hosts turned away at the cap
 }
 
+// alertsSummary says what became of the alerts. The totals add up every sink's counts, so
+// with two sinks an alert delivered to both counts twice; Events counts each alert once.
 type alertsSummary struct {
+	Events    uint64        `json:"events"` // alert events emitted
+	Delivered uint64        `json:"delivered"`
+	Spooled   uint64        `json:"spooled"`
+	Lost      uint64        `json:"lost"`
+	Replayed  uint64        `json:"replayed"`
+	Backlog   uint64        `json:"backlog"` // alerts of earlier runs still in the spool
+	Sinks     []sinkSummary `json:"sinks"`
+}
+
+type sinkSummary struct {
+	Name      string `json:"name"`
 	Delivered uint64 `json:"delivered"`
 	Spooled   uint64 `json:"spooled"`
 	Lost      uint64 `json:"lost"`
 	Replayed  uint64 `json:"replayed"`
-	Backlog   uint64 `json:"backlog"` // alerts of earlier runs still in the spool
+	Backlog   uint64 `json:"backlog"`         // alerts of earlier runs still in the spool
+	Error     string `json:"error,omitempty"` // the sink's last error, when it lost or spooled alerts
 }
 
 type runSummary struct {
 	Elapsed          float64 `json:"elapsed_seconds"`
 	PacketsPerSecond float64 `json:"packets_per_second"`
 	Interrupted      bool    `json:"interrupted"` // a signal ended the run before its input did
+	Sensor           string  `json:"sensor"`
+	Version          string  `json:"version"` // of the ntpwatch that ran
 }
 
 // modeNames are the NTP modes of RFC 5905 section 7.3, and 6 and 7 as ntpq and ntpdc use them.
@@ -154,6 +190,10 @@ type Input struct {
 	Elapsed     time.Duration
 	Interrupted bool // a signal ended the run before its input did
 	FragmentCap int  // the capacity of the decoders' fragment tables together
+	Selection   decode.Selection
+	Skipped     uint64 // frames the selection did not pass
+	Sensor      string // the sensor name the alerts carry
+	Version     string // ntpwatch's version, as the version command prints it
 }
 
 // Build gathers the figures of a finished run.
@@ -170,7 +210,8 @@ func Build(in Input) Summary {
 			names[i] = "stdin"
 		}
 	}
-	s.Inputs = inputSummary{Files: names, Packets: ds.Frames, WireBytes: ds.WireBytes, LinkTypes: map[string]uint64{}}
+	s.Inputs = inputSummary{Files: names, Packets: ds.Frames, WireBytes: ds.WireBytes, LinkTypes: map[string]uint64{},
+		ClockOutliers: es.ClockOutliers, ClockSteps: es.ClockSteps}
 	if in.Seen {
 		first, last := in.First.UTC(), in.Last.UTC()
 		s.Inputs.First, s.Inputs.Last = &first, &last
@@ -183,6 +224,17 @@ func Build(in Input) Summary {
 	}
 	if ds.OtherLinkTypes > 0 {
 		s.Inputs.LinkTypes["other"] += ds.OtherLinkTypes
+	}
+	s.Inputs.NotIP = ds.NotIP
+	s.Inputs.Encapsulations = map[string]uint64{}
+	for _, k := range decode.EncapKinds() {
+		if n := ds.Encaps[k]; n > 0 {
+			s.Inputs.Encapsulations[k.String()] = n
+		}
+	}
+	if sel := in.Selection; !sel.IsZero() {
+		s.Inputs.Selection = &selectionSummary{Filter: sel.Filter, Count: sel.Count, Skipped: in.Skipped,
+			Start: utcOrNil(sel.Start), End: utcOrNil(sel.End)}
 	}
 
 	ntp := in.Table.Protocols()[0]
@@ -227,12 +279,25 @@ func Build(in Input) Summary {
 		Evictions: ds.FragmentEvictions})
 
 	rep := &in.Outputs
-	s.Alerts = alertsSummary{rep.Delivered, rep.Spooled, rep.Lost, rep.Replayed, rep.Backlog}
+	s.Alerts = alertsSummary{Delivered: rep.Delivered, Spooled: rep.Spooled, Lost: rep.Lost, Replayed: rep.Replayed,
+		Backlog: rep.Backlog, Sinks: []sinkSummary{}}
+	for _, k := range es.Kinds {
+		s.Alerts.Events += k.Events
+	}
+	for _, r := range rep.Sinks {
+		ss := sinkSummary{Name: r.Name, Delivered: r.Delivered, Spooled: r.Spooled, Lost: r.Lost, Replayed: r.Replayed,
+			Backlog: r.Backlog}
+		if r.Err != nil && (r.Lost > 0 || r.Spooled > 0 || r.Backlog > 0 || r.Broken) {
+			ss.Error = r.Err.Error()
+		}
+		s.Alerts.Sinks = append(s.Alerts.Sinks, ss)
+	}
 	s.Run.Elapsed = in.Elapsed.Seconds()
 	if in.Elapsed > 0 {
 		s.Run.PacketsPerSecond = float64(ds.Frames) / in.Elapsed.Seconds()
 	}
 	s.Run.Interrupted = in.Interrupted
+	s.Run.Sensor, s.Run.Version = in.Sensor, in.Version
 	s.timelines = map[string][]detect.Point{}
 	s.detected = map[string]time.Time{}
 	for _, in := range es.Incidents {
@@ -240,6 +305,14 @@ func Build(in Input) Summary {
 		s.detected[in.ID] = in.Detected
 	}
 	return s
+}
+
+func utcOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 func newIncidentRow(in detect.IncidentSummary) incidentRow {

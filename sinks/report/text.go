@@ -32,13 +32,28 @@ func (s *Summary) WriteText(w io.Writer) {
 		files = fmt.Sprintf("%d files: %s .. %s", len(in.Files), in.Files[0], in.Files[len(in.Files)-1])
 	}
 	line("input", "%s", files)
-	line("", "%s packets, %s on the wire%s", Commas(in.Packets), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	if sel := in.Selection; sel != nil {
+		line("", "%s, %s skipped", sel.Describe(), Count(sel.Skipped, "frame"))
+	}
+	line("", "%s, %s on the wire%s", Count(in.Packets, "packet"), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	if len(in.Encapsulations) > 0 {
+		line("", "encapsulated%s", nonZero(in.Encapsulations, encapNames(), ""))
+	}
 	if in.First != nil {
 		line("", "%s .. %s (%s)", in.First.Format("2006-01-02 15:04:05.000"), timeAfter(*in.First, *in.Last),
 			shortDuration(in.Duration))
 	}
+	if in.ClockOutliers+in.ClockSteps > 0 {
+		line("", "clock: %s counted at the clock's time, %s back (time went on)",
+			Count(in.ClockOutliers, "outlier frame"), Count(in.ClockSteps, "step"))
+	}
+	// Frames of other network protocols (ARP, LLDP, ...) are traffic the link carries, not
+	// a problem of the capture: they are told apart from the problems.
+	if n := in.NotIP; n > 0 {
+		line("", "%s not IP (ARP, LLDP and the like), not analysed", Count(n, "frame"))
+	}
 
-	line("ntp", "%s messages%s", Commas(s.NTP.Messages), nonZero(s.NTP.ByMode, modeNames[1:], ""))
+	line("ntp", "%s%s", Count(s.NTP.Messages, "message"), nonZero(s.NTP.ByMode, modeNames[1:], ""))
 	if vec := vectors(s.NTP.ByVector); vec != "" {
 		line("", "amplifying: %s", vec)
 	}
@@ -84,16 +99,49 @@ func (s *Summary) WriteText(w io.Writer) {
 			line("table "+t.Name, "%s (cap %s, peak %s)", text, Commas(uint64(t.Cap)), Commas(uint64(t.Peak)))
 		}
 	}
-	a := &s.Alerts
-	alerts := fmt.Sprintf("%s delivered, %s spooled, %s lost", Commas(a.Delivered), Commas(a.Spooled), Commas(a.Lost))
-	if a.Replayed > 0 {
-		alerts += fmt.Sprintf(", %s replayed from the spool", Commas(a.Replayed))
+	// Each sink accounts for every alert, so the counts are per sink: with two sinks, six
+	// alerts are six delivered twice, not twelve.
+	alerts := []string{Commas(s.Alerts.Events) + " emitted"}
+	for _, k := range s.Alerts.Sinks {
+		text := fmt.Sprintf("%s: %s delivered, %s spooled, %s lost", k.Name, Commas(k.Delivered), Commas(k.Spooled), Commas(k.Lost))
+		if k.Replayed > 0 {
+			text += fmt.Sprintf(", %s replayed from the spool", Commas(k.Replayed))
+		}
+		if k.Backlog > 0 {
+			text += fmt.Sprintf(", %s of earlier runs still in the spool", Commas(k.Backlog))
+		}
+		alerts = append(alerts, text)
 	}
-	if a.Backlog > 0 {
-		alerts += fmt.Sprintf(", %s of earlier runs still in the spool", Commas(a.Backlog))
-	}
-	line("alerts", "%s", alerts)
+	line("alerts", "%s", strings.Join(alerts, "; "))
 	line("elapsed", "%s, %s packets/s", shortDuration(s.Run.Elapsed), Commas(uint64(math.Round(s.Run.PacketsPerSecond))))
+}
+
+// Describe says what picked the frames analysed: `filter "udp port 123", from 2026-03-14
+// 09:00:00.000 UTC, at most 100 frames`.
+func (sel *selectionSummary) Describe() string {
+	var parts []string
+	if sel.Filter != "" {
+		parts = append(parts, "filter "+strconv.Quote(sel.Filter))
+	}
+	if sel.Start != nil {
+		parts = append(parts, "from "+sel.Start.Format("2006-01-02 15:04:05.000 MST"))
+	}
+	if sel.End != nil {
+		parts = append(parts, "before "+sel.End.Format("2006-01-02 15:04:05.000 MST"))
+	}
+	if sel.Count > 0 {
+		parts = append(parts, "at most "+Count(sel.Count, "frame"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Count writes n with thousands separators and the noun, plural unless n is 1: "1 message",
+// "3,266 messages".
+func Count(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return Commas(n) + " " + noun + "s"
 }
 
 // writeIncidentTable lists the largest incidents by wire bytes, in start order, and says how
@@ -325,6 +373,15 @@ func shortDuration(sec float64) string {
 	}
 	m := int(math.Round(sec / 60))
 	return fmt.Sprintf("%dh%02dm", m/60, m%60)
+}
+
+// encapNames lists the encapsulations in decode's order.
+func encapNames() []string {
+	var names []string
+	for _, k := range decode.EncapKinds() {
+		names = append(names, k.String())
+	}
+	return names
 }
 
 // problemNames lists the decode problems in decode's order.

@@ -115,6 +115,8 @@ type Record struct {
 	Partition int32
 	Key       string
 	Value     []byte
+	Headers   map[string]string
+	Time      time.Time // the record's timestamp
 }
 
 // Consume reads topic from the start until it has n records, then checks through the
@@ -165,7 +167,11 @@ func consume(tb testing.TB, brokers []string, topic string, enough func([]Record
 		}
 		fs.EachError(func(tp string, p int32, err error) { tb.Logf("fetch %s/%d: %v", tp, p, err) })
 		fs.EachRecord(func(r *kgo.Record) {
-			recs = append(recs, Record{r.Partition, string(r.Key), r.Value})
+			h := map[string]string{}
+			for _, kv := range r.Headers {
+				h[kv.Key] = string(kv.Value)
+			}
+			recs = append(recs, Record{Partition: r.Partition, Key: string(r.Key), Value: r.Value, Headers: h, Time: r.Timestamp})
 		})
 	}
 	return recs
