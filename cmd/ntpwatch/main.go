@@ -21,6 +21,10 @@ import (
 
 func main() {
 	limitMemory()
+	// A closed stdout (`ntpwatch read ... | head -1`) must be the stdout sink's failure,
+	// counted and reported, not the death of the process with the Kafka sink's alerts:
+	// with SIGPIPE ignored a write to it fails with EPIPE instead.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
@@ -134,18 +135,6 @@ func runRead(ctx context.Context, e env) error {
 			return usagef("--%s applies to captures of flow datagrams: add --flows", f)
 		}
 	}
-	sources := make([]decode.Source, 0, len(files))
-	for _, name := range files {
-		src, err := decode.Open(name)
-		if err != nil {
-			closeSources(sources)
-			return usageError{err}
-		}
-		sources = append(sources, src)
-	}
-	// The files are one timeline whatever their order on the command line, so the alerts
-	// name them in one order too: a rotated set given out of order gives the same alerts.
-	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
 	started := clock()
 	// Warnings wait while the progress bar is drawn, so that a line never tears it.
 	var prog *report.Progress
@@ -156,12 +145,24 @@ func runRead(ctx context.Context, e env) error {
 		}
 		prog.Warn(err)
 	}
-	// One file needs no merge: the reader sees its truncation itself, and every frame saves
-	// a call through the merge.
-	src := sources[0]
-	if len(sources) > 1 {
-		src = decode.Merge(sources, warn)
+	// A file that fails while it is read ends there, the others are read on, and the run
+	// ends with exit status 2 once its alerts and summary are out.
+	var bad badFiles
+	src, err := decode.OpenFiles(ctx, files, func(err error) {
+		bad.add(err)
+		warn(err)
+	})
+	if err != nil {
+		return usageError{err}
 	}
+	// The analyst's files are created now, so that a path that cannot be written is found
+	// before an hour of reading, not after.
+	aux, err := opts.create()
+	if err != nil {
+		src.Close()
+		return err
+	}
+	defer aux.discard()
 	var sel *decode.Selected
 	if !opts.sel.IsZero() {
 		if sel, err = decode.Select(src, opts.sel); err != nil {
@@ -170,6 +171,9 @@ func runRead(ctx context.Context, e env) error {
 		}
 		src = sel
 	}
+	// The files are one timeline whatever their order on the command line, so the alerts
+	// name them in one order too: a rotated set given out of order gives the same alerts.
+	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
 	pc := pipeline.Config{Sources: []decode.Source{src}, Flush: pipeline.FileFlush, Warn: warn}
 	if opts.flows {
 		col := flow.NewCollector(cfg.Flow.Collector())
@@ -206,29 +210,72 @@ func runRead(ctx context.Context, e env) error {
 	if !cfg.Quiet {
 		s.WriteText(e.stderr)
 	}
-	errs := []error{runErr}
-	if opts.summaryJSON != "" {
-		errs = append(errs, writeOutput(e, "--summary-json", opts.summaryJSON, s.WriteJSON))
+	errs := []error{runErr, aux.write(e, &s), bad.err(len(files))}
+	return errors.Join(errs...)
+}
+
+// analystFiles are the --summary-json and --report files of a run, created at its start;
+// nil for one not asked for or sent to stdout.
+type analystFiles struct {
+	summaryJSON, report     *os.File
+	summaryPath, reportPath string
+}
+
+// create creates the files of o, or returns an error (exit status 2) naming the flag.
+func (o *readOptions) create() (*analystFiles, error) {
+	a := &analystFiles{summaryPath: o.summaryJSON, reportPath: o.report}
+	for _, f := range []struct {
+		flag, path string
+		file       **os.File
+	}{{"--summary-json", o.summaryJSON, &a.summaryJSON}, {"--report", o.report, &a.report}} {
+		if f.path == "" || sinks.IsStdout(f.path) {
+			continue
+		}
+		var err error
+		if *f.file, err = os.Create(f.path); err != nil {
+			a.discard()
+			return nil, usagef("%s: %w", f.flag, err)
+		}
 	}
-	if opts.report != "" {
-		errs = append(errs, writeOutput(e, "--report", opts.report, s.WriteHTML))
+	return a, nil
+}
+
+// write writes the summary into the files, or stdout, and closes them. A failure is
+// reported for each file, once, and never stops the other.
+func (a *analystFiles) write(e env, s *report.Summary) error {
+	var errs []error
+	for _, out := range []struct {
+		flag, path string
+		file       **os.File
+		write      func(io.Writer) error
+	}{{"--summary-json", a.summaryPath, &a.summaryJSON, s.WriteJSON}, {"--report", a.reportPath, &a.report, s.WriteHTML}} {
+		switch {
+		case out.path == "":
+		case sinks.IsStdout(out.path):
+			if err := out.write(e.out); err != nil {
+				errs = append(errs, fmt.Errorf("%s: write stdout: %w", out.flag, err))
+			}
+		default:
+			errs = append(errs, writeFile(out.flag, out.path, *out.file, out.write))
+			*out.file = nil
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// writeOutput writes the file of an output flag with write, or stdout for "-".
-func writeOutput(e env, flagName, path string, write func(w io.Writer) error) error {
-	if sinks.IsStdout(path) {
-		if err := write(e.out); err != nil {
-			return fmt.Errorf("%s: write stdout: %w", flagName, err)
+// discard removes the files that were not written: the run stopped before its summary.
+func (a *analystFiles) discard() {
+	for _, f := range []*os.File{a.summaryJSON, a.report} {
+		if f != nil {
+			f.Close()
+			os.Remove(f.Name())
 		}
-		return nil
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", flagName, err)
-	}
-	err = write(f)
+}
+
+// writeFile writes the file of an output flag with write and closes it.
+func writeFile(flagName, path string, f *os.File, write func(w io.Writer) error) error {
+	err := write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -236,4 +283,35 @@ func writeOutput(e env, flagName, path string, write func(w io.Writer) error) er
 		return fmt.Errorf("%s %s: %w", flagName, path, err)
 	}
 	return nil
+}
+
+// badFiles collects the failures of files read in part (truncations excepted, which are
+// warnings only). add is called from the reader's goroutine, err after the run.
+type badFiles struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (b *badFiles) add(err error) {
+	if errors.Is(err, decode.ErrTruncated) {
+		return
+	}
+	b.mu.Lock()
+	b.errs = append(b.errs, err)
+	b.mu.Unlock()
+}
+
+// err is the run's bad input (exit status 2), or nil: a count and the first file's error,
+// on one line; the warnings above named each.
+func (b *badFiles) err(files int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch len(b.errs) {
+	case 0:
+		return nil
+	case 1:
+		return usageError{fmt.Errorf("%w; the alerts and the summary cover what was read", b.errs[0])}
+	}
+	return usageError{fmt.Errorf("%d of %d files could not be read to the end (the first: %w); the alerts and the summary cover what was read",
+		len(b.errs), files, b.errs[0])}
 }

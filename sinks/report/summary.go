@@ -194,6 +194,7 @@ type alertsSummary struct {
 	Spooled   uint64        `json:"spooled"`
 	Lost      uint64        `json:"lost"`
 	Replayed  uint64        `json:"replayed"`
+	Backlog   uint64        `json:"backlog"` // alerts of earlier runs still in the spool
 	Sinks     []sinkSummary `json:"sinks"`
 }
 
@@ -203,6 +204,7 @@ type sinkSummary struct {
 	Spooled   uint64 `json:"spooled"`
 	Lost      uint64 `json:"lost"`
 	Replayed  uint64 `json:"replayed"`
+	Backlog   uint64 `json:"backlog"`         // alerts of earlier runs still in the spool
 	Error     string `json:"error,omitempty"` // the sink's last error, when it lost or spooled alerts
 }
 
@@ -327,13 +329,14 @@ func Build(in Input) Summary {
 
 	rep := &in.Outputs
 	s.Alerts = alertsSummary{Delivered: rep.Delivered, Spooled: rep.Spooled, Lost: rep.Lost, Replayed: rep.Replayed,
-		Sinks: []sinkSummary{}}
+		Backlog: rep.Backlog, Sinks: []sinkSummary{}}
 	for _, k := range es.Kinds {
 		s.Alerts.Events += k.Events
 	}
 	for _, r := range rep.Sinks {
-		ss := sinkSummary{Name: r.Name, Delivered: r.Delivered, Spooled: r.Spooled, Lost: r.Lost, Replayed: r.Replayed}
-		if r.Err != nil && (r.Lost > 0 || r.Spooled > 0) {
+		ss := sinkSummary{Name: r.Name, Delivered: r.Delivered, Spooled: r.Spooled, Lost: r.Lost, Replayed: r.Replayed,
+			Backlog: r.Backlog}
+		if r.Err != nil && (r.Lost > 0 || r.Spooled > 0 || r.Backlog > 0 || r.Broken) {
 			ss.Error = r.Err.Error()
 		}
 		s.Alerts.Sinks = append(s.Alerts.Sinks, ss)

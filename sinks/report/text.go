@@ -91,7 +91,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	kinds := nonZeroKinds(inc.ByKind)
 	line("incidents", "%s%s", Commas(inc.Total), kinds)
 	if len(inc.List) > 0 {
-		writeIncidentTable(w, inc.List)
+		writeIncidentTable(w, inc.List, inc.Dropped)
 	}
 	for _, top := range []struct {
 		title string
@@ -118,6 +118,9 @@ func (s *Summary) WriteText(w io.Writer) {
 		text := fmt.Sprintf("%s: %s delivered, %s spooled, %s lost", k.Name, Commas(k.Delivered), Commas(k.Spooled), Commas(k.Lost))
 		if k.Replayed > 0 {
 			text += fmt.Sprintf(", %s replayed from the spool", Commas(k.Replayed))
+		}
+		if k.Backlog > 0 {
+			text += fmt.Sprintf(", %s of earlier runs still in the spool", Commas(k.Backlog))
 		}
 		alerts = append(alerts, text)
 	}
@@ -153,14 +156,11 @@ func Count(n uint64, noun string) string {
 	return Commas(n) + " " + noun + "s"
 }
 
-// writeIncidentTable lists the largest incidents by wire bytes, in start order.
-func writeIncidentTable(w io.Writer, list []incidentRow) {
-	rows := slices.Clone(list)
-	if len(rows) > maxSummaryIncidents {
-		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
-		rows = rows[:maxSummaryIncidents]
-	}
-	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
+// writeIncidentTable lists the largest incidents by wire bytes, in start order, and says how
+// many it left out: those of --summary-json and --report, and those the engine did not keep
+// (tables.max_history, past which it keeps the largest).
+func writeIncidentTable(w io.Writer, list []incidentRow, dropped uint64) {
+	rows := largestRows(list, maxSummaryIncidents)
 	t := textTable{right: []bool{false, false, false, true, true, true, true, true, true, true}}
 	t.add("kind", "subject", "severity", "requests", "replies", "bytes", "ampl.", "peak", "start", "duration")
 	for _, r := range rows {
@@ -169,9 +169,25 @@ func writeIncidentTable(w io.Writer, list []incidentRow) {
 			amplification(r.Amplification), humanBits(r.PeakBPS), r.First.Format("15:04:05"), shortDuration(r.Duration))
 	}
 	t.write(w, "    ")
-	if len(list) > len(rows) {
-		fmt.Fprintf(w, "    ... and %d more (--summary-json or --report list them all)\n", len(list)-len(rows))
+	if more := len(list) - len(rows); more > 0 {
+		fmt.Fprintf(w, "    ... and %s smaller (--summary-json lists them)\n", Commas(uint64(more)))
 	}
+	if dropped > 0 {
+		fmt.Fprintf(w, "    %s smaller ended incidents left out of the summary, --summary-json and --report (tables.max_history)\n",
+			Commas(dropped))
+	}
+}
+
+// largestRows returns the n largest incidents of list by wire bytes, or all of them, in the
+// order of their first packet.
+func largestRows(list []incidentRow, n int) []incidentRow {
+	rows := slices.Clone(list)
+	if len(rows) > n {
+		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
+		rows = rows[:n]
+	}
+	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
+	return rows
 }
 
 // writeTalkers prints one top list.
