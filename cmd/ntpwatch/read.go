@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
@@ -147,9 +145,9 @@ func runRead(ctx context.Context, e env) error {
 	}
 	// A file that fails while it is read ends there, the others are read on, and the run
 	// ends with exit status 2 once its alerts and summary are out.
-	var bad badFiles
+	var bad decode.Failures
 	src, err := decode.OpenFiles(ctx, files, func(err error) {
-		bad.add(err)
+		bad.Add(err)
 		warn(err)
 	})
 	if err != nil {
@@ -157,12 +155,12 @@ func runRead(ctx context.Context, e env) error {
 	}
 	// The analyst's files are created now, so that a path that cannot be written is found
 	// before an hour of reading, not after.
-	aux, err := opts.create()
+	aux, err := report.CreateFiles(opts.summaryJSON, opts.report, sinks.IsStdout)
 	if err != nil {
 		src.Close()
-		return err
+		return usageError{err}
 	}
-	defer aux.discard()
+	defer aux.Discard()
 	var sel *decode.Selected
 	if !opts.sel.IsZero() {
 		if sel, err = decode.Select(src, opts.sel); err != nil {
@@ -197,9 +195,9 @@ func runRead(ctx context.Context, e env) error {
 	if res.Interrupted && !cfg.Quiet {
 		fmt.Fprintf(e.stderr, "ntpwatch: interrupted: the alerts and the summary cover the %d frames read before\n", res.Decode.Frames)
 	}
-	if opts.flows && noExports(res.Flows) {
+	if opts.flows && res.Flows.Empty() {
 		warn(fmt.Errorf("--flows: no sFlow, NetFlow or IPFIX datagram to UDP port %s in the input; --sflow, --netflow and --ipfix say which ports the exports went to",
-			flowPorts(cfg.Flow.Ports())))
+			cfg.Flow.Ports()))
 	}
 	s := report.Build(report.Input{
 		Files: files, Decode: res.Decode, Engine: res.Engine, Outputs: res.Outputs,
@@ -210,108 +208,9 @@ func runRead(ctx context.Context, e env) error {
 	if !cfg.Quiet {
 		s.WriteText(e.stderr)
 	}
-	errs := []error{runErr, aux.write(e, &s), bad.err(len(files))}
-	return errors.Join(errs...)
-}
-
-// analystFiles are the --summary-json and --report files of a run, created at its start;
-// nil for one not asked for or sent to stdout.
-type analystFiles struct {
-	summaryJSON, report     *os.File
-	summaryPath, reportPath string
-}
-
-// create creates the files of o, or returns an error (exit status 2) naming the flag.
-func (o *readOptions) create() (*analystFiles, error) {
-	a := &analystFiles{summaryPath: o.summaryJSON, reportPath: o.report}
-	for _, f := range []struct {
-		flag, path string
-		file       **os.File
-	}{{"--summary-json", o.summaryJSON, &a.summaryJSON}, {"--report", o.report, &a.report}} {
-		if f.path == "" || sinks.IsStdout(f.path) {
-			continue
-		}
-		var err error
-		if *f.file, err = os.Create(f.path); err != nil {
-			a.discard()
-			return nil, usagef("%s: %w", f.flag, err)
-		}
-	}
-	return a, nil
-}
-
-// write writes the summary into the files, or stdout, and closes them. A failure is
-// reported for each file, once, and never stops the other.
-func (a *analystFiles) write(e env, s *report.Summary) error {
-	var errs []error
-	for _, out := range []struct {
-		flag, path string
-		file       **os.File
-		write      func(io.Writer) error
-	}{{"--summary-json", a.summaryPath, &a.summaryJSON, s.WriteJSON}, {"--report", a.reportPath, &a.report, s.WriteHTML}} {
-		switch {
-		case out.path == "":
-		case sinks.IsStdout(out.path):
-			if err := out.write(e.out); err != nil {
-				errs = append(errs, fmt.Errorf("%s: write stdout: %w", out.flag, err))
-			}
-		default:
-			errs = append(errs, writeFile(out.flag, out.path, *out.file, out.write))
-			*out.file = nil
-		}
+	errs := []error{runErr, aux.Write(e.out, &s)}
+	if err := bad.Err(len(files)); err != nil {
+		errs = append(errs, usageError{err})
 	}
 	return errors.Join(errs...)
-}
-
-// discard removes the files that were not written: the run stopped before its summary.
-func (a *analystFiles) discard() {
-	for _, f := range []*os.File{a.summaryJSON, a.report} {
-		if f != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}
-}
-
-// writeFile writes the file of an output flag with write and closes it.
-func writeFile(flagName, path string, f *os.File, write func(w io.Writer) error) error {
-	err := write(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", flagName, path, err)
-	}
-	return nil
-}
-
-// badFiles collects the failures of files read in part (truncations excepted, which are
-// warnings only). add is called from the reader's goroutine, err after the run.
-type badFiles struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (b *badFiles) add(err error) {
-	if errors.Is(err, decode.ErrTruncated) {
-		return
-	}
-	b.mu.Lock()
-	b.errs = append(b.errs, err)
-	b.mu.Unlock()
-}
-
-// err is the run's bad input (exit status 2), or nil: a count and the first file's error,
-// on one line; the warnings above named each.
-func (b *badFiles) err(files int) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	switch len(b.errs) {
-	case 0:
-		return nil
-	case 1:
-		return usageError{fmt.Errorf("%w; the alerts and the summary cover what was read", b.errs[0])}
-	}
-	return usageError{fmt.Errorf("%d of %d files could not be read to the end (the first: %w); the alerts and the summary cover what was read",
-		len(b.errs), files, b.errs[0])}
 }
