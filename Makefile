@@ -82,11 +82,15 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./decode ./detect ./cmd/ntpwatch
 	$(BIN)/ntpgen bench -dir build/bench -runs $(BENCHRUNS) -ntpwatch $(BIN)/ntpwatch
 
-# Every fuzz target for FUZZTIME each (go test runs one target per invocation).
+# Every fuzz target for FUZZTIME each (go test runs one target per invocation). Minimizing
+# a new input may take FUZZMINIMIZE at most: go's default, 60 s per input, left FuzzOpen
+# minimizing for most of its time and fuzzing for seconds.
+FUZZMINIMIZE ?= 2s
 fuzz: deps
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "== $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg; \
 	  done; \
 	done
 

@@ -102,20 +102,16 @@ func (d *Decoder) Decode(f *Frame, p *Packet) Kind {
 	if d.kinds != 0 {
 		s.countEncaps(d.kinds)
 	}
-	switch p.Kind {
-	case KindMessage:
-		s.Messages++
-		s.count(p)
-	case KindMalformed:
-		s.Malformed++
-		s.Protocols[p.Proto.ID].Malformed++
-	case KindFragment:
-		s.Fragments++
-		s.Protocols[p.Proto.ID].Fragments++
-	default:
-		s.Other++
-	}
+	s.countKind(p)
 	return p.Kind
+}
+
+// Record counts p, an observation a PacketSource made without a frame (a flow record), in
+// the Decoder's Stats as Decode counts a frame: once in Records, once in the counter of its
+// Kind and, a message, in its protocol's.
+func (d *Decoder) Record(p *Packet) {
+	d.stats.Records++
+	d.stats.countKind(p)
 }
 
 // decodeIPv4 reads the RFC 791 header; options are skipped by the header length.

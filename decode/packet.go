@@ -42,8 +42,14 @@ type Packet struct {
 	Time    time.Time // capture timestamp: the only clock detectors use
 	WireLen uint32    // bytes that crossed the link (the frame's wire length), not the captured length
 	// Weight is how many real packets this one stands for: 1 for a tap, the sampling rate for
-	// a sampled packet. Every packet and byte counter of the engine is weighted by it.
+	// a sampled packet, the packets of a flow record times its sampling rate. Every packet and
+	// byte counter of the engine is weighted by it.
 	Weight uint32
+	// Samples is how many sampled packets the observation rests on: 0 for full-packet input
+	// (a tap, a capture file), 1 for a sampled header (sFlow, an IPFIX packet sample), and
+	// for a flow record the packets it counted, before its exporter's sampling rate. The
+	// engine gates incidents on it and states it in an alert's sampling.
+	Samples uint32
 
 	VLAN uint16 // outermost 802.1Q/802.1ad VLAN id, 0 when untagged
 	// Encap is the VLAN tags, tunnels and mirror encapsulations the IP packet was found in,

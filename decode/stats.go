@@ -2,12 +2,13 @@ package decode
 
 import "github.com/ntpwatch/ntpwatch/decode/proto"
 
-// Stats counts what a Decoder saw. Every frame is counted once in Frames and once in exactly
-// one of Other, Messages, Malformed and Fragments. It is a plain value: copying it allocates
-// nothing.
+// Stats counts what a Decoder saw. Every frame is counted once in Frames, every flow record
+// (Decoder.Record) once in Records, and each of them once in exactly one of Other, Messages,
+// Malformed and Fragments. It is a plain value: copying it allocates nothing.
 type Stats struct {
 	Frames    uint64 // frames decoded
 	WireBytes uint64 // sum of their wire lengths
+	Records   uint64 // flow records counted (NetFlow, IPFIX): observations without a frame
 	Other     uint64 // KindOther: on no port of the protocol table, or not decoded down to UDP
 	Messages  uint64 // KindMessage
 	Malformed uint64 // KindMalformed: on a protocol's port but not a message of it
@@ -45,11 +46,13 @@ type Stats struct {
 
 // ProtocolStats counts one protocol's messages.
 type ProtocolStats struct {
-	Messages  uint64                   // well-formed messages
-	Malformed uint64                   // datagrams on its port that are not its messages (NTP's alone)
-	Fragments uint64                   // non-first fragments attributed to its datagrams
-	Requests  [proto.MaxVectors]uint64 // amplifying requests by vector
-	Responses [proto.MaxVectors]uint64 // amplifying replies by vector
+	Messages  uint64 // well-formed messages
+	Malformed uint64 // datagrams on its port that are not its messages (NTP's alone)
+	Fragments uint64 // non-first fragments attributed to its datagrams
+	// Requests and Responses count the amplifying ones by vector, proto.VectorUnknown's
+	// (flow records) after the protocol's own.
+	Requests  [proto.VectorSlots]uint64
+	Responses [proto.VectorSlots]uint64
 }
 
 // LinkCount is the frames of one link type.
@@ -80,6 +83,23 @@ func (s *Stats) countLink(l LinkType) {
 	s.OtherLinkTypes++
 }
 
+// countKind counts p in the counter of its Kind and, a message, in its protocol's.
+func (s *Stats) countKind(p *Packet) {
+	switch p.Kind {
+	case KindMessage:
+		s.Messages++
+		s.count(p)
+	case KindMalformed:
+		s.Malformed++
+		s.Protocols[p.Proto.ID].Malformed++
+	case KindFragment:
+		s.Fragments++
+		s.Protocols[p.Proto.ID].Fragments++
+	default:
+		s.Other++
+	}
+}
+
 // count counts a message of p's protocol.
 func (s *Stats) count(p *Packet) {
 	ps := &s.Protocols[p.Proto.ID]
@@ -105,6 +125,7 @@ func (s *Stats) count(p *Packet) {
 func (s *Stats) Add(o Stats) {
 	s.Frames += o.Frames
 	s.WireBytes += o.WireBytes
+	s.Records += o.Records
 	s.Other += o.Other
 	s.Messages += o.Messages
 	s.Malformed += o.Malformed

@@ -114,6 +114,25 @@ type Alert struct {
 	Remediation string // for exposed_amplifier and reflection: what the server's operator should do
 	Sensor      string // the sensor's name (--sensor, default hostname)
 	Source      string // the file(s) or interface the packets came from
+
+	// Sampling states how the figures were estimated from sampled input; its zero value
+	// (no samples: null in JSON) is full-packet input, where every figure is a count.
+	Sampling Sampling
+}
+
+// Sampling describes the estimates of an alert from sampled input (sFlow, IPFIX, NetFlow):
+// its packet and byte figures are the samples weighted by their sampling rates.
+type Sampling struct {
+	// Rate is the mean sampling rate, 1 in Rate: the packets estimated per sample.
+	Rate uint64
+	// Samples is how many sampled packets the figures rest on.
+	Samples uint64
+	// ErrorPct is the 95% error bound of the packet and byte estimates, in percent:
+	// 196/sqrt(Samples), rounded to a tenth; 0 at a rate of 1, where every packet counted.
+	ErrorPct float64
+	// LowerBounds is set when the distinct counts (victims, reflectors, targets) count only
+	// the peers seen in samples: below the rate of 1, a peer may send no sampled packet.
+	LowerBounds bool
 }
 
 // Subject is the address the incident is about: the key that keeps one incident's events in

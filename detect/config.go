@@ -42,6 +42,10 @@ import (
 //	                                                   all carry one address
 //	exposed_amplifier.min_responses       1            a reply that carries monlist items or mode 6 data cannot come
 //	                                                   from a patched server: the first one proves the exposure
+//	sampling.min_samples                  4            sampled input (sFlow, IPFIX, NetFlow) estimates a count of S
+//	                                                   samples within +-196/sqrt(S) % at 95%: 4 is the fewest whose
+//	                                                   interval excludes nothing seen at all (+-98%); 2 samples at 1:1000
+//	                                                   (+-139%) stand for 2,000 packets that may as well not have been
 //	top_n                                 10           entries in each top list of an alert
 //	tables.max_hosts                      100,000      about 75 MB at the cap; evicts least recently seen first
 //	tables.max_pairs                      200,000      about 45 MB at the cap; per-host totals stay exact on eviction
@@ -71,6 +75,7 @@ type Config struct {
 	SpoofedEgress    SpoofedEgressConfig    `yaml:"spoofed_egress"`
 	RequestFlood     RequestFloodConfig     `yaml:"request_flood"`
 	ExposedAmplifier ExposedAmplifierConfig `yaml:"exposed_amplifier"`
+	Sampling         SamplingConfig         `yaml:"sampling"`
 	Tables           TablesConfig           `yaml:"tables"`
 	// Protocols sets thresholds of the kinds above for one protocol (detect.protocols.NAME),
 	// over the protocol's own defaults.
@@ -139,6 +144,14 @@ type ExposedAmplifierConfig struct {
 	MinResponses uint64 `yaml:"min_responses"`
 }
 
+// SamplingConfig gates the incidents of sampled input (sFlow, IPFIX, NetFlow), whose figures
+// are estimates.
+type SamplingConfig struct {
+	// MinSamples is the least number of samples a host's role must rest on before any
+	// threshold of it makes an incident. Full-packet input has no samples and no gate.
+	MinSamples uint64 `yaml:"min_samples"`
+}
+
 // TablesConfig caps the tables keyed by addresses, which attackers fill at will.
 type TablesConfig struct {
 	// MaxHosts caps per-host accounting; the least recently seen host without an open
@@ -177,6 +190,7 @@ func DefaultConfig() Config {
 		SpoofedEgress:    SpoofedEgressConfig{MinRequests: 2},
 		RequestFlood:     RequestFloodConfig{MinRequests: 1000, MinSources: 1},
 		ExposedAmplifier: ExposedAmplifierConfig{MinResponses: 1},
+		Sampling:         SamplingConfig{MinSamples: 4},
 		Tables: TablesConfig{
 			MaxHosts:     100_000,
 			MaxPairs:     200_000,
@@ -247,6 +261,7 @@ func (c Config) Validate() error {
 	nonZero("request_flood.min_requests", c.RequestFlood.MinRequests)
 	atLeast("request_flood.min_sources", c.RequestFlood.MinSources, 1)
 	nonZero("exposed_amplifier.min_responses", c.ExposedAmplifier.MinResponses)
+	nonZero("sampling.min_samples", c.Sampling.MinSamples)
 	atLeast("tables.max_hosts", c.Tables.MaxHosts, minTable)
 	atLeast("tables.max_pairs", c.Tables.MaxPairs, minTable)
 	atLeast("tables.max_incidents", c.Tables.MaxIncidents, 1)

@@ -160,11 +160,13 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 		s.lru.seen = t
 		e.begin(s, false, t)
 		s.srv.add(t, e.window, vec, isReq, w, pay, wire)
+		s.srv.samples += uint64(p.Samples)
 	}
 	if c != nil {
 		c.lru.seen = t
 		e.begin(c, true, t)
 		c.cli.add(t, e.window, vec, isReq, w, pay, wire)
+		c.cli.samples += uint64(p.Samples)
 	}
 	switch {
 	case pr != nil:

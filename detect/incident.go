@@ -82,7 +82,7 @@ func incidentID(k kind, h *host, first int64) string {
 
 func (e *Engine) checkReflection(s *host, t int64) {
 	c := &s.lim.Reflection
-	if s.inc[kReflection] != nil || s.srv.win.sum(t, e.window) < c.MinResponseBytes ||
+	if s.inc[kReflection] != nil || !e.sampledEnough(&s.srv) || s.srv.win.sum(t, e.window) < c.MinResponseBytes ||
 		!s.srv.amplifies(c.MinAmplification) {
 		return
 	}
@@ -90,7 +90,7 @@ func (e *Engine) checkReflection(s *host, t int64) {
 }
 
 func (e *Engine) checkExposed(s *host, t int64) {
-	if s.exposedDone || s.exposedWin.sum(t, e.window) < s.lim.ExposedAmplifier.MinResponses {
+	if s.exposedDone || !e.sampledEnough(&s.srv) || s.exposedWin.sum(t, e.window) < s.lim.ExposedAmplifier.MinResponses {
 		return
 	}
 	s.exposedDone = true
@@ -109,7 +109,7 @@ func (e *Engine) checkExposed(s *host, t int64) {
 
 func (e *Engine) checkVictimFlood(c *host, t int64) {
 	f := &c.lim.VictimFlood
-	if c.inc[kVictimFlood] != nil || int(c.cli.respPeers) < f.MinReflectors ||
+	if c.inc[kVictimFlood] != nil || !e.sampledEnough(&c.cli) || int(c.cli.respPeers) < f.MinReflectors ||
 		c.cli.win.sum(t, e.window) < f.MinResponseBytes || !c.cli.amplifies(f.MinAmplification) {
 		return
 	}
@@ -120,7 +120,7 @@ func (e *Engine) checkVictimFlood(c *host, t int64) {
 // requests within a window from at least min_sources sources, whether or not it answers.
 func (e *Engine) checkRequestFlood(s *host, t int64) {
 	f := &s.lim.RequestFlood
-	if s.inc[kRequestFlood] != nil || int(s.srv.reqPeers) < f.MinSources ||
+	if s.inc[kRequestFlood] != nil || !e.sampledEnough(&s.srv) || int(s.srv.reqPeers) < f.MinSources ||
 		s.srv.reqWin.sum(t, e.window) < f.MinRequests {
 		return
 	}
@@ -128,7 +128,7 @@ func (e *Engine) checkRequestFlood(s *host, t int64) {
 }
 
 func (e *Engine) checkScan(c *host, t int64) {
-	if c.inc[kScan] != nil || int(c.cli.reqPeers) < c.lim.Scan.MinTargets {
+	if c.inc[kScan] != nil || !e.sampledEnough(&c.cli) || int(c.cli.reqPeers) < c.lim.Scan.MinTargets {
 		return
 	}
 	e.start(c, kScan, t)
@@ -143,9 +143,33 @@ func (e *Engine) spoofedRequest(c *host, pr *pair, t int64, w, pay uint64) {
 		pr.did[sideCli] |= didEgress
 		c.spoofPeers++
 	}
-	if c.inc[kSpoofed] == nil && c.spoofWin.sum(t, e.window) >= c.lim.SpoofedEgress.MinRequests {
+	if c.inc[kSpoofed] == nil && e.sampledEnough(&c.cli) && c.spoofWin.sum(t, e.window) >= c.lim.SpoofedEgress.MinRequests {
 		e.start(c, kSpoofed, t)
 	}
+}
+
+// sampledEnough reports whether a role's figures may make an incident: always from full
+// packets, and from sampled input once sampling.min_samples samples back its estimates
+// (detect/config.go says why).
+func (e *Engine) sampledEnough(r *role) bool {
+	return r.samples == 0 || r.samples >= e.cfg.Sampling.MinSamples
+}
+
+// sampling states how the role's figures were estimated: nothing from full packets; from
+// sampled input, the mean sampling rate (the packets estimated per sample), the samples and
+// the 95% error of the estimates, 1.96 standard deviations of a count of samples, whose
+// relative deviation is 1/sqrt(samples) (sFlow.org, "Packet Sampling Basics"). With every
+// packet counted (a rate of 1), there is no sampling error and peers are all seen.
+func (r *role) sampling() Sampling {
+	if r.samples == 0 {
+		return Sampling{}
+	}
+	s := Sampling{Samples: r.samples, Rate: max(1, (r.req.Packets+r.resp.Packets+r.samples/2)/r.samples)}
+	if s.Rate > 1 {
+		s.ErrorPct = math.Round(1960/math.Sqrt(float64(r.samples))) / 10
+		s.LowerBounds = true
+	}
+	return s
 }
 
 // start opens an incident of kind k about h and emits its start event. It refuses, once per
@@ -237,7 +261,7 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 	in.lastEmit, in.seenAtEmit = ts, r.last
 	e.counters.Kinds[k].Events++
 
-	vec := &h.proto.Vectors[r.vector(len(h.proto.Vectors))]
+	vec := r.topVector(h.proto)
 	vecName := vec.Name
 	if h.proto.Fallback {
 		vecName = h.name // nothing is known of the request but its port: udp/427
@@ -260,6 +284,7 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		PeakPPS:    float64(r.meter.peakPkts),
 		Sensor:     e.cfg.Sensor,
 		Source:     e.cfg.Source,
+		Sampling:   r.sampling(),
 	}
 	var from, to netip.Addr // the attack traffic's direction, for Direction
 	switch k {
@@ -303,7 +328,7 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		a.Amplification = math.Round(float64(a.Responses.Bytes)/float64(a.Requests.Bytes)*100) / 100
 		a.HasAmplification = true
 	}
-	a.Severity = e.severity(k, h, r, vec, a)
+	a.Severity = e.severity(k, h, r, &vec, a)
 	if e.hasHome {
 		a.Direction = e.direction(from, to)
 	}
@@ -320,6 +345,17 @@ func (r *role) vector(n int) int {
 		}
 	}
 	return best
+}
+
+// topVector is the vector of p carrying the most of the role's payload bytes: one of p's, or
+// the unknown vector of flow records when they carried more than any. The unknown vector is
+// not weak, and its remediation is that of p's first vector, its most abused request.
+func (r *role) topVector(p *proto.Protocol) proto.Vector {
+	v := r.vector(len(p.Vectors))
+	if r.vecBytes[proto.VectorUnknown] > r.vecBytes[v] {
+		return proto.Vector{Name: proto.VectorUnknownName, Remediation: p.Vectors[0].Remediation}
+	}
+	return p.Vectors[v]
 }
 
 func topAddr(top []HostStat) netip.Addr {
@@ -385,8 +421,12 @@ func (e *Engine) severity(k kind, h *host, r *role, vec *proto.Vector, a *Alert)
 	return SeverityHigh // spoofed egress: a host inside forges addresses
 }
 
-// onlyWeak reports whether every byte of the role went through weak vectors.
+// onlyWeak reports whether every byte of the role went through weak vectors: the unknown
+// vector of flow records is not one.
 func (r *role) onlyWeak(vectors []proto.Vector) bool {
+	if r.vecBytes[proto.VectorUnknown] > 0 {
+		return false
+	}
 	for v := range vectors {
 		if !vectors[v].Weak && r.vecBytes[v] > 0 {
 			return false

@@ -92,6 +92,8 @@ type IncidentSummary struct {
 	Top   []HostStat
 	// Remediation is the alert's text for exposed_amplifier and reflection.
 	Remediation string
+	// Sampling is the alert's: how its figures were estimated from sampled input.
+	Sampling Sampling
 	// Timeline is the subject's traffic in this role over time (see Point).
 	Timeline []Point
 }
@@ -167,7 +169,7 @@ func (e *Engine) summary(in *incident, open bool) IncidentSummary {
 	s.Severity, s.Vector, s.Remediation = a.Severity, a.Vector, a.Remediation
 	s.Requests, s.Responses = a.Requests, a.Responses
 	s.Amplification, s.HasAmplification = a.Amplification, a.HasAmplification
-	s.WireBytes, s.PeakBPS = a.WireBytes, a.PeakBPS
+	s.WireBytes, s.PeakBPS, s.Sampling = a.WireBytes, a.PeakBPS, a.Sampling
 	switch in.kind {
 	case kExposed, kReflection, kRequestFlood:
 		s.Peers, s.Top = a.Victims.Count, slices.Clone(a.Victims.Top)

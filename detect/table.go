@@ -20,17 +20,21 @@ type role struct {
 	ep          uint64
 	first, last int64 // packet time, Unix nanoseconds: the earliest and the latest packet
 	req, resp   Counter
-	wire        uint64                   // wire bytes of requests and responses
-	reqWire     uint64                   // wire bytes of requests
-	vecBytes    [proto.MaxVectors]uint64 // request and response payload bytes by vector
-	peers       uint32                   // distinct peers this episode
-	reqPeers    uint32                   // peers that sent or received a request
-	respPeers   uint32                   // peers that sent or received a response
-	dataPeers   uint32                   // peers whose responses carried data
-	refused     uint8                    // kinds whose incident max_incidents refused this episode
-	win         window                   // response payload bytes
-	reqWin      window                   // request packets
-	meter       meter                    // wire rate of requests and responses
+	wire        uint64                    // wire bytes of requests and responses
+	reqWire     uint64                    // wire bytes of requests
+	vecBytes    [proto.VectorSlots]uint64 // request and response payload bytes by vector
+	// samples counts the sampled packets the role's figures rest on (decode.Packet.Samples):
+	// 0 when every packet was seen. A sampled role makes no incident with fewer than
+	// sampling.min_samples.
+	samples   uint64
+	peers     uint32 // distinct peers this episode
+	reqPeers  uint32 // peers that sent or received a request
+	respPeers uint32 // peers that sent or received a response
+	dataPeers uint32 // peers whose responses carried data
+	refused   uint8  // kinds whose incident max_incidents refused this episode
+	win       window // response payload bytes
+	reqWin    window // request packets
+	meter     meter  // wire rate of requests and responses
 	// series is the role's traffic over time, kept from its first incident on, for the
 	// report's timelines; nil while the role has had no incident.
 	series *series

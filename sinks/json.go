@@ -86,7 +86,27 @@ func AppendJSON(buf []byte, a *detect.Alert) []byte {
 	buf = appendStringOrNull(buf, a.Sensor)
 	buf = append(buf, `,"source":`...)
 	buf = appendStringOrNull(buf, a.Source)
+	buf = append(buf, `,"sampling":`...)
+	buf = appendSampling(buf, &a.Sampling)
 	return append(buf, '}')
+}
+
+// appendSampling writes the sampling object of an alert from sampled input, null for full
+// packets.
+func appendSampling(buf []byte, s *detect.Sampling) []byte {
+	if s.Samples == 0 {
+		return append(buf, "null"...)
+	}
+	buf = append(buf, `{"rate":`...)
+	buf = strconv.AppendUint(buf, s.Rate, 10)
+	buf = append(buf, `,"samples":`...)
+	buf = strconv.AppendUint(buf, s.Samples, 10)
+	buf = append(buf, `,"error_pct":`...)
+	buf = appendRatio(buf, s.ErrorPct)
+	if s.LowerBounds {
+		return append(buf, `,"distinct_counts":"lower_bound"}`...)
+	}
+	return append(buf, `,"distinct_counts":"exact"}`...)
 }
 
 func appendHostList(buf []byte, l *detect.HostList) []byte {

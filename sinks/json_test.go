@@ -52,11 +52,12 @@ func formatAll(f func([]byte, *detect.Alert) []byte) []byte {
 func TestJSONGolden(t *testing.T) { golden(t, "alerts.json", formatAll(AppendJSON)) }
 
 // schemaKeys is the key order of the alert schema (docs/alerts.md), with remediation
-// (added there for exposed_amplifier and reflection) placed after direction.
+// (added there for exposed_amplifier and reflection) placed after direction, and sampling
+// (null for full packets) last.
 var schemaKeys = []string{"schema", "id", "kind", "state", "severity", "ts", "first_seen", "last_seen",
 	"protocol", "vector", "reflector", "victim", "scanner", "victims", "reflectors", "targets",
 	"requests", "responses", "amplification", "wire_bytes", "peak_bps", "peak_pps", "direction",
-	"remediation", "sensor", "source"}
+	"remediation", "sensor", "source", "sampling"}
 
 // topKeys returns the keys of the JSON object line in their order.
 func topKeys(t *testing.T, line []byte) []string {
@@ -104,7 +105,12 @@ func TestJSONSchema(t *testing.T) {
 				Count int
 				Top   []struct{ Addr string }
 			}
-			Targets struct{ Responders []json.RawMessage }
+			Targets  struct{ Responders []json.RawMessage }
+			Sampling *struct {
+				Rate, Samples  uint64
+				ErrorPct       float64 `json:"error_pct"`
+				DistinctCounts string  `json:"distinct_counts"`
+			}
 		}
 		if err := json.Unmarshal(line, &v); err != nil {
 			t.Fatal(err)
@@ -122,6 +128,11 @@ func TestJSONSchema(t *testing.T) {
 		}
 		if v.TS != nil && *v.TS != a.TS.UTC().Format("2006-01-02T15:04:05.999999999Z07:00") {
 			t.Errorf("alert %d: ts %s is not the UTC time of %v", i, *v.TS, a.TS)
+		}
+		if s := v.Sampling; (s == nil) != (a.Sampling.Samples == 0) || s != nil && (s.Rate != a.Sampling.Rate ||
+			s.Samples != a.Sampling.Samples || s.ErrorPct != a.Sampling.ErrorPct ||
+			s.DistinctCounts != map[bool]string{true: "lower_bound", false: "exact"}[a.Sampling.LowerBounds]) {
+			t.Errorf("alert %d: sampling %+v, want %+v", i, s, a.Sampling)
 		}
 		if v.Victims.Count != a.Victims.Count || len(v.Victims.Top) != len(a.Victims.Top) ||
 			v.Targets.Responders == nil {

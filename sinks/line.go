@@ -2,10 +2,12 @@ package sinks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
@@ -41,7 +43,11 @@ func openAppend(path string) (*os.File, error) {
 
 func (s *lineSink) run(_ context.Context, q <-chan message, c *counters) {
 	var buf []byte
+	broken := false
 	for m := range q {
+		if broken {
+			continue // lost: counted by their absence from delivered
+		}
 		buf = append(append(buf[:0], m.value...), '\n')
 		n := uint64(1)
 	gather:
@@ -59,6 +65,9 @@ func (s *lineSink) run(_ context.Context, q <-chan message, c *counters) {
 		}
 		if err := s.write(buf); err != nil {
 			c.fail(err)
+			// Nobody reads a closed pipe again (`ntpwatch read ... | head -1`): the
+			// remaining alerts are lost for this sink only, without a write each.
+			broken = errors.Is(err, syscall.EPIPE)
 			continue
 		}
 		c.delivered.Add(n)

@@ -53,6 +53,8 @@ func sampleAlerts() []detect.Alert {
 			Responses: detect.Counter{Packets: 9000, Bytes: 4338000},
 			WireBytes: 4860000, PeakBPS: 1.5e9, PeakPPS: 12345.5, Direction: "inbound",
 			Sensor: "tap-2", Source: "a.pcap,b.pcap.gz",
+			// From sFlow at 1:1000: 9 samples.
+			Sampling: detect.Sampling{Rate: 1000, Samples: 9, ErrorPct: 65.3, LowerBounds: true},
 		},
 		{
 			ID: "s1", Kind: detect.KindScan, State: detect.StateStart, Severity: detect.SeverityLow,
@@ -81,6 +83,8 @@ func sampleAlerts() []detect.Alert {
 			Requests: detect.Counter{Packets: 2000010, Bytes: 16000080}, Responses: detect.Counter{Packets: 10, Bytes: 80},
 			Amplification: 0, HasAmplification: true, WireBytes: 120001200, PeakBPS: 48000000, PeakPPS: 100000,
 			Direction: "inbound", Sensor: "tap-1", Source: "eth1",
+			// From the flow records of an exporter that counts every packet.
+			Sampling: detect.Sampling{Rate: 1, Samples: 2000020},
 		},
 		{Kind: detect.KindScan, Protocol: "ntp", ServerPort: 123}, // everything else zero: nulls and empty lists
 	}

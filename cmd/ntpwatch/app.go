@@ -51,6 +51,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"read":    {"analyse capture files (pcap, pcapng, gzip) or stdin", runRead},
 		"live":    {"capture on a network interface until SIGINT/SIGTERM", runLive},
+		"flow":    {"collect sFlow, IPFIX and NetFlow from routers until SIGINT/SIGTERM", runFlow},
 		"version": {"print the version", runVersion},
 	}
 }
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// "ntpwatch help read" is "ntpwatch read -h", on stdout since it was asked for.
 		if len(args) > 1 && name == "help" {
 			if _, ok := commands()[args[1]]; !ok || args[1] == "version" {
-				fmt.Fprintf(stderr, "ntpwatch help: no help on %q; the commands are read and live\n", args[1])
+				fmt.Fprintf(stderr, "ntpwatch help: no help on %q; the commands are read, live and flow\n", args[1])
 				return exitUsage
 			}
 			return run(ctx, []string{args[1], "-h"}, stdin, stdout, stdout)
@@ -108,6 +109,9 @@ usage:
   ntpwatch read [flags] FILE|- ... [-- FILTER]   analyse captures: pcap, pcapng, gzip; - for stdin
   ntpwatch read [flags] -r FILE [FILTER]         the same, with tcpdump's command line
   ntpwatch live -i IFACE [flags] [-- FILTER]     capture on an interface until SIGINT/SIGTERM
+  ntpwatch flow [--sflow ADDR] [--ipfix ADDR] [--netflow ADDR] [flags]
+                                                 collect sFlow, IPFIX and NetFlow from routers
+  ntpwatch read --flows [flags] FILE ...         analyse captures of sFlow, IPFIX and NetFlow
   ntpwatch version, ntpwatch -V                  print the version
   ntpwatch help [COMMAND]                        this text, or a command's flags and examples
 
@@ -118,6 +122,7 @@ examples:
   ntpwatch read --report incident.html capture.pcapng
   tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
   ntpwatch live -i eth1 --promisc --metrics-listen 127.0.0.1:9123
+  ntpwatch flow --sflow :6343 --home-net 198.51.100.0/24
 
 exit status:
   0  success
@@ -136,5 +141,6 @@ func flagOf() map[string]string {
 	m := maps.Clone(outputFlagOf)
 	maps.Copy(m, liveFlagOf)
 	maps.Copy(m, readFlagOf)
+	maps.Copy(m, flowFlagOf)
 	return m
 }

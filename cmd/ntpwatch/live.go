@@ -4,13 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
 	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
-	"github.com/ntpwatch/ntpwatch/sinks/metrics"
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
@@ -66,19 +64,18 @@ func runLive(ctx context.Context, e env) error {
 	if o.BufferMiB < 1 || o.BufferMiB > 4096 {
 		return usagef("--buffer-mb %d: must be between 1 and 4096", o.BufferMiB)
 	}
-	var ln net.Listener
-	if o.MetricsListen != "" {
-		if ln, err = net.Listen("tcp", o.MetricsListen); err != nil {
-			return usagef("--metrics-listen: %w", err)
-		}
-		defer ln.Close()
+	ln, err := listenMetrics(o.MetricsListen)
+	if err != nil {
+		return err
 	}
 	lc := o.Capture()
 	if err := lc.Validate(); err != nil {
+		closeListener(ln)
 		return usageError{err}
 	}
 	live, err := decode.OpenLive(lc)
 	if err != nil {
+		closeListener(ln)
 		return usageError{err}
 	}
 	srcs := make([]decode.Source, len(live))
@@ -88,18 +85,11 @@ func runLive(ctx context.Context, e env) error {
 	cfg.Detect.Source = o.Interface
 	a, err := startAnalysis(ctx, cfg, e, srcs, pipeline.LiveFlush, stderrWarn(e))
 	if err != nil {
+		closeListener(ln)
 		return err
 	}
-	say := func(format string, args ...any) {
-		if !cfg.Quiet {
-			fmt.Fprintf(e.stderr, format, args...)
-		}
-	}
-	if ln != nil {
-		stop := metrics.Serve(ln, a.p.Snapshot, nil)
-		defer stop()
-		say("ntpwatch live: metrics on http://%s/metrics\n", ln.Addr())
-	}
+	say := sayer(cfg, e)
+	defer a.serveMetrics(ln, "live", say)()
 	shown := fmt.Sprintf("%q", lc.BPF)
 	if lc.BPF == "" {
 		shown = "the default (docs/live.md)"

@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
 	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
@@ -34,6 +34,7 @@ examples:
   ntpwatch read --start '2026-03-14 09:00' --end '2026-03-14 10:00' dump-*.pcap
   tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
   ntpwatch read -q --ntp-log - dump-*.pcap.gz | jq -c 'select(.mode == 7)'
+  ntpwatch read --flows --sflow :6343 sflow-from-the-border.pcap
 
 flags:
 `
@@ -46,9 +47,10 @@ type readOptions struct {
 	report      string
 	files       []string // -r
 	sel         decode.Selection
+	flows       bool // the files hold sFlow, IPFIX or NetFlow datagrams
 }
 
-func (o *readOptions) flags(fs *flag.FlagSet, _ *config.Config) {
+func (o *readOptions) flags(fs *flag.FlagSet, cfg *config.Config) {
 	o.files = nil // the flags are parsed again over a --config file's values
 	fs.StringVar(&o.summaryJSON, "summary-json", o.summaryJSON, "also write the end-of-run summary as JSON to `file` (- for stdout), for scripts")
 	fs.StringVar(&o.report, "report", o.report, "write an HTML report (timeline per incident, incident table, top talkers) to `file` (- for stdout, if nothing else goes there)")
@@ -60,6 +62,9 @@ func (o *readOptions) flags(fs *flag.FlagSet, _ *config.Config) {
 	fs.Uint64Var(&o.sel.Count, "c", o.sel.Count, "stop after `N` frames, counted after the filter and the time window, as tcpdump -c")
 	fs.Var(config.Time{T: &o.sel.Start}, "start", "analyse the frames from this packet `time` on: 2026-03-14T09:00:00Z, '2026-03-14 09:00:00' (UTC) or Unix seconds")
 	fs.Var(config.Time{T: &o.sel.End}, "end", "analyse the frames before this packet `time`")
+	fs.BoolVar(&o.flows, "flows", o.flows, "the files are captures of the sFlow, IPFIX and NetFlow datagrams exporters sent to a collector, "+
+		"on the ports of --sflow, --ipfix and --netflow (default 6343, 4739, 2055)")
+	flowFlags(fs, cfg)
 }
 
 // readFlagOf names the flag of each decode.Selection key, for its errors.
@@ -123,18 +128,11 @@ func runRead(ctx context.Context, e env) error {
 	if err := opts.checkStdout(cfg); err != nil {
 		return err
 	}
-	sources := make([]decode.Source, 0, len(files))
-	for _, name := range files {
-		src, err := decode.Open(name)
-		if err != nil {
-			closeSources(sources)
-			return usageError{err}
+	for _, f := range []string{"sflow", "ipfix", "netflow", "default-sampling-rate"} {
+		if p.set[f] && !opts.flows {
+			return usagef("--%s applies to captures of flow datagrams: add --flows", f)
 		}
-		sources = append(sources, src)
 	}
-	// The files are one timeline whatever their order on the command line, so the alerts
-	// name them in one order too: a rotated set given out of order gives the same alerts.
-	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
 	started := clock()
 	// Warnings wait while the progress bar is drawn, so that a line never tears it.
 	var prog *report.Progress
@@ -145,12 +143,24 @@ func runRead(ctx context.Context, e env) error {
 		}
 		prog.Warn(err)
 	}
-	// One file needs no merge: the reader sees its truncation itself, and every frame saves
-	// a call through the merge.
-	src := sources[0]
-	if len(sources) > 1 {
-		src = decode.Merge(sources, warn)
+	// A file that fails while it is read ends there, the others are read on, and the run
+	// ends with exit status 2 once its alerts and summary are out.
+	var bad decode.Failures
+	src, err := decode.OpenFiles(ctx, files, func(err error) {
+		bad.Add(err)
+		warn(err)
+	})
+	if err != nil {
+		return usageError{err}
 	}
+	// The analyst's files are created now, so that a path that cannot be written is found
+	// before an hour of reading, not after.
+	aux, err := report.CreateFiles(opts.summaryJSON, opts.report, sinks.IsStdout)
+	if err != nil {
+		src.Close()
+		return usageError{err}
+	}
+	defer aux.Discard()
 	var sel *decode.Selected
 	if !opts.sel.IsZero() {
 		if sel, err = decode.Select(src, opts.sel); err != nil {
@@ -159,7 +169,16 @@ func runRead(ctx context.Context, e env) error {
 		}
 		src = sel
 	}
-	a, err := startAnalysis(ctx, cfg, e, []decode.Source{src}, pipeline.FileFlush, warn)
+	// The files are one timeline whatever their order on the command line, so the alerts
+	// name them in one order too: a rotated set given out of order gives the same alerts.
+	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
+	pc := pipeline.Config{Sources: []decode.Source{src}, Flush: pipeline.FileFlush, Warn: warn}
+	if opts.flows {
+		col := flow.NewCollector(cfg.Flow.Collector())
+		pc.Sources, pc.PacketSources = nil, []decode.PacketSource{col.Capture(src, cfg.Flow.Ports())}
+		pc.Flows = col.Stats
+	}
+	a, err := startPipeline(ctx, cfg, e, pc)
 	if err != nil {
 		return err
 	}
@@ -176,43 +195,22 @@ func runRead(ctx context.Context, e env) error {
 	if res.Interrupted && !cfg.Quiet {
 		fmt.Fprintf(e.stderr, "ntpwatch: interrupted: the alerts and the summary cover the %d frames read before\n", res.Decode.Frames)
 	}
+	if opts.flows && res.Flows.Empty() {
+		warn(fmt.Errorf("--flows: no sFlow, NetFlow or IPFIX datagram to UDP port %s in the input; --sflow, --netflow and --ipfix say which ports the exports went to",
+			cfg.Flow.Ports()))
+	}
 	s := report.Build(report.Input{
 		Files: files, Decode: res.Decode, Engine: res.Engine, Outputs: res.Outputs,
 		First: res.First, Last: res.Last, Seen: res.Seen, Elapsed: clock().Sub(started), Interrupted: res.Interrupted,
 		FragmentCap: res.FragmentCap, Selection: opts.sel, Skipped: sel.Skipped(), Sensor: cfg.Sensor,
-		Version: buildinfo.Read().String(),
+		Version: buildinfo.Read().String(), Flows: res.Flows,
 	})
 	if !cfg.Quiet {
 		s.WriteText(e.stderr)
 	}
-	errs := []error{runErr}
-	if opts.summaryJSON != "" {
-		errs = append(errs, writeOutput(e, "--summary-json", opts.summaryJSON, s.WriteJSON))
-	}
-	if opts.report != "" {
-		errs = append(errs, writeOutput(e, "--report", opts.report, s.WriteHTML))
+	errs := []error{runErr, aux.Write(e.out, &s)}
+	if err := bad.Err(len(files)); err != nil {
+		errs = append(errs, usageError{err})
 	}
 	return errors.Join(errs...)
-}
-
-// writeOutput writes the file of an output flag with write, or stdout for "-".
-func writeOutput(e env, flagName, path string, write func(w io.Writer) error) error {
-	if sinks.IsStdout(path) {
-		if err := write(e.out); err != nil {
-			return fmt.Errorf("%s: write stdout: %w", flagName, err)
-		}
-		return nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", flagName, err)
-	}
-	err = write(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", flagName, path, err)
-	}
-	return nil
 }

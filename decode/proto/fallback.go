@@ -61,6 +61,16 @@ func (t *Table) classifyFallback(m *Message) {
 	}
 }
 
+// classifyFallbackFlow judges a flow record (sampled flows: NetFlow, IPFIX) as
+// classifyFallback judges a datagram, by its ports: a victim_flood of udp/PORT needs nothing
+// more, which is how flow-based detectors (sFlow-RT, xSight) catch the vectors nobody wrote a
+// parser for.
+func (t *Table) classifyFallbackFlow(f *Flow) {
+	m := Message{SrcPort: f.SrcPort, DstPort: f.DstPort, Vector: NoVector}
+	t.classifyFallback(&m)
+	f.Dir = m.Dir
+}
+
 // ServerPort is the service port of a datagram the classifier judged: the destination port
 // of a request, the source port of a reply.
 func ServerPort(dir Dir, sport, dport uint16) uint16 {

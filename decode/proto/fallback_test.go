@@ -67,6 +67,16 @@ func TestFallback(t *testing.T) {
 		{name: "two fallback ports: the lower serves", sport: 427, dport: 300, payload: zeros(20), dir: proto.DirRequest, vector: "udp"},
 		{name: "two fallback ports, the other way", sport: 300, dport: 427, payload: zeros(20), dir: proto.DirResponse, vector: "udp"},
 	})
+	for _, c := range []struct {
+		sport, dport uint16
+		dir          proto.Dir
+	}{{427, victim, proto.DirResponse}, {client, 427, proto.DirRequest}, {500, 500, proto.DirNone}} {
+		f := proto.Flow{SrcPort: c.sport, DstPort: c.dport, PayloadLen: 1200}
+		fb.ClassifyFlow(&f)
+		if f.Dir != c.dir || f.Data {
+			t.Errorf("flow %d > %d: dir %d data %v, want dir %d", c.sport, c.dport, f.Dir, f.Data, c.dir)
+		}
+	}
 	if proto.ServerPort(proto.DirRequest, client, 427) != 427 || proto.ServerPort(proto.DirResponse, 427, victim) != 427 {
 		t.Error("ServerPort")
 	}

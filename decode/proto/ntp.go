@@ -36,7 +36,8 @@ var NTPProtocol = Protocol{
 		VectorMode6: {Name: "mode6", Weak: true, Remediation: "Refuse mode 6 (ntpq) queries from outside: add 'restrict default kod nomodify notrap nopeer noquery' " +
 			"(and 'restrict -6 default ...') to ntp.conf, keep ntpq access for management hosts only, or stop ntpd where no NTP service is needed."},
 	},
-	Classify: classifyNTP,
+	Classify:     classifyNTP,
+	ClassifyFlow: classifyNTPFlow,
 }
 
 // mode7Vector maps a mode 7 request code (ntpd include/ntp_request.h) to its vector, or
@@ -95,6 +96,29 @@ func classifyNTP(m *Message) {
 	m.Dir = DirResponse
 	if isReq {
 		m.Dir = DirRequest
+	}
+}
+
+// ntpFlowDataLen is the mean payload size from which NTP replies in a flow record carry the
+// amplifying data: a full monlist reply packet carries 440 bytes (six 72-byte items), a mode 6
+// READVAR fragment up to 480, while the time service answers with the 48-byte header (RFC
+// 5905), 68 or 72 with a MAC, and an NTS reply (RFC 8915) with its cookie and authenticator
+// comes near 230 bytes: below 300, a flow is no amplifier's.
+const ntpFlowDataLen = 300
+
+// classifyNTPFlow judges an NTP flow record by its mean size, as flow-based detection does
+// (an amplifier's replies are near 468 bytes on the wire): to port 123, packets shorter than
+// the 48-byte header every mode 1-5 packet carries are mode 6 or mode 7 queries, such as the
+// 8-byte monlist request of the attack tools (ntpdc's 192-byte and nmap's 48-byte requests
+// cannot be told from time service, and are left out); from port 123, packets of ntpFlowDataLen
+// bytes or more are replies with data. Everything else, symmetric 123-123 traffic included,
+// takes no part in amplification.
+func classifyNTPFlow(f *Flow) {
+	switch {
+	case f.DstPort == NTPPort && f.SrcPort != NTPPort && f.PayloadLen < stdHeaderLen:
+		f.Dir = DirRequest
+	case f.SrcPort == NTPPort && f.DstPort != NTPPort && f.PayloadLen >= ntpFlowDataLen:
+		f.Dir, f.Data = DirResponse, true
 	}
 }
 

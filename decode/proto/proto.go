@@ -36,6 +36,16 @@ const NoVector = -1
 // vector in every host, so the bound is memory.
 const MaxVectors = 4
 
+// VectorUnknown is the vector of an amplifying message whose request is not known: a flow
+// record (NetFlow, IPFIX) counts packets and bytes without carrying a payload, so it tells a
+// request from a reply by its ports and size, never which request it was. It follows every
+// protocol's own vectors in the counters kept by vector, which have VectorSlots entries.
+const (
+	VectorUnknown     int8 = MaxVectors
+	VectorSlots            = MaxVectors + 1
+	VectorUnknownName      = "unknown"
+)
+
 // Vector is one abused request of a protocol (NTP's monlist, DNS's ANY query).
 type Vector struct {
 	// Name is the alert's vector value, unique within the protocol: "monlist".
@@ -87,6 +97,21 @@ type Message struct {
 	NTP *NTP
 }
 
+// Flow is a flow record (NetFlow v9, IPFIX) between a protocol's port and another: packets of
+// one direction counted together, without a byte of their payload. A flow classifier tells
+// from the ports and the mean size alone whether they are amplifying requests or replies;
+// their vector is VectorUnknown. Sources: RFC 3954 (NetFlow v9), RFC 7011 and RFC 7012
+// (IPFIX), whose byte counts include the IP header.
+type Flow struct {
+	SrcPort, DstPort uint16
+	// PayloadLen is the mean UDP payload bytes of the record's packets.
+	PayloadLen int
+
+	// Set by the classifier, zero on entry.
+	Dir  Dir
+	Data bool // replies whose size says they carry the amplifying data
+}
+
 // Protocol is one entry of the table.
 type Protocol struct {
 	// Name is the alert's protocol value: "ntp".
@@ -98,6 +123,10 @@ type Protocol struct {
 	Vectors []Vector
 	// Classify fills m's verdict from its payload and ports.
 	Classify func(m *Message)
+	// ClassifyFlow fills the verdict of a flow record, which has no payload, from its ports
+	// and mean size. nil leaves the protocol's flow records out of amplification (DirNone):
+	// counted, never accounted.
+	ClassifyFlow func(f *Flow)
 
 	// Thresholds are the protocol's own defaults for the detectors whose right values depend
 	// on how the protocol is used; zero fields keep the engine's (docs/detection.md).
@@ -132,8 +161,11 @@ type Thresholds struct {
 	RequestFloodMinRequests     uint64  // request_flood.min_requests
 }
 
-// VectorName is the name of vector v, or "" for NoVector.
+// VectorName is the name of vector v, "unknown" for VectorUnknown, or "" for NoVector.
 func (p *Protocol) VectorName(v int8) string {
+	if v == VectorUnknown {
+		return VectorUnknownName
+	}
 	if v < 0 || int(v) >= len(p.Vectors) {
 		return ""
 	}
@@ -213,6 +245,7 @@ func NewTable(ps ...*Protocol) (*Table, error) {
 		}
 		fallback.Ports = ports
 		fallback.Classify = t.classifyFallback
+		fallback.ClassifyFlow = t.classifyFallbackFlow
 	}
 	return t, nil
 }

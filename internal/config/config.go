@@ -1,7 +1,7 @@
 // Package config is the configuration of a run: a plain struct with defaults, filled from the
 // YAML file of --config and then from flags, and validated in one place that reports every
 // problem at once. Each package receives its section (detect.Config, sinks.Config, the live
-// capture's decode.LiveConfig), never flags.
+// capture's decode.LiveConfig, the flow collector's flow.Config), never flags.
 package config
 
 import (
@@ -27,6 +27,7 @@ type Config struct {
 	Detect detect.Config `yaml:"detect"`
 	Output sinks.Config  `yaml:"output"`
 	Live   Live          `yaml:"live"` // ntpwatch live only
+	Flow   Flow          `yaml:"flow"` // ntpwatch flow and read --flows only
 }
 
 // Default is the configuration of a run given no file and no flags.
@@ -39,6 +40,7 @@ func Default() Config {
 		Sensor: host,
 		Detect: detect.DefaultConfig(),
 		Live:   DefaultLive(),
+		Flow:   DefaultFlow(),
 		// The zero value of sinks.Config writes JSON lines to stdout; Kafka spools what it
 		// cannot deliver, and the SASL password may come from the environment, so that it
 		// stays out of ps and shell history (the file and the flag win over it).
@@ -83,7 +85,7 @@ func (cfg *Config) Validate() error {
 	if cfg.Sensor == "" {
 		errs = append(errs, errors.New("sensor (--sensor): must not be empty"))
 	}
-	errs = append(errs, cfg.Detect.Validate(), cfg.Output.Validate())
+	errs = append(errs, cfg.Detect.Validate(), cfg.Output.Validate(), cfg.Flow.Validate())
 	return errors.Join(errs...)
 }
 

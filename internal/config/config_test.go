@@ -18,6 +18,7 @@ func FuzzConfig(f *testing.F) {
 	f.Add("sensor: s\ndetect:\n  home_net: [192.0.2.0/24]\n  window: 30s\n")
 	f.Add("detect: {reflection: {min_amplification: 2.5}, tables: {max_hosts: 10}}\n")
 	f.Add("output:\n  format: eve\n")
+	f.Add("flow:\n  sflow: \":6343\"\n  exporters: [{name: b, address: 192.0.2.1, sampling_rate: 100}]\n")
 	f.Add("- a\n- b\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		cfg := Default()

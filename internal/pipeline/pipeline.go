@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
 	"github.com/ntpwatch/ntpwatch/sinks"
@@ -70,6 +71,13 @@ const (
 type Config struct {
 	// Sources are read concurrently, each by its own goroutine and decoder. Run closes them.
 	Sources []decode.Source
+	// PacketSources are read alongside, the same way: sources of observations rather than
+	// frames (sampled-flow collectors), which decode their frames with their reader's
+	// decoder.
+	PacketSources []decode.PacketSource
+	// Flows, when set, reports the account of a sampled-flow run's collector, for Snapshot
+	// and Result.
+	Flows func() flow.Stats
 	// Table is the protocol table of the decoders; proto.Default when nil.
 	Table *proto.Table
 	Flush Flush
@@ -106,17 +114,24 @@ func New(cfg Config) *Pipeline {
 	if cfg.Table == nil {
 		cfg.Table = proto.Default
 	}
-	p := &Pipeline{cfg: cfg, full: make(chan *batch, batchesPerReader*len(cfg.Sources))}
+	n := len(cfg.Sources) + len(cfg.PacketSources)
+	p := &Pipeline{cfg: cfg, full: make(chan *batch, batchesPerReader*n)}
 	p.alerts.n = make([][3]atomic.Uint64, len(detect.Kinds()))
 	p.eng = detect.NewEngine(cfg.Detect, p.emit)
 	p.merge = merge{live: cfg.Flush.Live, feed: p.feed, advance: p.eng.Advance, tail: math.MinInt64}
-	for i, src := range cfg.Sources {
-		r := &reader{p: p, idx: i, src: src, dec: decode.NewDecoder(cfg.Table), free: make(chan *batch, batchesPerReader)}
+	add := func(r *reader) {
+		r.p, r.idx, r.dec, r.free = p, len(p.readers), decode.NewDecoder(cfg.Table), make(chan *batch, batchesPerReader)
 		for range batchesPerReader {
 			r.free <- new(batch)
 		}
 		p.readers = append(p.readers, r)
 		p.merge.streams = append(p.merge.streams, stream{free: r.free})
+	}
+	for _, src := range cfg.Sources {
+		add(&reader{in: src, src: src})
+	}
+	for _, src := range cfg.PacketSources {
+		add(&reader{in: src, psrc: src})
 	}
 	p.counters = p.eng.Counters()
 	return p
@@ -138,6 +153,8 @@ type Result struct {
 	Interrupted bool
 	// FragmentCap is the capacity of the decoders' fragment tables together.
 	FragmentCap int
+	// Flows is the account of a sampled-flow run's collector; nil for other runs.
+	Flows *flow.Stats
 }
 
 // Run reads every source to its end, or until ctx ends, analysing as it goes; then it ends
@@ -181,7 +198,11 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 			res.Seen = true
 		}
 		r.mu.Unlock()
-		r.src.Close()
+		r.in.Close()
+	}
+	if p.cfg.Flows != nil {
+		fs := p.cfg.Flows()
+		res.Flows = &fs
 	}
 	for i := range errs {
 		if errors.Is(errs[i], context.Canceled) && ctx.Err() != nil {
@@ -285,6 +306,8 @@ type Snapshot struct {
 	Readers, Running int
 	// FragmentCap is the capacity of the decoders' fragment tables together.
 	FragmentCap int
+	// Flows is the account of a sampled-flow run's collector; nil for other runs.
+	Flows *flow.Stats
 }
 
 // Snapshot returns the run's counters as the goroutines last published them.
@@ -302,6 +325,10 @@ func (p *Pipeline) Snapshot() Snapshot {
 	p.mu.Unlock()
 	s.Alerts = p.alerts.snapshot()
 	s.Outputs = p.cfg.Outputs.Stats()
+	if p.cfg.Flows != nil {
+		fs := p.cfg.Flows()
+		s.Flows = &fs
+	}
 	return s
 }
 

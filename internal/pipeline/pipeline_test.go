@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
 	"github.com/ntpwatch/ntpwatch/internal/testutil"
@@ -248,5 +249,77 @@ func TestToyProtocol(t *testing.T) {
 	}
 	if p := res.Decode.Protocols[table.Protocols()[1].ID]; p.Requests[0] != 1000 || p.Responses[0] != 1000 {
 		t.Errorf("toy messages counted %+v", p)
+	}
+}
+
+// sampledSource is a decode.PacketSource as a flow collector is one: the frames given, one
+// sampled in every ten, each standing for ten, and a flow record of the attack's replies.
+type sampledSource struct {
+	testsrc.Memory
+	i      int
+	record bool
+}
+
+func (s *sampledSource) NextPacket(d *decode.Decoder, p *decode.Packet) (decode.Kind, error) {
+	if !s.record {
+		s.record = true
+		*p = decode.Packet{Kind: decode.KindMessage, Time: testutil.Time, Src: server, Dst: victim, SrcPort: 123, DstPort: 40000,
+			WireLen: 482, IPLen: 468, PayloadLen: 440, MessageLen: 440, Weight: 500, Samples: 500,
+			Proto: proto.Default.Protocols()[0], Dir: proto.DirResponse, Vector: proto.VectorUnknown, Data: true}
+		d.Record(p)
+		return p.Kind, nil
+	}
+	var f decode.Frame
+	for {
+		if err := s.Memory.Next(&f); err != nil {
+			return decode.KindOther, err
+		}
+		if s.i++; s.i%10 == 0 {
+			break
+		}
+	}
+	f.Weight = 10
+	kind := d.Decode(&f, p)
+	p.Samples = 1
+	return kind, nil
+}
+
+// TestPacketSource: the observations of a PacketSource go through the same loop: counted by
+// the reader's decoder (frames and records), weighted in the engine, and their alerts carry
+// the sampling object; the run's exporters are reported.
+func TestPacketSource(t *testing.T) {
+	frames := attack(server, victim, 30)
+	var out bytes.Buffer
+	o, err := sinks.Open(context.Background(), sinks.Config{}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Flush: FileFlush, Outputs: o, Detect: detect.DefaultConfig(),
+		PacketSources: []decode.PacketSource{&sampledSource{Memory: testsrc.Memory{Frames: frames}}},
+		Flows:         func() flow.Stats { return flow.Stats{Exporters: []flow.Exporter{{Name: "border-1", Datagrams: 7}}} }}
+	res, err := New(cfg).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Decode.Frames != uint64(len(frames)/10) || res.Decode.Records != 1 || res.Decode.Messages != res.Decode.Frames+1 {
+		t.Errorf("decode stats: %d frames, %d records, %d messages", res.Decode.Frames, res.Decode.Records, res.Decode.Messages)
+	}
+	if res.Flows == nil || len(res.Flows.Exporters) != 1 || res.Flows.Exporters[0].Name != "border-1" {
+		t.Errorf("flows %+v", res.Flows)
+	}
+	var end struct {
+		Kind, State, Vector string
+		Responses           struct{ Packets uint64 }
+		Sampling            *struct{ Rate, Samples uint64 }
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.Contains(line, `"kind":"reflection","state":"end"`) {
+			json.Unmarshal([]byte(line), &end)
+		}
+	}
+	// 3,030 frames sampled one in ten (300 replies, 3 requests), and the record's 500
+	// replies: 3,500 replies estimated from 803 samples.
+	if end.Sampling == nil || end.Responses.Packets != 3500 || end.Sampling.Samples != 803 || end.Vector != "monlist" {
+		t.Errorf("reflection end %+v sampling %+v; alerts:\n%s", end, end.Sampling, out.String())
 	}
 }

@@ -34,9 +34,16 @@ func (b *batch) reset(src int) {
 // reader is one source's goroutine with its decoder. What it publishes for Snapshot and Run
 // is guarded by mu; the rest belongs to its goroutine.
 type reader struct {
-	p    *Pipeline
-	idx  int
+	p   *Pipeline
+	idx int
+	// in is the source, and one of src and psrc is it: a source of frames, which the reader
+	// decodes, or of observations, which decodes its frames with the reader's decoder.
+	in interface {
+		Name() string
+		Close() error
+	}
 	src  decode.Source
+	psrc decode.PacketSource
 	dec  *decode.Decoder
 	free chan *batch // its batches, back from the analysis goroutine
 
@@ -90,7 +97,15 @@ func (r *reader) run(ctx context.Context) error {
 		p.frames.Store(uint64(frames))
 	}()
 	for {
-		err := r.src.Next(&f)
+		// The observation goes straight into the batch's next slot: a frame, once read.
+		pkt := &b.pkts[b.n]
+		var kind decode.Kind
+		var err error
+		if r.psrc != nil {
+			kind, err = r.psrc.NextPacket(r.dec, pkt)
+		} else if err = r.src.Next(&f); err == nil {
+			kind = r.dec.Decode(&f, pkt)
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, io.EOF):
@@ -132,8 +147,6 @@ func (r *reader) run(ctx context.Context) error {
 		if frames%framesEvery == 0 {
 			p.frames.Store(uint64(frames))
 		}
-		pkt := &b.pkts[b.n]
-		kind := r.dec.Decode(&f, pkt)
 		t := pkt.Time.UnixNano()
 		span.add(t)
 		b.last = pkt.Time
@@ -153,7 +166,7 @@ func (r *reader) run(ctx context.Context) error {
 func (r *reader) publish(span timeSpan) {
 	var cs decode.CaptureStats
 	csOK := false
-	if l, ok := r.src.(decode.LiveSource); ok {
+	if l, ok := r.in.(decode.LiveSource); ok {
 		var err error
 		cs, err = l.CaptureStats()
 		csOK = err == nil

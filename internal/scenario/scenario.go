@@ -149,3 +149,17 @@ func (c *capture) udp(t time.Time, ep *Endpoints, payload []byte) {
 		c.frames = append(c.frames, made{Frame{Time: t.Add(time.Duration(i) * 20 * time.Microsecond), Data: f}, ep})
 	}
 }
+
+// Dense returns frames with each frame k times, a microsecond apart, in time order: the same
+// traffic k times as dense, between the same hosts, for the tests of sampled input (sFlow at
+// 1:100 keeps a few of a small sample's packets, too few for sampling's thresholds).
+func Dense(frames []Frame, k int) []Frame {
+	out := make([]Frame, 0, len(frames)*k)
+	for _, f := range frames {
+		for i := range k {
+			out = append(out, Frame{Time: f.Time.Add(time.Duration(i) * time.Microsecond), Data: f.Data})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Frame) int { return a.Time.Compare(b.Time) })
+	return out
+}

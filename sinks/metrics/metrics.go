@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
 	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
@@ -64,6 +65,33 @@ var (
 	mBuildInfo  = metricDesc{"ntpwatch_build_info", "Always 1: the version, commit and Go version of the running ntpwatch, in its labels.", []string{"version", "revision", "goversion"}, false}
 )
 
+// The metrics of a sampled-flow run (ntpwatch flow, docs/flows.md), served only there. An
+// exporter is labelled by its configured name or "exporter-N" (the order it was first heard
+// from), never its address, and the exporters past flow.max_exporters share "other".
+var (
+	mFlowDatagrams = metricDesc{"ntpwatch_flow_datagrams_total", "Export datagrams decoded, by exporter.", []string{"exporter", "protocol"}, true}
+	mFlowSamples   = metricDesc{"ntpwatch_flow_samples_total", "Sampled packet headers (sFlow flow samples, IPFIX packet samples), by exporter.", []string{"exporter", "protocol"}, true}
+	mFlowRecords   = metricDesc{"ntpwatch_flow_records_total", "Flow records (NetFlow v9, IPFIX), by exporter.", []string{"exporter", "protocol"}, true}
+	mFlowLost      = metricDesc{"ntpwatch_flow_lost_total", "What the sequence numbers say never arrived: datagrams (sFlow, NetFlow v9) or flow records (IPFIX), by exporter.", []string{"exporter", "protocol"}, true}
+	mFlowDrops     = metricDesc{"ntpwatch_flow_agent_drops_total", "Samples the agent dropped for want of resources (sFlow's drops), by exporter.", []string{"exporter", "protocol"}, true}
+	mFlowUnread    = metricDesc{"ntpwatch_flow_unread_total", "Samples of a header protocol not read and data sets without their template, by exporter.", []string{"exporter", "protocol"}, true}
+	mFlowRate      = metricDesc{"ntpwatch_flow_sampling_rate", "The latest sampling rate of the exporter's samples and records, 1 in this.", []string{"exporter", "protocol"}, false}
+	mFlowInvalid   = metricDesc{"ntpwatch_flow_invalid_datagrams_total", "Datagrams received on a collector's port that are none of its protocol's.", []string{"protocol"}, true}
+)
+
+// flowMetrics lists the metrics of a sampled-flow run, in the order of docs/flows.md.
+var flowMetrics = []*metricDesc{&mFlowDatagrams, &mFlowSamples, &mFlowRecords, &mFlowLost, &mFlowDrops, &mFlowUnread,
+	&mFlowRate, &mFlowInvalid}
+
+// FlowNames lists the metric names served in a sampled-flow run besides Names.
+func FlowNames() []string {
+	names := make([]string, len(flowMetrics))
+	for i, m := range flowMetrics {
+		names[i] = m.name
+	}
+	return names
+}
+
 // all lists every metric, in the order of docs/live.md.
 var all = []*metricDesc{
 	&mPackets, &mBytes, &mDecoded, &mMessages, &mNTP, &mProblems, &mEncaps, &mKernelRecv, &mKernelDrop,
@@ -97,15 +125,15 @@ func NewCollector(snap func() pipeline.Snapshot, table *proto.Table) prometheus.
 		table = proto.Default
 	}
 	c := &collector{snap: snap, table: table, build: buildinfo.Read(), descs: make(map[*metricDesc]*prometheus.Desc)}
-	for _, m := range all {
+	for _, m := range append(all[:len(all):len(all)], flowMetrics...) {
 		c.descs[m] = prometheus.NewDesc(m.name, m.help, m.labels, nil)
 	}
 	return c
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range all {
-		ch <- c.descs[m]
+	for _, m := range c.descs {
+		ch <- m
 	}
 }
 
@@ -134,6 +162,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			put(&mMessages, float64(ps.Requests[v]), p.Name, "request", vec.Name)
 			put(&mMessages, float64(ps.Responses[v]), p.Name, "response", vec.Name)
 			amplifying += ps.Requests[v] + ps.Responses[v]
+		}
+		if s.Flows != nil {
+			// Flow records, which carry no payload, tell no vector.
+			u := proto.VectorUnknown
+			put(&mMessages, float64(ps.Requests[u]), p.Name, "request", proto.VectorUnknownName)
+			put(&mMessages, float64(ps.Responses[u]), p.Name, "response", proto.VectorUnknownName)
+			amplifying += ps.Requests[u] + ps.Responses[u]
 		}
 		put(&mMessages, float64(ps.Messages-amplifying), p.Name, "other", "")
 	}
@@ -185,6 +220,21 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	put(&mLastPacket, last)
 	put(&mWorkers, float64(s.Running))
 	put(&mBuildInfo, 1, c.build.Short(), c.build.Revision, c.build.GoVersion)
+	if f := s.Flows; f != nil {
+		for _, e := range f.Exporters {
+			p := e.Protocol.String()
+			put(&mFlowDatagrams, float64(e.Datagrams), e.Name, p)
+			put(&mFlowSamples, float64(e.Samples), e.Name, p)
+			put(&mFlowRecords, float64(e.Records), e.Name, p)
+			put(&mFlowLost, float64(e.Lost), e.Name, p)
+			put(&mFlowDrops, float64(e.Drops), e.Name, p)
+			put(&mFlowUnread, float64(e.Unread), e.Name, p)
+			put(&mFlowRate, float64(e.Rate), e.Name, p)
+		}
+		for _, p := range flow.Protocols() {
+			put(&mFlowInvalid, float64(f.Invalid[p]), p.String())
+		}
+	}
 }
 
 // Registry is the private registry /metrics serves: the run's collector, the Go runtime's and

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
 	"github.com/ntpwatch/ntpwatch/internal/buildinfo"
@@ -63,17 +65,7 @@ func TestMetricsPage(t *testing.T) {
 	// The build of the test binary depends on the toolchain: the page shows a fixed one.
 	c.build = buildinfo.Info{Version: "v1.2.3", Revision: "0123456789abcdef0123456789abcdef01234567", GoVersion: "go1.26.0"}
 	reg.MustRegister(c)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page bytes.Buffer
-	enc := expfmt.NewEncoder(&page, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, f := range families {
-		if err := enc.Encode(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	page := gather(t, reg)
 	golden := filepath.Join("testdata", "metrics.txt")
 	if *update {
 		if err := os.WriteFile(golden, page.Bytes(), 0o644); err != nil {
@@ -92,6 +84,23 @@ func TestMetricsPage(t *testing.T) {
 			t.Errorf("%s is not on the page", name)
 		}
 	}
+}
+
+// gather renders what reg collects as the text page /metrics serves.
+func gather(t *testing.T, reg *prometheus.Registry) *bytes.Buffer {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	enc := expfmt.NewEncoder(&page, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &page
 }
 
 // TestServe scrapes /metrics and /healthz over HTTP on a loopback port the system chose.
@@ -129,14 +138,64 @@ func TestServe(t *testing.T) {
 }
 
 // TestDocumented checks that docs/live.md documents every metric served.
-func TestDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", "live.md"))
+func TestDocumented(t *testing.T) { checkDocumented(t, "live.md", Names()) }
+
+// checkDocumented checks that docs/doc names every metric of names.
+func checkDocumented(t *testing.T, doc string, names []string) {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range Names() {
-		if !strings.Contains(string(doc), "`"+name+"`") {
-			t.Errorf("docs/live.md does not document %s", name)
+	for _, name := range names {
+		if !strings.Contains(string(text), "`"+name+"`") {
+			t.Errorf("docs/%s does not document %s", doc, name)
 		}
 	}
 }
+
+// TestFlowMetrics: a sampled-flow run's page carries each exporter's series, labelled by its
+// name and protocol and never by its address, and flow records' unknown vector.
+func TestFlowMetrics(t *testing.T) {
+	snap := func() pipeline.Snapshot {
+		s := snapshot()
+		ntp := &s.Decode.Protocols[proto.Default.Protocols()[0].ID]
+		ntp.Responses[proto.VectorUnknown] = 25
+		s.Flows = &flow.Stats{Exporters: []flow.Exporter{
+			{Name: "border-1", Addr: netip.MustParseAddr("192.0.2.1"), Protocol: flow.SFlow, Datagrams: 55, Samples: 327, Lost: 2, Drops: 3, Rate: 1000},
+			{Name: "exporter-1", Addr: netip.MustParseAddr("192.0.2.2"), Protocol: flow.IPFIX, Datagrams: 11, Records: 25, Unread: 1, Rate: 1},
+			{Name: flow.OtherExporter, Protocol: flow.SFlow, Datagrams: 4},
+		}, Invalid: [3]uint64{flow.NetFlow: 7}}
+		return s
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(snap, nil))
+	page := gather(t, reg)
+	for _, want := range []string{
+		`ntpwatch_flow_datagrams_total{exporter="border-1",protocol="sflow"} 55`,
+		`ntpwatch_flow_samples_total{exporter="border-1",protocol="sflow"} 327`,
+		`ntpwatch_flow_records_total{exporter="exporter-1",protocol="ipfix"} 25`,
+		`ntpwatch_flow_lost_total{exporter="border-1",protocol="sflow"} 2`,
+		`ntpwatch_flow_agent_drops_total{exporter="border-1",protocol="sflow"} 3`,
+		`ntpwatch_flow_unread_total{exporter="exporter-1",protocol="ipfix"} 1`,
+		`ntpwatch_flow_sampling_rate{exporter="border-1",protocol="sflow"} 1000`,
+		`ntpwatch_flow_datagrams_total{exporter="other",protocol="sflow"} 4`,
+		`ntpwatch_flow_invalid_datagrams_total{protocol="netflow"} 7`,
+		`ntpwatch_protocol_messages_total{direction="response",protocol="ntp",vector="unknown"} 25`,
+	} {
+		if !strings.Contains(page.String(), want+"\n") {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if strings.Contains(page.String(), "192.0.2.") {
+		t.Errorf("an exporter's address is on the page:\n%s", page.String())
+	}
+	for _, name := range FlowNames() {
+		if !strings.Contains(page.String(), "\n"+name+"{") {
+			t.Errorf("%s is not on the page", name)
+		}
+	}
+}
+
+// TestFlowMetricsDocumented checks that docs/flows.md documents every metric of a flow run.
+func TestFlowMetricsDocumented(t *testing.T) { checkDocumented(t, "flows.md", FlowNames()) }

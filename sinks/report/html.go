@@ -47,7 +47,7 @@ type reportData struct {
 	Vectors   []vectorRow
 	Charts    []chart
 	Rows      []incidentRow
-	MoreRows  int
+	MoreRows  uint64
 	Undrawn   int // incidents without a chart
 	Talkers   []talkerTable
 	Remedies  []remedy
@@ -92,12 +92,8 @@ type talkerTable struct {
 // incident (the largest ones), the incident table and the top talkers.
 func (s *Summary) WriteHTML(w io.Writer) error {
 	d := reportData{S: s, Generated: fmt.Sprintf("%d packets in %s", s.Inputs.Packets, shortDuration(s.Run.Elapsed))}
-	d.Rows = slices.Clone(s.Incidents.List)
-	slices.SortStableFunc(d.Rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
-	if len(d.Rows) > maxReportRows {
-		d.MoreRows = len(d.Rows) - maxReportRows
-		d.Rows = d.Rows[:maxReportRows]
-	}
+	d.Rows = largestRows(s.Incidents.List, maxReportRows)
+	d.MoreRows = uint64(len(s.Incidents.List) - len(d.Rows))
 	drawn := slices.Clone(s.Incidents.List)
 	slices.SortStableFunc(drawn, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
 	if len(drawn) > maxReportCharts {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
 	"github.com/ntpwatch/ntpwatch/sinks"
@@ -29,9 +30,11 @@ type Summary struct {
 	Incidents incidentsSummary           `json:"incidents"`
 	// Attacks are the victims hit through several protocols at once (attacks.go).
 	Attacks []attackSummary `json:"attacks"`
-	Tables  []tableSummary  `json:"tables"`
-	Alerts  alertsSummary   `json:"alerts"`
-	Run     runSummary      `json:"run"`
+	// Flows is the account of a sampled-flow run's exporters; null for packet captures.
+	Flows  *flowsSummary  `json:"flows"`
+	Tables []tableSummary `json:"tables"`
+	Alerts alertsSummary  `json:"alerts"`
+	Run    runSummary     `json:"run"`
 
 	timelines map[string][]detect.Point // by incident id, for the HTML report
 	detected  map[string]time.Time      // start event of each incident, by id
@@ -129,6 +132,44 @@ type incidentRow struct {
 	Peers         int         `json:"peers"`
 	Top           []hostJSON  `json:"top"`
 	Remediation   string      `json:"remediation,omitempty"`
+	// Sampling is the alert's sampling object: null for full packets.
+	Sampling *samplingJSON `json:"sampling"`
+}
+
+// samplingJSON states how an incident's figures were estimated from sampled input, as its
+// alerts do.
+type samplingJSON struct {
+	Rate     uint64  `json:"rate"`
+	Samples  uint64  `json:"samples"`
+	ErrorPct float64 `json:"error_pct"`
+	// DistinctCounts is "lower_bound" when peers count the ones seen in samples only.
+	DistinctCounts string `json:"distinct_counts"`
+}
+
+// flowsSummary is what a sampled-flow run's exporters sent, in total and each.
+type flowsSummary struct {
+	Datagrams uint64 `json:"datagrams"`
+	Samples   uint64 `json:"samples"`
+	Records   uint64 `json:"records"`
+	Lost      uint64 `json:"lost"`   // what sequence numbers say never came
+	Drops     uint64 `json:"drops"`  // samples the agents dropped
+	Unread    uint64 `json:"unread"` // samples and data sets that could not be read
+	// Invalid counts by protocol the datagrams that were none.
+	Invalid   map[string]uint64 `json:"invalid_datagrams"`
+	Exporters []exporterSummary `json:"exporters"`
+}
+
+type exporterSummary struct {
+	Name      string      `json:"name"`
+	Protocol  string      `json:"protocol"`
+	Addr      *netip.Addr `json:"addr"` // null for "other", the exporters past the cap
+	Datagrams uint64      `json:"datagrams"`
+	Samples   uint64      `json:"samples"`
+	Records   uint64      `json:"records"`
+	Lost      uint64      `json:"lost"`
+	Drops     uint64      `json:"drops"`
+	Unread    uint64      `json:"unread"`
+	Rate      uint32      `json:"sampling_rate"` // the latest seen, 1 in this; 0 before any
 }
 
 type hostJSON struct {
@@ -168,6 +209,7 @@ type alertsSummary struct {
 	Spooled   uint64        `json:"spooled"`
 	Lost      uint64        `json:"lost"`
 	Replayed  uint64        `json:"replayed"`
+	Backlog   uint64        `json:"backlog"` // alerts of earlier runs still in the spool
 	Sinks     []sinkSummary `json:"sinks"`
 }
 
@@ -177,6 +219,7 @@ type sinkSummary struct {
 	Spooled   uint64 `json:"spooled"`
 	Lost      uint64 `json:"lost"`
 	Replayed  uint64 `json:"replayed"`
+	Backlog   uint64 `json:"backlog"`         // alerts of earlier runs still in the spool
 	Error     string `json:"error,omitempty"` // the sink's last error, when it lost or spooled alerts
 }
 
@@ -207,6 +250,8 @@ type Input struct {
 	Skipped     uint64 // frames the selection did not pass
 	Sensor      string // the sensor name the alerts carry
 	Version     string // ntpwatch's version, as the version command prints it
+	// Flows is the account of a sampled-flow run's collector; nil for packet captures.
+	Flows *flow.Stats
 }
 
 // Build gathers the figures of a finished run.
@@ -265,6 +310,12 @@ func Build(in Input) Summary {
 	for v, vec := range ntp.Vectors {
 		s.NTP.ByVector[vec.Name] = vectorSummary{nd.Requests[v], nd.Responses[v]}
 	}
+	if u := proto.VectorUnknown; nd.Requests[u]+nd.Responses[u] > 0 {
+		s.NTP.ByVector[proto.VectorUnknownName] = vectorSummary{nd.Requests[u], nd.Responses[u]}
+	}
+	if in.Flows != nil {
+		s.Flows = newFlowsSummary(in.Flows)
+	}
 	s.Protocols = map[string]protocolSummary{}
 	for _, p := range in.Table.Protocols() {
 		ps := &ds.Protocols[p.ID]
@@ -274,6 +325,9 @@ func Build(in Input) Summary {
 		sum := protocolSummary{Messages: ps.Messages, ByVector: map[string]vectorSummary{}, Malformed: ps.Malformed, Fragments: ps.Fragments}
 		for v, vec := range p.Vectors {
 			sum.ByVector[vec.Name] = vectorSummary{ps.Requests[v], ps.Responses[v]}
+		}
+		if u := proto.VectorUnknown; ps.Requests[u]+ps.Responses[u] > 0 {
+			sum.ByVector[proto.VectorUnknownName] = vectorSummary{ps.Requests[u], ps.Responses[u]}
 		}
 		s.Protocols[p.Name] = sum
 	}
@@ -305,13 +359,14 @@ func Build(in Input) Summary {
 
 	rep := &in.Outputs
 	s.Alerts = alertsSummary{Delivered: rep.Delivered, Spooled: rep.Spooled, Lost: rep.Lost, Replayed: rep.Replayed,
-		Sinks: []sinkSummary{}}
+		Backlog: rep.Backlog, Sinks: []sinkSummary{}}
 	for _, k := range es.Kinds {
 		s.Alerts.Events += k.Events
 	}
 	for _, r := range rep.Sinks {
-		ss := sinkSummary{Name: r.Name, Delivered: r.Delivered, Spooled: r.Spooled, Lost: r.Lost, Replayed: r.Replayed}
-		if r.Err != nil && (r.Lost > 0 || r.Spooled > 0) {
+		ss := sinkSummary{Name: r.Name, Delivered: r.Delivered, Spooled: r.Spooled, Lost: r.Lost, Replayed: r.Replayed,
+			Backlog: r.Backlog}
+		if r.Err != nil && (r.Lost > 0 || r.Spooled > 0 || r.Backlog > 0 || r.Broken) {
 			ss.Error = r.Err.Error()
 		}
 		s.Alerts.Sinks = append(s.Alerts.Sinks, ss)
@@ -354,10 +409,40 @@ func newIncidentRow(in detect.IncidentSummary) incidentRow {
 		a := in.Amplification
 		r.Amplification = &a
 	}
+	if sm := in.Sampling; sm.Samples > 0 {
+		r.Sampling = &samplingJSON{Rate: sm.Rate, Samples: sm.Samples, ErrorPct: sm.ErrorPct, DistinctCounts: "exact"}
+		if sm.LowerBounds {
+			r.Sampling.DistinctCounts = "lower_bound"
+		}
+	}
 	for _, h := range in.Top {
 		r.Top = append(r.Top, hostJSON{h.Addr, h.Packets, h.Bytes})
 	}
 	return r
+}
+
+// newFlowsSummary totals a flow collector's account.
+func newFlowsSummary(fs *flow.Stats) *flowsSummary {
+	out := &flowsSummary{Invalid: map[string]uint64{}, Exporters: []exporterSummary{}}
+	for _, p := range flow.Protocols() {
+		out.Invalid[p.String()] = fs.Invalid[p]
+	}
+	for _, e := range fs.Exporters {
+		es := exporterSummary{Name: e.Name, Protocol: e.Protocol.String(), Datagrams: e.Datagrams, Samples: e.Samples,
+			Records: e.Records, Lost: e.Lost, Drops: e.Drops, Unread: e.Unread, Rate: e.Rate}
+		if e.Addr.IsValid() {
+			a := e.Addr
+			es.Addr = &a
+		}
+		out.Exporters = append(out.Exporters, es)
+		out.Datagrams += e.Datagrams
+		out.Samples += e.Samples
+		out.Records += e.Records
+		out.Lost += e.Lost
+		out.Drops += e.Drops
+		out.Unread += e.Unread
+	}
+	return out
 }
 
 // talkers converts a top list of the engine's report.

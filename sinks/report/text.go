@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ntpwatch/ntpwatch/decode"
+	"github.com/ntpwatch/ntpwatch/decode/flow"
 )
 
 // maxSummaryIncidents is how many incidents the text summary lists; --summary-json and
@@ -35,7 +36,14 @@ func (s *Summary) WriteText(w io.Writer) {
 	if sel := in.Selection; sel != nil {
 		line("", "%s, %s skipped", sel.Describe(), Count(sel.Skipped, "frame"))
 	}
-	line("", "%s, %s on the wire%s", Count(in.Packets, "packet"), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	if f := s.Flows; f != nil {
+		// The frames decoded are sampled headers; the capture's own frames were the
+		// exporters' datagrams, counted below.
+		line("", "%s and %s from %s", Count(f.Samples, "sampled header"), Count(f.Records, "flow record"),
+			Count(f.Datagrams, "export datagram"))
+	} else {
+		line("", "%s, %s on the wire%s", Count(in.Packets, "packet"), humanBytes(in.WireBytes), linkTypes(in.LinkTypes))
+	}
 	if len(in.Encapsulations) > 0 {
 		line("", "encapsulated%s", nonZero(in.Encapsulations, encapNames(), ""))
 	}
@@ -94,11 +102,15 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 	line("problems", "%s", strings.TrimPrefix(problems, ": "))
 
+	if s.Flows != nil {
+		writeFlows(w, s.Flows)
+	}
+
 	inc := &s.Incidents
 	kinds := nonZeroKinds(inc.ByKind)
 	line("incidents", "%s%s", Commas(inc.Total), kinds)
 	if len(inc.List) > 0 {
-		writeIncidentTable(w, inc.List)
+		writeIncidentTable(w, inc.List, inc.Dropped)
 	}
 	for _, a := range s.Attacks {
 		line("attack", "%s hit through %d protocols at once: %s .. %s (%s), %s of replies on the wire, peak %s",
@@ -136,6 +148,9 @@ func (s *Summary) WriteText(w io.Writer) {
 		if k.Replayed > 0 {
 			text += fmt.Sprintf(", %s replayed from the spool", Commas(k.Replayed))
 		}
+		if k.Backlog > 0 {
+			text += fmt.Sprintf(", %s of earlier runs still in the spool", Commas(k.Backlog))
+		}
 		alerts = append(alerts, text)
 	}
 	line("alerts", "%s", strings.Join(alerts, "; "))
@@ -170,14 +185,11 @@ func Count(n uint64, noun string) string {
 	return Commas(n) + " " + noun + "s"
 }
 
-// writeIncidentTable lists the largest incidents by wire bytes, in start order.
-func writeIncidentTable(w io.Writer, list []incidentRow) {
-	rows := slices.Clone(list)
-	if len(rows) > maxSummaryIncidents {
-		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
-		rows = rows[:maxSummaryIncidents]
-	}
-	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
+// writeIncidentTable lists the largest incidents by wire bytes, in start order, and says how
+// many it left out: those of --summary-json and --report, and those the engine did not keep
+// (tables.max_history, past which it keeps the largest).
+func writeIncidentTable(w io.Writer, list []incidentRow, dropped uint64) {
+	rows := largestRows(list, maxSummaryIncidents)
 	t := textTable{right: []bool{false, false, false, false, true, true, true, true, true, true, true}}
 	t.add("kind", "protocol", "subject", "severity", "requests", "replies", "bytes", "ampl.", "peak", "start", "duration")
 	for _, r := range rows {
@@ -186,9 +198,25 @@ func writeIncidentTable(w io.Writer, list []incidentRow) {
 			amplification(r.Amplification), humanBits(r.PeakBPS), r.First.Format("15:04:05"), shortDuration(r.Duration))
 	}
 	t.write(w, "    ")
-	if len(list) > len(rows) {
-		fmt.Fprintf(w, "    ... and %d more (--summary-json or --report list them all)\n", len(list)-len(rows))
+	if more := len(list) - len(rows); more > 0 {
+		fmt.Fprintf(w, "    ... and %s smaller (--summary-json lists them)\n", Commas(uint64(more)))
 	}
+	if dropped > 0 {
+		fmt.Fprintf(w, "    %s smaller ended incidents left out of the summary, --summary-json and --report (tables.max_history)\n",
+			Commas(dropped))
+	}
+}
+
+// largestRows returns the n largest incidents of list by wire bytes, or all of them, in the
+// order of their first packet.
+func largestRows(list []incidentRow, n int) []incidentRow {
+	rows := slices.Clone(list)
+	if len(rows) > n {
+		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
+		rows = rows[:n]
+	}
+	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
+	return rows
 }
 
 // writeTalkers prints one top list.
@@ -198,6 +226,49 @@ func writeTalkers(w io.Writer, title string, list []talker) {
 	t.add("address", "protocol", "packets", "bytes", "ampl.", "duration")
 	for _, h := range list {
 		t.add(h.Addr.String(), h.Protocol, Commas(h.Packets), humanBytes(h.Bytes), amplification(h.Amplification), shortDuration(h.Duration))
+	}
+	t.write(w, "    ")
+}
+
+// WriteExporters prints the account of a flow collector's exporters as the summary shows it:
+// the end of `ntpwatch flow`.
+func WriteExporters(w io.Writer, fs *flow.Stats) {
+	writeFlows(w, newFlowsSummary(fs))
+}
+
+// writeFlows prints the exporters of a sampled-flow run: what each sent, what was lost on the
+// way (sequence gaps) or at the agent (drops), what could not be read, and its sampling rate.
+// The alerts' figures are estimates from these samples (each alert's sampling says how good).
+func writeFlows(w io.Writer, f *flowsSummary) {
+	text := fmt.Sprintf("%s, %s lost on the way, %s dropped by the agents, %s unread",
+		Count(uint64(len(f.Exporters)), "exporter"), Commas(f.Lost), Commas(f.Drops), Commas(f.Unread))
+	var invalid uint64
+	for _, n := range f.Invalid {
+		invalid += n
+	}
+	if invalid > 0 {
+		var protocols []string
+		for _, p := range flow.Protocols() {
+			protocols = append(protocols, p.String())
+		}
+		text += fmt.Sprintf("; %s%s", Count(invalid, "invalid datagram"), nonZero(f.Invalid, protocols, ""))
+	}
+	fmt.Fprintf(w, "  %-*s%s\n", summaryLabel, "flows", text)
+	if len(f.Exporters) == 0 {
+		return
+	}
+	t := textTable{right: []bool{false, false, false, true, true, true, true, true, true, true}}
+	t.add("exporter", "protocol", "address", "datagrams", "samples", "records", "lost", "drops", "unread", "rate")
+	for _, e := range f.Exporters {
+		addr, rate := "-", "-"
+		if e.Addr != nil {
+			addr = e.Addr.String()
+		}
+		if e.Rate > 0 {
+			rate = "1:" + Commas(uint64(e.Rate))
+		}
+		t.add(e.Name, e.Protocol, addr, Commas(e.Datagrams), Commas(e.Samples), Commas(e.Records), Commas(e.Lost),
+			Commas(e.Drops), Commas(e.Unread), rate)
 	}
 	t.write(w, "    ")
 }
