@@ -69,9 +69,9 @@ const legacyProtocol = "ntp"
 func incidentID(k kind, h *host, first int64) string {
 	var b [32 + 32 + 16 + 8]byte // the longest kind name is 17 bytes; protocol names are short
 	n := copy(b[:], kindNames[k])
-	if h.proto.Name != legacyProtocol {
+	if h.name != legacyProtocol {
 		n += copy(b[n:], "/")
-		n += copy(b[n:32+32], h.proto.Name)
+		n += copy(b[n:32+32], h.name)
 	}
 	a16 := h.key.addr.As16()
 	n += copy(b[n:], a16[:])
@@ -81,7 +81,7 @@ func incidentID(k kind, h *host, first int64) string {
 }
 
 func (e *Engine) checkReflection(s *host, t int64) {
-	c := &e.cfg.Reflection
+	c := &s.lim.Reflection
 	if s.inc[kReflection] != nil || !e.sampledEnough(&s.srv) || s.srv.win.sum(t, e.window) < c.MinResponseBytes ||
 		!s.srv.amplifies(c.MinAmplification) {
 		return
@@ -90,7 +90,7 @@ func (e *Engine) checkReflection(s *host, t int64) {
 }
 
 func (e *Engine) checkExposed(s *host, t int64) {
-	if s.exposedDone || !e.sampledEnough(&s.srv) || s.exposedWin.sum(t, e.window) < e.cfg.ExposedAmplifier.MinResponses {
+	if s.exposedDone || !e.sampledEnough(&s.srv) || s.exposedWin.sum(t, e.window) < s.lim.ExposedAmplifier.MinResponses {
 		return
 	}
 	s.exposedDone = true
@@ -108,7 +108,7 @@ func (e *Engine) checkExposed(s *host, t int64) {
 }
 
 func (e *Engine) checkVictimFlood(c *host, t int64) {
-	f := &e.cfg.VictimFlood
+	f := &c.lim.VictimFlood
 	if c.inc[kVictimFlood] != nil || !e.sampledEnough(&c.cli) || int(c.cli.respPeers) < f.MinReflectors ||
 		c.cli.win.sum(t, e.window) < f.MinResponseBytes || !c.cli.amplifies(f.MinAmplification) {
 		return
@@ -119,7 +119,7 @@ func (e *Engine) checkVictimFlood(c *host, t int64) {
 // checkRequestFlood starts request_flood when a server receives min_requests amplifying
 // requests within a window from at least min_sources sources, whether or not it answers.
 func (e *Engine) checkRequestFlood(s *host, t int64) {
-	f := &e.cfg.RequestFlood
+	f := &s.lim.RequestFlood
 	if s.inc[kRequestFlood] != nil || !e.sampledEnough(&s.srv) || int(s.srv.reqPeers) < f.MinSources ||
 		s.srv.reqWin.sum(t, e.window) < f.MinRequests {
 		return
@@ -128,7 +128,7 @@ func (e *Engine) checkRequestFlood(s *host, t int64) {
 }
 
 func (e *Engine) checkScan(c *host, t int64) {
-	if c.inc[kScan] != nil || !e.sampledEnough(&c.cli) || int(c.cli.reqPeers) < e.cfg.Scan.MinTargets {
+	if c.inc[kScan] != nil || !e.sampledEnough(&c.cli) || int(c.cli.reqPeers) < c.lim.Scan.MinTargets {
 		return
 	}
 	e.start(c, kScan, t)
@@ -143,7 +143,7 @@ func (e *Engine) spoofedRequest(c *host, pr *pair, t int64, w, pay uint64) {
 		pr.did[sideCli] |= didEgress
 		c.spoofPeers++
 	}
-	if c.inc[kSpoofed] == nil && e.sampledEnough(&c.cli) && c.spoofWin.sum(t, e.window) >= e.cfg.SpoofedEgress.MinRequests {
+	if c.inc[kSpoofed] == nil && e.sampledEnough(&c.cli) && c.spoofWin.sum(t, e.window) >= c.lim.SpoofedEgress.MinRequests {
 		e.start(c, kSpoofed, t)
 	}
 }
@@ -262,6 +262,10 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 	e.counters.Kinds[k].Events++
 
 	vec := r.topVector(h.proto)
+	vecName := vec.Name
+	if h.proto.Fallback {
+		vecName = h.name // nothing is known of the request but its port: udp/427
+	}
 	a := &e.alert
 	*a = Alert{
 		ID:         in.id,
@@ -270,9 +274,9 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		TS:         time.Unix(0, ts).UTC(),
 		FirstSeen:  time.Unix(0, r.first).UTC(),
 		LastSeen:   time.Unix(0, r.last).UTC(),
-		Protocol:   h.proto.Name,
-		ServerPort: h.proto.Ports[0],
-		Vector:     vec.Name,
+		Protocol:   h.name,
+		ServerPort: h.port,
+		Vector:     vecName,
 		Requests:   r.req,
 		Responses:  r.resp,
 		WireBytes:  r.wire,
@@ -397,9 +401,9 @@ func (e *Engine) severity(k kind, h *host, r *role, vec *proto.Vector, a *Alert)
 		}
 		return SeverityMedium
 	case kReflection:
-		return byRate(e.cfg.Reflection.HighBPS, e.cfg.Reflection.CriticalBPS)
+		return byRate(h.lim.Reflection.HighBPS, h.lim.Reflection.CriticalBPS)
 	case kVictimFlood:
-		return byRate(e.cfg.VictimFlood.HighBPS, e.cfg.VictimFlood.CriticalBPS)
+		return byRate(h.lim.VictimFlood.HighBPS, h.lim.VictimFlood.CriticalBPS)
 	case kRequestFlood:
 		if r.dataPeers > 0 {
 			return SeverityMedium // it answers with data: a reflector now
@@ -497,7 +501,7 @@ func (e *Engine) responders(h *host, ep uint64) []Responder {
 	top := e.top(h, sideCli, ep, pairResponses)
 	out := e.respBuf[:0]
 	for _, s := range top {
-		p := e.pairs.m[pairKey{s.Addr, h.key.addr, h.key.proto}]
+		p := e.pairs.m[pairKey{s.Addr, h.key.addr, h.key.proto, h.key.port}]
 		out = append(out, Responder{Addr: s.Addr, Amplifier: p != nil && p.did[sideCli]&didData != 0,
 			Packets: s.Packets, Bytes: s.Bytes})
 	}

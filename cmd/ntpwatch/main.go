@@ -1,6 +1,6 @@
-// Command ntpwatch finds NTP reflection and amplification attacks (monlist and its relatives)
-// in packet captures, on a live interface or in the sampled flows routers export, and
-// publishes them as alerts.
+// Command ntpwatch finds UDP reflection and amplification attacks (NTP's monlist and its
+// relatives, and every protocol of the table in decode/proto) in packet captures, on a live
+// interface or in the sampled flows routers export, and publishes them as alerts.
 //
 //	ntpwatch read [flags] FILE|- ...   analyse captures (pcap, pcapng, gzip, stdin)
 //	ntpwatch read --flows FILE ...     analyse captures of sFlow, IPFIX and NetFlow datagrams
