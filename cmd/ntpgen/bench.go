@@ -77,6 +77,7 @@ func runBench(args []string, stdout io.Writer) error {
 	runs := fs.Int("runs", 3, "runs of each tool on each capture; the table shows medians")
 	ntpwatch := fs.String("ntpwatch", "bin/ntpwatch", "the ntpwatch binary to measure")
 	before := fs.String("before", "", "an older ntpwatch `binary` to run beside it, interleaved (rows \"before\")")
+	live := fs.Bool("live", true, "also measure ntpwatch live against tcpdump on a replay into a veth pair (root, tcpreplay)")
 	only := fs.String("captures", "", "comma-separated capture `names` to measure (mixed, mixed-100k, attack-10k, ...); empty: all")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -160,6 +161,9 @@ func runBench(args []string, stdout io.Writer) error {
 	printTable(stdout, rows, res)
 	fmt.Fprintln(stdout)
 	printTargets(stdout, res)
+	if *live {
+		return liveBench(stdout, *dir, *seed, *ntpwatch, *runs)
+	}
 	return nil
 }
 
