@@ -79,6 +79,10 @@ type Config struct {
 	Sensor string `yaml:"-"`
 	// Source is copied into every alert: the files or interface read. Set by the command.
 	Source string `yaml:"-"`
+
+	// Evidence chooses the roles a sensor publishes to the fleet (PublishEvidence); set by
+	// the command from the fleet section, which validates it.
+	Evidence EvidenceConfig `yaml:"-"`
 }
 
 // ReflectionConfig holds the thresholds of the reflection detector (subject: the reflector).
@@ -190,6 +194,7 @@ func DefaultConfig() Config {
 			MaxIncidents: 10_000,
 			MaxHistory:   1_000,
 		},
+		Evidence: EvidenceConfig{Floor: DefaultEvidenceFloor, MaxRoles: DefaultEvidenceMaxRoles},
 	}
 }
 
@@ -286,4 +291,21 @@ func (c *Config) outside(a netip.Addr) bool {
 		return false
 	}
 	return !c.inHome(a)
+}
+
+// Direction names the way traffic from from to to crosses the home net's border: inbound,
+// outbound, internal or external. An unknown end counts as outside, an address that cannot
+// cross a border as inside.
+func (c *Config) Direction(from, to netip.Addr) string {
+	fi := from.IsValid() && !c.outside(from)
+	ti := to.IsValid() && !c.outside(to)
+	switch {
+	case fi && ti:
+		return "internal"
+	case fi:
+		return "outbound"
+	case ti:
+		return "inbound"
+	}
+	return "external"
 }

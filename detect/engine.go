@@ -24,6 +24,7 @@ type Engine struct {
 	pairs    pairTable
 	lastPair *pair // the pair of the previous amplifying packet: attack streams repeat it
 	door     doorkeeper
+	ev       *exporter // the evidence published to the fleet; nil when it is not
 
 	exposed  map[hostKey]struct{} // hosts that had their exposed_amplifier incident
 	exposedT TableStats
@@ -167,9 +168,9 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 	case cDeferred && s != nil:
 		// A forged source's first packet at the cap: its host waits for a second one, but
 		// it is a peer of the server now (a victim of a storm from ever new addresses).
-		countDeferred(&s.srv, isReq, data)
+		countDeferred(&s.srv, ca, isReq, data)
 	case sDeferred && c != nil:
-		countDeferred(&c.cli, isReq, data)
+		countDeferred(&c.cli, sa, isReq, data)
 	}
 
 	if isReq {
@@ -245,8 +246,10 @@ func (e *Engine) accountFragment(p *decode.Packet, t int64) {
 // countDeferred counts, in role r, a peer whose host the doorkeeper turned away: once, as
 // it is turned away only on its first packet; when it comes back, its first pair does not
 // count it again (host.returning).
-func countDeferred(r *role, isReq, data bool) {
-	r.countPeer(didOf(isReq, data))
+func countDeferred(r *role, peer netip.Addr, isReq, data bool) {
+	did := didOf(isReq, data)
+	r.countPeer(did)
+	r.ev.add(peer, did)
 }
 
 // didOf is what one message does for the peer counts.
@@ -288,6 +291,7 @@ func (e *Engine) begin(h *host, cli bool, t int64) {
 	}
 	if r.active && (r.closed || t-r.last >= e.idle) {
 		e.endRole(h, cli, r.last+e.idle)
+		e.dropEvidence(r)
 		*r = role{}
 		if cli {
 			h.spoof, h.spoofWin, h.spoofPeers = Counter{}, window{}, 0
@@ -318,8 +322,11 @@ func (e *Engine) accountPair(pr *pair, isReq, data bool, w, pay uint64) {
 		}
 		// A host back after being turned away or evicted was counted by the other side
 		// then: its first pair does not count it again there.
-		if n := did &^ pr.did[side]; n != 0 && !(fresh && pr.hosts[1-side].returning) {
-			r.countPeer(n)
+		if n := did &^ pr.did[side]; n != 0 {
+			if !(fresh && pr.hosts[1-side].returning) {
+				r.countPeer(n)
+			}
+			r.ev.add(pr.peer(side), n)
 		}
 		pr.did[side] |= did
 		if isReq {
