@@ -65,16 +65,29 @@ const legacyProtocol = "ntp"
 
 // incidentID derives the stable id from kind, protocol, subject and first packet time.
 func incidentID(k kind, h *host, first int64) string {
-	var b [32 + 32 + 16 + 8]byte // the longest kind name is 17 bytes; protocol names are short
-	n := copy(b[:], kindNames[k])
-	if h.proto.Name != legacyProtocol {
-		n += copy(b[n:], "/")
-		n += copy(b[n:32+32], h.proto.Name)
+	return idOf("", kindNames[k], h.proto.Name, h.key.addr, first)
+}
+
+// FleetIncidentID is the id of a fleet incident (detect/fleet): a hash of its kind, protocol,
+// subject and the start of the window its episode began in, which every member of the
+// aggregators' group derives alike from the evidence, so that a partition taken over by
+// another member goes on with the same incidents. Its "fleet/" prefix keeps it apart from
+// any sensor's id.
+func FleetIncidentID(k Kind, protocol string, subject netip.Addr, window time.Time) string {
+	return idOf("fleet/", k, protocol, subject, window.UnixNano())
+}
+
+// idOf hashes what names an incident. NTP, the protocol ntpwatch began with, adds no name,
+// so that its ids stay what they were before there were other protocols.
+func idOf(scope string, k Kind, protocol string, addr netip.Addr, first int64) string {
+	var buf [8 + 32 + 1 + 32 + 16 + 8]byte // the longest kind name is 17 bytes; protocol names are short
+	b := append(append(buf[:0], scope...), k...)
+	if protocol != legacyProtocol {
+		b = append(append(b, '/'), protocol[:min(len(protocol), 32)]...)
 	}
-	a16 := h.key.addr.As16()
-	n += copy(b[n:], a16[:])
-	binary.BigEndian.PutUint64(b[n:], uint64(first))
-	sum := sha256.Sum256(b[:n+8])
+	a16 := addr.As16()
+	b = binary.BigEndian.AppendUint64(append(b, a16[:]...), uint64(first))
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
 

@@ -132,6 +132,20 @@ type Protocol struct {
 	ID uint8
 }
 
+// VectorIndex is the vector called name, VectorUnknown for "unknown", NoVector when p has no
+// such vector: VectorName's inverse.
+func (p *Protocol) VectorIndex(name string) int8 {
+	if name == VectorUnknownName {
+		return VectorUnknown
+	}
+	for i := range p.Vectors {
+		if p.Vectors[i].Name == name {
+			return int8(i)
+		}
+	}
+	return NoVector
+}
+
 // VectorName is the name of vector v, "unknown" for VectorUnknown, or "" for NoVector.
 func (p *Protocol) VectorName(v int8) string {
 	if v == VectorUnknown {
@@ -242,6 +256,17 @@ func (t *Table) ByID(id uint8) *Protocol {
 		return nil
 	}
 	return t.protocols[id-1]
+}
+
+// ByName returns the protocol called name (a Protocol's Name: an alert's protocol), nil when
+// there is none.
+func (t *Table) ByName(name string) *Protocol {
+	for _, p := range t.protocols {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
 }
 
 // Default is the table ntpwatch runs with: every protocol it reads, NTP first.
