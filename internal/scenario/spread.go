@@ -54,4 +54,3 @@ func sorted(ms []made) []Frame {
 	}
 	return out
 }
-
