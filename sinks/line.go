@@ -59,6 +59,7 @@ func (s *lineSink) run(_ context.Context, q <-chan message, c *counters) {
 		}
 		if err := s.write(buf); err != nil {
 			c.fail(err)
+			c.given.Add(n)
 			continue
 		}
 		c.delivered.Add(n)
