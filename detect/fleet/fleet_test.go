@@ -195,24 +195,6 @@ func sameAlert(a, b detect.Alert) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
-// repeated is the spread's links with its flood again every minute, minutes times: an
-// attack of several windows.
-func repeated(s scenario.Spread, minutes int) scenario.Spread {
-	out := scenario.Spread{Incident: s.Incident}
-	for _, link := range s.Links {
-		var fs []scenario.Frame
-		for m := range minutes {
-			for _, f := range link {
-				fs = append(fs, scenario.Frame{Time: f.Time.Add(time.Duration(m) * time.Minute), Data: f.Data})
-			}
-		}
-		out.Links = append(out.Links, fs)
-	}
-	out.Incident.Responses.Packets *= uint64(minutes)
-	out.Incident.Responses.Bytes *= uint64(minutes)
-	return out
-}
-
 // live is the evidence of sensors tap-0, tap-1, ... on the links of s as live sensors leave
 // it in a partition: each window's records and heartbeat of every sensor before the next
 // window's.
@@ -247,58 +229,74 @@ func live(t *testing.T, s scenario.Spread) stream {
 
 // TestTakeOver: a member dies in the middle of an attack of several windows; another takes
 // its partition over from its last commit. Together they report the incident once: one
-// start, one end, with the same id and the exact totals of a member that saw it all.
+// start, one end, with the same id and the exact totals of a member that saw it all. The
+// member dies after a window closed, or as the heartbeats of the next one came in but
+// before it closed, when its last commit was made.
 func TestTakeOver(t *testing.T) {
-	s := repeated(scenario.VictimFloodSpread(1, 90, 10), 5)
+	s := scenario.VictimFloodSpread(1, 90, 10).Every(5)
 	all := live(t, s)
 	whole, _ := aggregate(t, aggregatorConfig(), all)
-
-	now := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
-	var got []detect.Alert
-	emit := func(al *detect.Alert) { got = append(got, *al) }
-	first := New(aggregatorConfig(), emit)
-	var last Commit
-	kill := len(all) * 3 / 5
-	for i, ev := range all[:kill] {
-		c := *ev
-		now = now.Add(time.Millisecond)
-		first.Add(0, int64(i), &c, now)
-		first.Tick(now.Add(2 * DefaultSettle)) // a live member's windows settle as it goes
-		if cs := first.Commits(); len(cs) > 0 {
-			last = cs[0]
+	// The index of the last heartbeat of the third window: every sensor has ended it.
+	third := 0
+	for i, ev := range all {
+		if ev.Heartbeat && ev.WindowEnd.Equal(scenario.Epoch.Add(3*time.Minute)) {
+			third = i
 		}
 	}
-	if last.Offset == 0 || !strings.Contains(last.Metadata, "incident victim_flood") {
-		t.Fatalf("the first member's last commit %+v holds no open incident", last)
-	}
-	t.Logf("killed at offset %d; the second member reads again from %d (%d records): %s", kill, last.Offset, kill-int(last.Offset), last.Metadata)
-	second := New(aggregatorConfig(), emit)
-	second.Assign(0, last.Metadata)
-	for i := int(last.Offset); i < len(all); i++ {
-		c := *all[i]
-		now = now.Add(time.Millisecond)
-		second.Add(0, int64(i), &c, now)
-		second.Tick(now.Add(2 * DefaultSettle))
-	}
-	second.Tick(now.Add(time.Minute))
-
-	starts := func(as []detect.Alert, st detect.State) []string {
-		var ids []string
-		for _, a := range as {
-			if a.State == st {
-				ids = append(ids, a.ID+" "+string(a.Kind))
+	for _, tc := range []struct {
+		name   string
+		kill   int  // the records the first member read
+		settle bool // whether the window their heartbeats ended closed before the commit
+	}{{"after a window closed", third + 1, true}, {"before the ended window closed", third + 1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
+			var got []detect.Alert
+			emit := func(al *detect.Alert) { got = append(got, *al) }
+			first := New(aggregatorConfig(), emit)
+			for i, ev := range all[:tc.kill] {
+				c := *ev
+				now = now.Add(time.Millisecond)
+				first.Add(0, int64(i), &c, now)
+				if i < tc.kill-1 || tc.settle {
+					first.Tick(now.Add(2 * DefaultSettle)) // a live member's windows settle as it goes
+				}
 			}
-		}
-		return ids
-	}
-	for _, st := range []detect.State{detect.StateStart, detect.StateEnd} {
-		if g, w := starts(got, st), starts(whole, st); !slices.Equal(g, w) || len(w) != 1 {
-			t.Errorf("%s events: %v, want those of one member, %v", st, g, w)
-		}
-	}
-	end, wantEnd := got[len(got)-1], whole[len(whole)-1]
-	if end.Responses != wantEnd.Responses || end.Responses.Bytes != s.Incident.Responses.Bytes || !end.FirstSeen.Equal(wantEnd.FirstSeen) {
-		t.Errorf("end after the takeover %+v, want %+v", end.Responses, wantEnd.Responses)
+			cs := first.Commits()
+			if len(cs) != 1 || !strings.Contains(cs[0].Metadata, "incident victim_flood") {
+				t.Fatalf("the first member's last commit %+v holds no open incident", cs)
+			}
+			last := cs[0]
+			t.Logf("killed at offset %d; the second member reads again from %d", tc.kill, last.Offset)
+			second := New(aggregatorConfig(), emit)
+			second.Assign(0, last.Metadata)
+			for i := int(last.Offset); i < len(all); i++ {
+				c := *all[i]
+				now = now.Add(time.Millisecond)
+				second.Add(0, int64(i), &c, now)
+				second.Tick(now.Add(2 * DefaultSettle))
+			}
+			second.Tick(now.Add(time.Minute))
+
+			ids := func(as []detect.Alert, st detect.State) []string {
+				var out []string
+				for _, a := range as {
+					if a.State == st {
+						out = append(out, a.ID+" "+string(a.Kind))
+					}
+				}
+				return out
+			}
+			for _, st := range []detect.State{detect.StateStart, detect.StateEnd} {
+				if g, w := ids(got, st), ids(whole, st); !slices.Equal(g, w) || len(w) != 1 {
+					t.Errorf("%s events: %v, want those of one member, %v", st, g, w)
+				}
+			}
+			end, wantEnd := got[len(got)-1], whole[len(whole)-1]
+			if end.Responses != wantEnd.Responses || end.Responses.Bytes != s.Incident.Responses.Bytes ||
+				!end.FirstSeen.Equal(wantEnd.FirstSeen) || len(end.Sensors) != 10 {
+				t.Errorf("end after the takeover %+v from %d sensors, want %+v", end.Responses, len(end.Sensors), wantEnd.Responses)
+			}
+		})
 	}
 }
 

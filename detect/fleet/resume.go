@@ -39,8 +39,11 @@ func (a *Aggregator) metadata(pt *partition) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s closed=%d\n", metadataHeader, pt.closed)
 	for _, name := range slices.Sorted(maps.Keys(pt.sensors)) {
+		// A sensor's progress past the closed windows is learnt again from its heartbeats,
+		// which the next member reads again after the records it needs: told it now, that
+		// member would close windows before reading their records.
 		s := pt.sensors[name]
-		fmt.Fprintf(&b, "sensor %d %d %t %s\n", s.run, s.done, s.final, strconv.Quote(name))
+		fmt.Fprintf(&b, "sensor %d %d %t %s\n", s.run, min(s.done, pt.closed), s.final, strconv.Quote(name))
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(pt.subjects), subjectKey.compare) {
 		sj := pt.subjects[k]

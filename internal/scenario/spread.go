@@ -54,3 +54,21 @@ func sorted(ms []made) []Frame {
 	}
 	return out
 }
+
+// Every is the spread's attack again every minute, minutes times in all: an attack that goes
+// on for several windows. The incident's figures grow with it; its reflectors stay the same.
+func (s Spread) Every(minutes int) Spread {
+	out := Spread{Incident: s.Incident}
+	for _, link := range s.Links {
+		var fs []Frame
+		for m := range minutes {
+			for _, f := range link {
+				fs = append(fs, Frame{Time: f.Time.Add(time.Duration(m) * time.Minute), Data: f.Data})
+			}
+		}
+		out.Links = append(out.Links, fs)
+	}
+	out.Incident.Responses.Packets *= uint64(minutes)
+	out.Incident.Responses.Bytes *= uint64(minutes)
+	return out
+}
