@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"cmp"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
@@ -130,7 +132,7 @@ type EvidenceStats struct {
 	Windows  uint64 // windows ended, each with its heartbeat
 	Records  uint64 // records of subjects
 	Sketched int    // roles holding a sketch now
-	Refused  uint64 // roles above the floor left out at the cap of max roles, once per episode
+	Refused  uint64 // windows of roles above the floor left out at the cap of max roles
 }
 
 // exporter is the engine's evidence publishing, when it is on.
@@ -148,7 +150,6 @@ type exporter struct {
 // roleEvidence is what a role holds while it is published: the sketches of its peers.
 type roleEvidence struct {
 	req, resp *hyperloglog.Sketch
-	refused   bool // the role was left out at the cap this episode
 }
 
 // PublishEvidence makes the engine hand fn the evidence of each window as its clock passes
@@ -205,66 +206,92 @@ func (e *Engine) closeEvidence() {
 	x.next = math.MaxInt64
 }
 
-// exportWindow publishes the roles that had traffic in [start, end) and are above the floor
-// or were already published this episode, in the host table's order (which the packets
-// decide), then the heartbeat that completes the windows up to done.
+// exportWindow publishes the roles that had traffic in [start, end) and were published
+// before in their episode, then those that rose above the floor, the furthest above it first
+// while fewer than max roles hold sketches (the others wait for a later window), in the host
+// table's order, which the packets decide; then the heartbeat that completes the windows up
+// to done.
 func (e *Engine) exportWindow(start, end, done int64, final bool) {
 	x := e.ev
 	at := min(end, e.now) // the windows are read at the window's end, or now at the end of the input
+	type candidate struct {
+		h     *host
+		side  int
+		r     *role
+		above float64
+	}
+	var fresh []candidate
 	n := 0
+	publish := func(h *host, side int, r *role) {
+		rec := e.evidenceOf(h, side, r, start, end, at)
+		x.fn(&rec)
+		n++
+	}
 	for h := e.hosts.head; h != nil; h = h.lru.next {
 		for side, r := range [2]*role{&h.srv, &h.cli} {
-			if !r.active || r.last < start || r.first >= end || !e.published(h, side, r, at) {
-				continue
+			switch {
+			case !r.active || r.last < start || r.first >= end:
+			case r.ev != nil:
+				publish(h, side, r)
+			default:
+				if above := e.aboveFloor(h, side, r, at); above >= 1 {
+					fresh = append(fresh, candidate{h, side, r, above})
+				}
 			}
-			rec := e.evidenceOf(h, side, r, start, end, at)
-			x.fn(&rec)
-			n++
 		}
 	}
-	e.counters.Evidence.Records += uint64(n)
-	e.counters.Evidence.Windows++
+	slices.SortStableFunc(fresh, func(a, b candidate) int { return cmp.Compare(b.above, a.above) })
+	st := &e.counters.Evidence
+	for _, c := range fresh {
+		if st.Sketched >= x.max {
+			st.Refused++
+			continue
+		}
+		e.sketch(c.h, c.side, c.r)
+		publish(c.h, c.side, c.r)
+	}
+	st.Records += uint64(n)
+	st.Windows++
 	x.fn(&Evidence{Sensor: e.cfg.Sensor, WindowStart: time.Unix(0, start).UTC(), WindowEnd: time.Unix(0, done).UTC(),
 		Heartbeat: true, Final: final, Subjects: n})
 }
 
-// published reports whether a role's window is published, giving it its sketches when it
-// first is: a role above the floor, or with an open incident of a kind the fleet raises,
-// while fewer than max roles hold sketches; then every window of its episode.
-func (e *Engine) published(h *host, side int, r *role, at int64) bool {
+// aboveFloor is how far a role's window lies above the floor: the largest of its rates and
+// peers over their floors, at least 1 for a role with an open incident of a kind the fleet
+// raises. 1 and more is above.
+func (e *Engine) aboveFloor(h *host, side int, r *role, at int64) float64 {
 	x := e.ev
-	if r.ev != nil {
-		return !r.ev.refused
-	}
-	above := r.win.at(at, e.window) >= x.floorResp[side]
+	above := float64(r.win.at(at, e.window)) / float64(x.floorResp[side])
 	if side == sideSrv {
-		above = above || r.reqWin.at(at, e.window) >= x.floorReqs || h.inc[kReflection] != nil || h.inc[kRequestFlood] != nil
+		above = max(above, float64(r.reqWin.at(at, e.window))/float64(x.floorReqs))
+		if h.inc[kReflection] != nil || h.inc[kRequestFlood] != nil {
+			above = max(above, 1)
+		}
 	} else {
-		above = above || int(r.reqPeers) >= x.floorTargets || h.inc[kVictimFlood] != nil || h.inc[kScan] != nil
+		above = max(above, float64(r.reqPeers)/float64(x.floorTargets))
+		if h.inc[kVictimFlood] != nil || h.inc[kScan] != nil {
+			above = max(above, 1)
+		}
 	}
-	if !above {
-		return false
-	}
+	return above
+}
+
+// sketch gives a role its sketches when it is first published: they begin with the peers
+// the role's pairs of this episode remember; those whose pairs were evicted are missing,
+// which the exact counts beside them make up for.
+func (e *Engine) sketch(h *host, side int, r *role) {
 	r.ev = &roleEvidence{}
-	if e.counters.Evidence.Sketched >= x.max {
-		r.ev.refused = true
-		e.counters.Evidence.Refused++
-		return false
-	}
 	e.counters.Evidence.Sketched++
-	// The sketches begin with the peers the role's pairs of this episode remember; those
-	// whose pairs were evicted are missing, which the exact counts beside them make up for.
 	for p := h.pairs[side]; p != nil; p = p.side[side].next {
 		if p.ep[side] == r.ep {
 			r.ev.add(p.peer(side), p.did[side])
 		}
 	}
-	return true
 }
 
 // dropEvidence releases a role's sketches when its episode ends or its host goes.
 func (e *Engine) dropEvidence(r *role) {
-	if r.ev != nil && !r.ev.refused {
+	if r.ev != nil {
 		e.counters.Evidence.Sketched--
 	}
 	r.ev = nil
@@ -272,7 +299,7 @@ func (e *Engine) dropEvidence(r *role) {
 
 // add counts a peer in the sketches of what it did.
 func (v *roleEvidence) add(peer netip.Addr, did pairDid) {
-	if v == nil || v.refused {
+	if v == nil {
 		return
 	}
 	if did&didReq != 0 {
