@@ -40,8 +40,6 @@ func runAggregate(ctx context.Context, e env) error {
 		return usagef("unexpected argument %q; 'ntpwatch aggregate -h' for help", append(p.pos, p.rest...)[0])
 	case cfg.Fleet.EvidenceTopic == "":
 		return usagef("--evidence-topic TOPIC is required: the topic the sensors publish their evidence to")
-	case cfg.NTPLog != "":
-		return usagef("--ntp-log: aggregate reads evidence, not packets")
 	}
 	out, err := openOutputs(ctx, cfg.Output, e)
 	if err != nil {

@@ -341,3 +341,26 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestAggregateUsage: what aggregate needs is named on one line, with exit status 2 for a bad
+// command line and 1 for brokers that do not answer.
+func TestAggregateUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"aggregate", "--kafka-brokers", "127.0.0.1:1"}, exitUsage, "--evidence-topic TOPIC is required"},
+		{[]string{"aggregate", "--evidence-topic", "ev"}, exitUsage, "--kafka-brokers: the evidence topic ev needs at least one broker"},
+		{[]string{"aggregate", "--evidence-topic", "bad topic", "--kafka-brokers", "127.0.0.1:1"}, exitUsage, `--evidence-topic: "bad topic" is not a Kafka topic name`},
+		{[]string{"aggregate", "--evidence-topic", "ev", "--kafka-brokers", "127.0.0.1:1", "extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"read", "--evidence-topic", "ev", "x.pcap"}, exitUsage, "--kafka-brokers: the evidence topic ev needs at least one broker"},
+		{[]string{"aggregate", "--evidence-topic", "ev", "--kafka-brokers", "127.0.0.1:1"}, exitFailure, "--kafka-brokers 127.0.0.1:1: no broker answered"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), tc.args, nil, &out, &errb)
+		if msg := errb.String(); code != tc.code || !strings.Contains(msg, tc.want) || strings.Count(msg, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want %d and one line with %q", tc.args, code, msg, tc.code, tc.want)
+		}
+	}
+}
