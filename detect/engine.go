@@ -364,12 +364,6 @@ func (r *role) add(t, window int64, vec int, isReq bool, w, pay, wire uint64) {
 	}
 }
 
-// amplifies reports whether a role's responses exceed min times its requests; with no
-// request seen the ratio is infinite.
-func (r *role) amplifies(min float64) bool {
-	return r.req.Bytes == 0 || float64(r.resp.Bytes) > min*float64(r.req.Bytes)
-}
-
 // hostKey names a host's accounting: an address in one protocol. A server that answers NTP
 // and DNS is two hosts, each with its own roles, peers and incidents.
 type hostKey struct {

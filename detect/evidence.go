@@ -139,12 +139,11 @@ type EvidenceStats struct {
 type exporter struct {
 	fn func(*Evidence)
 	// The floors, in the units of the thresholds they are fractions of.
-	floorResp            [2]uint64 // response bytes per window: a server's, a client's
-	floorReqs            uint64    // request packets per window of a server
-	floorTargets         int       // targets of a client's scan
-	max                  int
-	next                 int64 // the end of the window the clock is in; 0 before the second packet
-	windowStart, lastEnd int64 // the window last ended, for the final heartbeat
+	floorResp    [2]uint64 // response bytes per window: a server's, a client's
+	floorReqs    uint64    // request packets per window of a server
+	floorTargets int       // targets of a client's scan
+	max          int
+	next         int64 // the end of the window the clock is in; 0 before the second packet
 }
 
 // roleEvidence is what a role holds while it is published: the sketches of its peers.

@@ -233,8 +233,8 @@ type EvidenceReport struct {
 
 // String is the report in one line for the summary.
 func (r EvidenceReport) String() string {
-	s := fmt.Sprintf("evidence: %d records in %d windows, %d bytes (at most %d a window), %d lost",
-		r.Records, r.Windows, r.Bytes, r.MaxWindowBytes, r.Lost)
+	s := fmt.Sprintf("evidence: %s in %s, %d bytes (at most %d a window), %d lost",
+		plural(r.Records, "record"), plural(r.Windows, "window"), r.Bytes, r.MaxWindowBytes, r.Lost)
 	if r.Err != nil && r.Lost > 0 {
 		s += " (" + r.Err.Error() + ")"
 	}
@@ -269,4 +269,12 @@ func (p *EvidencePublisher) Close(ctx context.Context) EvidenceReport {
 	case <-time.After(writerCloseWait):
 	}
 	return p.Stats()
+}
+
+// plural is n things, in the singular for one.
+func plural(n uint64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

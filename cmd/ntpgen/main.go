@@ -4,7 +4,7 @@
 //	ntpgen pcaps [-dir pcaps]                    write every sample capture
 //	ntpgen scenario -name NAME -o FILE [...]     write one scenario (pcap, pcap-ns or pcapng; .gz)
 //	ntpgen list                                  list the scenarios
-//	ntpgen spread [-dir .] [-links 10] [-reflectors 90]  a victim flood over links, a capture each
+//	ntpgen spread [-dir .] [-links 10] [-reflectors 90] [-minutes 1] [-shift 0]  a victim flood over links
 //	ntpgen bench-pcaps [-dir build/bench]        write the big benchmark captures (once)
 //	ntpgen bench [-runs 3] [-ntpwatch bin/ntpwatch]  measure ntpwatch, tcpdump and tshark on them
 //	ntpgen amplifier [-listen 127.0.0.1:123]      answer monlist on loopback (live tests)

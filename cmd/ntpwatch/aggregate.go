@@ -8,6 +8,7 @@ import (
 	"github.com/ntpwatch/ntpwatch/internal/config"
 	"github.com/ntpwatch/ntpwatch/internal/pipeline"
 	"github.com/ntpwatch/ntpwatch/sinks"
+	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
 const aggregateUsage = `usage: ntpwatch aggregate --kafka-brokers HOST:PORT,... --evidence-topic TOPIC [--group ID] [flags]
@@ -59,7 +60,8 @@ func runAggregate(ctx context.Context, e env) error {
 		Notice: func(s string) { fmt.Fprintf(e.stderr, "ntpwatch aggregate: %s\n", s) }})
 	stopHangups()
 	f := res.Fleet
-	say("ntpwatch: %d records and %d heartbeats read, %d windows closed, %d late, %d replaced, %d not evidence; %d fleet incidents, %d alerts; %s\n",
-		f.Records, f.Heartbeats, f.Windows, f.Late, f.Replaced, res.Undecodable, f.Incidents, res.Alerts, res.Outputs)
+	say("ntpwatch: %s and %s read, %s closed, %d late, %d replaced, %d not evidence; %s, %s; %s\n",
+		report.Count(f.Records, "record"), report.Count(f.Heartbeats, "heartbeat"), report.Count(f.Windows, "window"),
+		f.Late, f.Replaced, res.Undecodable, report.Count(f.Incidents, "fleet incident"), report.Count(res.Alerts, "alert"), res.Outputs)
 	return err
 }
