@@ -47,7 +47,7 @@ import (
 //	                                                   interval excludes nothing seen at all (+-98%); 2 samples at 1:1000
 //	                                                   (+-139%) stand for 2,000 packets that may as well not have been
 //	top_n                                 10           entries in each top list of an alert
-//	tables.max_hosts                      100,000      about 75 MB at the cap; evicts least recently seen first
+//	tables.max_hosts                      100,000      about 78 MB at the cap; evicts least recently seen first
 //	tables.max_pairs                      200,000      about 45 MB at the cap; per-host totals stay exact on eviction
 //	tables.max_incidents                  10,000       open incidents; more are refused and counted
 //	tables.max_history                    1,000        ended incidents kept for the summary

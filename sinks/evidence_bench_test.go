@@ -52,18 +52,22 @@ func (w *windowBytes) add(ev *detect.Evidence) {
 // make the most evidence, with the engine's memory: 2 million forged sources of monlist
 // requests to one server, each answered, over three minutes (three windows); and a flood of
 // 10,000 victims by 3 reflectors each, every victim above the floor, which the cap of
-// evidence roles (4096) bounds. Run each alone, so that the peak RSS is its own:
+// evidence roles (4096) bounds; and the storm without evidence, for the memory evidence
+// costs. Run each alone, so that the peak RSS is its own:
 //
-//	go test -run '^$' -bench 'EvidenceStorm/forged' -benchtime 1x ./sinks
+//	go test -run '^$' -bench 'EvidenceStorm/forged_sources' -benchtime 1x ./sinks
+//	go test -run '^$' -bench 'EvidenceStorm/forged_without' -benchtime 1x ./sinks
 //	go test -run '^$' -bench 'EvidenceStorm/victims' -benchtime 1x ./sinks
 func BenchmarkEvidenceStorm(b *testing.B) {
 	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
 	server := netip.MustParseAddr("2001:db8::123")
-	b.Run("forged sources", func(b *testing.B) {
+	forged := func(b *testing.B, publish bool) {
 		for b.Loop() {
 			var w windowBytes
 			e := detect.NewEngine(detect.DefaultConfig(), func(*detect.Alert) {})
-			e.PublishEvidence(w.add)
+			if publish {
+				e.PublishEvidence(w.add)
+			}
 			const n = 2_000_000
 			for i := range n {
 				at := t0.Add(time.Duration(i) * 90 * time.Microsecond)
@@ -74,7 +78,9 @@ func BenchmarkEvidenceStorm(b *testing.B) {
 			e.Close()
 			report(b, &w, e)
 		}
-	})
+	}
+	b.Run("forged sources", func(b *testing.B) { forged(b, true) })
+	b.Run("forged without evidence", func(b *testing.B) { forged(b, false) })
 	b.Run("victims at the cap", func(b *testing.B) {
 		for b.Loop() {
 			var w windowBytes

@@ -364,3 +364,44 @@ func TestAggregateUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetFromSampledFlows: a flow sensor (read --flows, the pipeline of ntpwatch flow)
+// publishes evidence weighted by its sampling, and the fleet's incident carries the sampling
+// of its figures as a sensor's does.
+func TestFleetFromSampledFlows(t *testing.T) {
+	repoRoot(t)
+	b := kafkatest.Start(t)
+	topic := kafkatest.NewTopic(t)
+	fixture := filepath.Join("cmd", "ntpwatch", "testdata", "flows", "victim_flood-10.pcap.gz")
+	var out, errb bytes.Buffer
+	args := append(sensorArgs(b, topic, "sflow-1"), "--flows", fixture)
+	if code := run(context.Background(), args, nil, &out, &errb); code != exitOK {
+		t.Fatalf("read --flows: exit %d: %s", code, errb.String())
+	}
+	m := startMember(t, "--kafka-brokers", strings.Join(b.Addrs, ","), "--evidence-topic", topic, "--group", "g-"+topic,
+		"--home-net", "198.51.100.0/24", "-q")
+	m.out.wait(t, `"state":"end"`)
+	m.stop(t)
+	var sensorEnd, fleetEnd struct {
+		Kind      string
+		Responses struct{ Packets, Bytes uint64 }
+		Sampling  *struct {
+			Rate, Samples uint64
+			ErrorPct      float64 `json:"error_pct"`
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.Contains(l, `"kind":"victim_flood","state":"end"`) {
+			json.Unmarshal([]byte(l), &sensorEnd)
+		}
+	}
+	ls := m.out.snapshot()
+	json.Unmarshal([]byte(ls[len(ls)-1].text), &fleetEnd)
+	if sensorEnd.Sampling == nil || fleetEnd.Kind != "victim_flood" || fleetEnd.Sampling == nil ||
+		*fleetEnd.Sampling != *sensorEnd.Sampling || fleetEnd.Responses != sensorEnd.Responses {
+		t.Errorf("the fleet's end %+v (sampling %+v), want the sensor's %+v (sampling %+v)", fleetEnd, fleetEnd.Sampling,
+			sensorEnd, sensorEnd.Sampling)
+	}
+	t.Logf("one sFlow sensor at 1:%d: the fleet's victim_flood rests on %d samples, error %.1f%%", fleetEnd.Sampling.Rate,
+		fleetEnd.Sampling.Samples, fleetEnd.Sampling.ErrorPct)
+}
