@@ -165,3 +165,23 @@ func TestEvidenceCap(t *testing.T) {
 		t.Errorf("%d records, stats %+v: want 2 published, 2 refused (a reflector and the victim)", recs, st)
 	}
 }
+
+// TestEvidenceQuietLink: a live sensor's clock moves on during a lull (Advance), and its
+// windows end all the same: a quiet sensor is told from a silent one by its heartbeats.
+func TestEvidenceQuietLink(t *testing.T) {
+	var hbs []time.Time
+	e := NewEngine(DefaultConfig(), func(*Alert) {})
+	e.PublishEvidence(func(ev *Evidence) {
+		if ev.Heartbeat {
+			hbs = append(hbs, ev.WindowEnd)
+		}
+	})
+	p := std(t0, admin, scanner, 3)
+	e.Observe(&p)
+	for s := 10; s <= 150; s += 10 {
+		e.Advance(t0.Add(time.Duration(s) * time.Second))
+	}
+	if want := []time.Time{t0.Add(time.Minute), t0.Add(2 * time.Minute)}; len(hbs) != 2 || !hbs[0].Equal(want[0]) || !hbs[1].Equal(want[1]) {
+		t.Errorf("heartbeats ending %v, want %v", hbs, want)
+	}
+}

@@ -160,6 +160,7 @@ func (r *recorder) owned() map[int]string {
 func TestConsumerGroupShares(t *testing.T) {
 	b := kafkatest.Start(t, kfake.GroupMinSessionTimeout(time.Second))
 	topic := kafkatest.NewTopic(t)
+	kafkatest.CreateTopic(t, b.Addrs, topic, 4)
 	ctx := context.Background()
 	pub, err := OpenEvidence(ctx, KafkaConfig{Brokers: b.Addrs}, topic)
 	if err != nil {

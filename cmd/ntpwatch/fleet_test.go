@@ -221,6 +221,7 @@ func TestFleetMemberKilled(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildTool(t, dir, "ntpwatch")
 	topic := kafkatest.NewTopic(t)
+	kafkatest.CreateTopic(t, b.Addrs, topic, 4) // two members to share it
 	group := "g-" + topic
 	cfg := writeConfig(t, fmt.Sprintf("fleet:\n  session_timeout: %s\n  settle: 200ms\n", session))
 

@@ -184,3 +184,20 @@ func endOffsets(tb testing.TB, brokers []string, topic string) int64 {
 	}
 	return total
 }
+
+// CreateTopic creates topic with the given partitions, for tests that need several whatever
+// the cluster creates topics with on first use.
+func CreateTopic(tb testing.TB, brokers []string, topic string, partitions int) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	cl := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	res, err := cl.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: topic, NumPartitions: partitions, ReplicationFactor: -1}}})
+	if err != nil {
+		tb.Fatalf("create topic %s: %v", topic, err)
+	}
+	if err := res.Errors[topic]; err != nil {
+		tb.Fatalf("create topic %s: %v", topic, err)
+	}
+}
