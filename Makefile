@@ -4,7 +4,7 @@ BIN       := bin
 FUZZTIME  ?= 20s
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test check-fmt vet lint deps bench fuzz pcaps kafka-dev clean
+.PHONY: all build demo test check-fmt vet lint deps bench fuzz pcaps kafka-dev external-pcaps clean
 
 all: build
 
@@ -50,6 +50,27 @@ test: deps check-fmt vet lint
 pcaps:
 	$(GO) run ./cmd/ntpgen pcaps -dir pcaps
 
+# Real captures of the protocols beyond NTP for the decode and quiet-traffic tests: the test
+# captures of Debian's tcpdump and ndpi source packages (tests/*.pcap, tests/pcap/*), fetched
+# with apt-get source (it needs a deb-src entry; .ci/run adds one) into build/external, which
+# git ignores, and read there in place: never copied into the repository. The tests skip,
+# naming this target, when they are absent. ndpi's Debian patch is missing from the archive
+# for bookworm (apt-get source fails on it after fetching the upstream tarball, which is all
+# that is needed).
+EXTERNAL := build/external
+external-pcaps:
+	@mkdir -p $(EXTERNAL)
+	@set -e; cd $(EXTERNAL); for p in tcpdump ndpi; do \
+	  if ! ls $${p}_*.orig.tar.* >/dev/null 2>&1; then \
+	    echo "apt-get source --download-only $$p"; apt-get source --download-only $$p >/dev/null 2>&1 || true; \
+	  fi; \
+	  ls $${p}_*.orig.tar.* >/dev/null 2>&1 || { echo "apt-get source $$p fetched nothing: is there a deb-src entry?" >&2; exit 1; }; \
+	done; \
+	mkdir -p tcpdump ndpi; \
+	tar -xzf tcpdump_*.orig.tar.gz -C tcpdump --strip-components=2 --wildcards '*/tests/*.pcap' '*/tests/*.pcapng'; \
+	tar -xzf ndpi_*.orig.tar.gz -C ndpi --strip-components=3 --wildcards '*/tests/pcap/*'; \
+	echo "$$(ls tcpdump | wc -l) tcpdump and $$(ls ndpi | wc -l) ndpi captures in $(EXTERNAL)"
+
 # An in-memory Kafka broker on 127.0.0.1:9092 for trying --sink kafka (README, "Outputs").
 kafka-dev:
 	$(GO) run ./cmd/ntpgen kafka -listen 127.0.0.1:9092
@@ -61,11 +82,15 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./decode ./detect ./cmd/ntpwatch
 	$(BIN)/ntpgen bench -dir build/bench -runs $(BENCHRUNS) -ntpwatch $(BIN)/ntpwatch
 
-# Every fuzz target for FUZZTIME each (go test runs one target per invocation).
+# Every fuzz target for FUZZTIME each (go test runs one target per invocation). Minimizing
+# a new input may take FUZZMINIMIZE at most: go's default, 60 s per input, left FuzzOpen
+# minimizing for most of its time and fuzzing for seconds.
+FUZZMINIMIZE ?= 2s
 fuzz: deps
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "== $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg; \
 	  done; \
 	done
 

@@ -8,6 +8,11 @@ import (
 )
 
 // benchFrames are the per-packet paths that must not allocate.
+// dnsAQuery is an everyday DNS query (RFC 1035: A of www.example.com, RD, with a 1232-byte
+// EDNS0 buffer), which takes no part in amplification.
+var dnsAQuery = []byte("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01\x03www\x07example\x03com\x00\x00\x01\x00\x01" +
+	"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00")
+
 func benchFrames() map[string][]byte {
 	clients := make([]netip.Addr, 6)
 	for i := range clients {
@@ -19,7 +24,8 @@ func benchFrames() map[string][]byte {
 		"vlan_ipv4_monlist_reply":  testutil.Ethernet(reply, etherTypeVLAN, 10),
 		"ipv6_mode3":               testutil.Ethernet(testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntpClientRequest())),
 		"tcp":                      testutil.Ethernet(testutil.IPv4(testutil.V4Client, testutil.V4Server, 6, 1, 0, make([]byte, 40))),
-		"udp_other":                testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 53, make([]byte, 60))),
+		"udp_other":                testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 443, make([]byte, 60))),
+		"dns_query":                testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 53, dnsAQuery)),
 		"fragment":                 testutil.Ethernet(second),
 		"vxlan_ipv4_monlist_reply": testutil.Ethernet(udpTo(portVXLAN, vxlan(42, testutil.Ethernet(reply)))),
 	}

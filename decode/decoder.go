@@ -270,6 +270,12 @@ func (d *Decoder) decodeUDP(b []byte, room int, ip *ipInfo, p *Packet) {
 	}
 	pr := d.table.Lookup(sport, dport)
 	if pr == nil {
+		// A reply some protocol sends from a port of no entry (TFTP's data blocks) is told
+		// by its length first: other datagrams leave after one comparison.
+		if s := d.table.Stray(int(binary.BigEndian.Uint16(b[4:6])) - 8); s != nil && unclaimed == ProblemNone &&
+			d.stray(s, b, room, ip, sport, dport, p) {
+			return
+		}
 		if unclaimed != ProblemNone {
 			d.note(p, udpTunnelKind(tport), 0, false)
 			p.Problem = unclaimed
@@ -310,6 +316,28 @@ func (d *Decoder) decodeUDP(b []byte, room int, ip *ipInfo, p *Packet) {
 		d.frags.add(ip.key, fragEntry{sport: sport, dport: dport, proto: p.Proto,
 			dir: p.Dir, vector: p.Vector, data: p.Data, refusal: p.Refusal, left: p.MessageLen - p.PayloadLen})
 	}
+}
+
+// stray hands a datagram on no port of the table whose length is pr's StrayLen to pr's
+// classifier, and keeps it as pr's message only when the classifier claims it as a request
+// or a reply; otherwise p is left as it was, other traffic, and stray returns false. A
+// fragmented datagram is left alone: replies of this kind fit one frame.
+func (d *Decoder) stray(pr *proto.Protocol, b []byte, room int, ip *ipInfo, sport, dport uint16, p *Packet) bool {
+	ulen := int(binary.BigEndian.Uint16(b[4:6]))
+	if ip.firstFrag || ulen > room {
+		return false
+	}
+	d.classify(pr, b[8:min(ulen, len(b))], ulen-8, sport, dport, p)
+	if p.Kind != KindMessage || p.Dir == proto.DirNone {
+		p.Kind, p.Problem, p.Proto = KindOther, ProblemNone, nil
+		p.Dir, p.Vector, p.Data, p.Refusal = proto.DirNone, proto.NoVector, false, false
+		return false
+	}
+	p.Src, p.Dst = addrOf(ip.src), addrOf(ip.dst)
+	p.SrcPort, p.DstPort = sport, dport
+	p.IPLen = uint32(ip.ipLen)
+	p.MessageLen, p.PayloadLen = uint32(ulen-8), uint32(ulen-8)
+	return true
 }
 
 // classify runs pr's classifier on a UDP payload and copies its verdict into p.

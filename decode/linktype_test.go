@@ -120,7 +120,7 @@ func TestProblems(t *testing.T) {
 		problem Problem
 	}{
 		{"tcp", LinkTypeEthernet, tcp, KindOther, ProblemNone},
-		{"udp not 123", LinkTypeEthernet, testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 53, 53, ntp)), KindOther, ProblemNone},
+		{"udp on no table port", LinkTypeEthernet, testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 443, ntp)), KindOther, ProblemNone},
 		{"arp", LinkTypeEthernet, arp, KindOther, ProblemNone},
 		{"short ethernet", LinkTypeEthernet, make([]byte, 10), KindOther, ProblemTruncated},
 		{"unknown link", LinkType(147), testutil.Ethernet(v4), KindOther, ProblemLinkType},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,12 +51,7 @@ func Filter(table *proto.Table) string {
 // port, as the decoder reads it (TS 29.281 lets the sender pick its source port, and many
 // pick 2152); VXLAN and Geneve on their destination port.
 func untaggedFilter(table *proto.Table, etherTypes bool) string {
-	var alts []string
-	for _, p := range table.Protocols() {
-		for _, port := range p.Ports {
-			alts = append(alts, "udp port "+strconv.Itoa(int(port)))
-		}
-	}
+	alts := portFilters(table)
 	alts = append(alts, "(ip and ip[6:2] & 0x1fff != 0)", "(ip6 and ip6[6] == 44)")
 	for _, n := range []int{ipProtoGRE, ipProtoIPIP, ipProtoIPv6, ipProtoEtherIP} {
 		alts = append(alts, "ip proto "+strconv.Itoa(n), "ip6 proto "+strconv.Itoa(n))
@@ -73,6 +69,43 @@ func untaggedFilter(table *proto.Table, etherTypes bool) string {
 		}
 	}
 	return strings.Join(alts, " or ")
+}
+
+// portFilters are the alternatives of the table's ports: one `udp port` for a port alone
+// and one `udp portrange` for a run of them (the fallback's are most of the ports below
+// 1024), and for each protocol whose replies come from other ports (Protocol.StrayLen) the
+// UDP length of those replies, on IPv4 and on IPv6 without extension headers.
+func portFilters(table *proto.Table) []string {
+	var ports []int
+	for _, p := range table.Protocols() {
+		for _, port := range p.Ports {
+			ports = append(ports, int(port))
+		}
+	}
+	slices.Sort(ports)
+	ports = slices.Compact(ports)
+	var alts []string
+	for i := 0; i < len(ports); {
+		j := i
+		for j+1 < len(ports) && ports[j+1] == ports[j]+1 {
+			j++
+		}
+		if i == j {
+			alts = append(alts, "udp port "+strconv.Itoa(ports[i]))
+		} else {
+			alts = append(alts, "udp portrange "+strconv.Itoa(ports[i])+"-"+strconv.Itoa(ports[j]))
+		}
+		i = j + 1
+	}
+	for _, p := range table.Protocols() {
+		if p.StrayLen > 0 {
+			// libpcap's udp[] reads IPv4 only (pcap-filter(7)); over IPv6 the UDP header is
+			// read after the fixed header, as datagrams without extension headers have it.
+			n := strconv.Itoa(p.StrayLen + 8)
+			alts = append(alts, "(ip and udp[4:2] == "+n+")", "(ip6 and ip6[6] == 17 and ip6[44:2] == "+n+")")
+		}
+	}
+	return alts
 }
 
 // FilterFor is Filter for a capture of link type link. libpcap's vlan works on Ethernet

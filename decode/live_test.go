@@ -39,7 +39,12 @@ func TestDefaultBPFFrames(t *testing.T) {
 	v4 := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 123, ntp)
 	v6 := testutil.UDP(testutil.V6Client, testutil.V6Server, 40000, 123, ntp)
 	reply := testutil.UDP(testutil.V4Server, testutil.V4Client, 123, 40000, ntp)
+	quic := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 443, ntp)
 	dns := testutil.UDP(testutil.V4Client, testutil.V4Server, 40000, 53, ntp)
+	slp := testutil.UDP(testutil.V4Server, testutil.V4Client, 427, 40000, ntp)
+	tftp := testutil.UDP(testutil.V4Server, testutil.V4Client, 50123, 40000, append([]byte{0, 3, 0, 1}, make([]byte, 512)...))
+	tftp6 := testutil.UDP(testutil.V6Server, testutil.V6Client, 50123, 40000, append([]byte{0, 3, 0, 1}, make([]byte, 512)...))
+	other := testutil.UDP(testutil.V4Server, testutil.V4Client, 50123, 40000, make([]byte, 515))
 	tcp := testutil.IPv4(testutil.V4Client, testutil.V4Server, 6, 1, 0, make([]byte, 20))
 	frag := testutil.IPv4(testutil.V4Server, testutil.V4Client, 17, 7, 185, make([]byte, 64)) // offset 1480
 	frag6 := testutil.IPv6(testutil.V6Server, testutil.V6Client, 44, make([]byte, 64))
@@ -58,8 +63,14 @@ func TestDefaultBPFFrames(t *testing.T) {
 		{"IPv4 non-first fragment", testutil.Ethernet(frag), true},
 		{"IPv4 fragment under QinQ", testutil.Ethernet(frag, 0x88a8, 100, 0x8100, 10), true},
 		{"IPv6 fragment", testutil.Ethernet(frag6), true},
-		{"DNS", testutil.Ethernet(dns), false},
-		{"DNS under 802.1Q", testutil.Ethernet(dns, 0x8100, 10), false},
+		{"QUIC", testutil.Ethernet(quic), false},
+		{"QUIC under 802.1Q", testutil.Ethernet(quic, 0x8100, 10), false},
+		{"DNS", testutil.Ethernet(dns), true},
+		{"DNS under 802.1Q", testutil.Ethernet(dns, 0x8100, 10), true},
+		{"the fallback's port 427", testutil.Ethernet(slp), true},
+		{"TFTP's first block from its transfer port", testutil.Ethernet(tftp), true},
+		{"TFTP's first block over IPv6 under 802.1Q", testutil.Ethernet(tftp6, 0x8100, 10), true},
+		{"515 bytes between high ports", testutil.Ethernet(other), false},
 		{"TCP", testutil.Ethernet(tcp), false},
 		// Tunnels: the filter cannot reach their inner ports, so it passes them whole.
 		{"GRE", testutil.Ethernet(outer4(ipProtoGRE, gre(0, etherTypeIPv4, v4))), true},
@@ -76,7 +87,7 @@ func TestDefaultBPFFrames(t *testing.T) {
 		{"MPLS under 802.1Q", ether(etherTypeMPLS, cat(mplsLabel(16, true), v4), 0x8100, 10), true},
 		{"PPPoE session under QinQ", ether(etherTypePPPoESession, pppoe(1, 0x0021, v4), 0x88a8, 100, 0x8100, 10), true},
 		{"PPPoE discovery", ether(0x8863, make([]byte, 20)), false},
-		{"DNS from VXLAN's port", testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, portVXLAN, 53, ntp)), false},
+		{"QUIC from VXLAN's port", testutil.Ethernet(testutil.UDP(testutil.V4Client, testutil.V4Server, portVXLAN, 443, ntp)), false},
 	}
 	f := defaultBPF(t, LinkTypeEthernet)
 	for _, tc := range cases {

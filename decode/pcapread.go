@@ -63,11 +63,10 @@ func (p *pcapReader) next(f *Frame) error {
 	if incl > p.snaplen {
 		return fmt.Errorf("capture length exceeds snap length: %d > %d", incl, p.snaplen)
 	}
-	if incl > orig {
-		return fmt.Errorf("capture length exceeds original packet length: %d > %d", incl, orig)
-	}
 	f.Time = time.Unix(sec, frac).UTC()
-	f.WireLen = int(orig)
+	// A captured length above the original length is a writer's bug that tshark and
+	// tcpdump read through; the frame was at least as long as what was captured.
+	f.WireLen = int(max(orig, incl))
 	f.Weight = 0
 	n := 16 + int(incl)
 	rec, err := p.r.Peek(n)

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +77,11 @@ var ErrTruncated = errors.New("capture cut short in the middle of a record")
 // cost little against decoding.
 const readBufferSize = 256 << 10
 
+// readBuffers recycles the read buffers of closed file sources: a set of thousands of files,
+// each opened to look at its first frame and later again to be read, would otherwise leave
+// a quarter of a megabyte of garbage per open.
+var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
 // maxSnaplen is the largest record the classic pcap reader accepts: libpcap's
 // MAXIMUM_SNAPLEN. It keeps a corrupt record length from allocating gigabytes.
 const maxSnaplen = 262144
@@ -82,13 +89,18 @@ const maxSnaplen = 262144
 // fileSource reads a classic pcap or pcapng file, plain or gzip-compressed.
 type fileSource struct {
 	name    string
+	ctx     context.Context
 	file    *os.File // nil for stdin, which Close leaves open
 	counter *countingReader
 	size    int64
+	bufs    []*bufio.Reader // from readBuffers, returned by Close
 	pcap    *pcapReader
 	ng      *ngReader
 	link    LinkType
 	packets int64
+	// stopInterrupt ends the watch of ctx over reads of stdin; nil for files, whose reads
+	// do not wait on anyone.
+	stopInterrupt func() bool
 }
 
 // Open opens a capture file: classic pcap (micro- or nanosecond timestamps, either byte
@@ -96,43 +108,70 @@ type fileSource struct {
 // gzip-compressed (told by its magic bytes, not its name), or "-" for stdin. Errors read
 // "read NAME: ..." on one line and say what the file is when it is not a capture.
 func Open(name string) (Source, error) {
-	s := &fileSource{name: name, size: -1}
-	var in io.Reader
+	return OpenContext(context.Background(), name)
+}
+
+// OpenContext is Open, with ctx interrupting a read of stdin that waits on a quiet pipe:
+// Open and Next then return an error matching ctx.Err() (errors.Is), so that a signal ends
+// `tcpdump ... | ntpwatch read -` at once rather than when the writer next writes or closes.
+func OpenContext(ctx context.Context, name string) (Source, error) {
 	if name == "-" {
-		s.name = "stdin"
-		in = os.Stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, unwrapPath(err))
-		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("read %s: %w", name, unwrapPath(err))
-		}
-		if fi.IsDir() {
-			f.Close()
-			return nil, fmt.Errorf("read %s: is a directory", name)
-		}
-		if fi.Mode().IsRegular() {
-			s.size = fi.Size()
-		}
-		s.file, in = f, f
+		in, stop := interruptible(ctx, os.Stdin)
+		return newFileSource(ctx, "stdin", in, nil, -1, stop)
 	}
-	s.counter = &countingReader{r: in}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, unwrapPath(err))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read %s: %w", name, unwrapPath(err))
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("read %s: is a directory", name)
+	}
+	size := int64(-1)
+	if fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	return newFileSource(ctx, name, f, f, size, nil)
+}
+
+// openReader reads the capture held in r, named name in errors: the in-memory path of the
+// fuzz target, which would spend its time on temporary files otherwise.
+func openReader(name string, r io.Reader) (Source, error) {
+	return newFileSource(context.Background(), name, r, nil, -1, nil)
+}
+
+// newFileSource reads the capture in r, named name in errors. file, when not nil, is closed
+// by Close. size is r's length, -1 when unknown.
+func newFileSource(ctx context.Context, name string, r io.Reader, file *os.File, size int64, stop func() bool) (*fileSource, error) {
+	s := &fileSource{name: name, ctx: ctx, file: file, size: size, counter: &countingReader{r: r}, stopInterrupt: stop}
 	if err := s.openFormat(); err != nil {
 		s.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read %s: %w", s.name, ctx.Err())
+		}
 		return nil, fmt.Errorf("read %s: %w", s.name, err)
 	}
 	return s, nil
 }
 
+// buffer returns a recycled read buffer reading r.
+func (s *fileSource) buffer(r io.Reader) *bufio.Reader {
+	br := readBuffers.Get().(*bufio.Reader)
+	br.Reset(r)
+	s.bufs = append(s.bufs, br)
+	return br
+}
+
 // openFormat sniffs the first bytes, unwraps gzip and starts the right reader.
 func (s *fileSource) openFormat() error {
-	br := bufio.NewReaderSize(s.counter, readBufferSize)
-	head, err := br.Peek(64)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+	br := s.buffer(s.counter)
+	head, err := peekHead(br)
+	if err != nil {
 		return unwrapPath(err)
 	}
 	compressed := false
@@ -142,27 +181,31 @@ func (s *fileSource) openFormat() error {
 			return fmt.Errorf("gzip: %w", err)
 		}
 		compressed = true
-		br = bufio.NewReaderSize(zr, readBufferSize)
-		head, err = br.Peek(64)
-		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		br = s.buffer(zr)
+		if head, err = peekHead(br); err != nil {
 			return fmt.Errorf("gzip: %w", err)
 		}
 	}
 	format, what := sniff(head)
 	switch format {
 	case formatPcap:
+		hdr, err := br.Peek(24)
+		if err != nil {
+			return fmt.Errorf("pcap header: %w", readErr(err))
+		}
+		magic := [4]byte(hdr[0:4])
+		// pcapgo cuts the header's 32-bit link type to 8 bits; take it from the header.
+		if binary.LittleEndian.Uint32(magic[:])>>16 == 0xa1b2 {
+			s.link = linkTypeOfHeader(binary.LittleEndian.Uint32(hdr[20:24]))
+		} else {
+			s.link = linkTypeOfHeader(binary.BigEndian.Uint32(hdr[20:24]))
+		}
 		// pcapgo checks the file header and reads it off br (it reuses br, a bufio.Reader of
 		// at least 4096 bytes); pcapReader reads the records in place.
 		if _, err := pcapgo.NewReader(br); err != nil {
 			return fmt.Errorf("pcap header: %w", readErr(err))
 		}
-		s.pcap = newPcapReader(br, head[0:4], maxSnaplen)
-		// pcapgo cuts the header's 32-bit link type to 8 bits; take it from the header.
-		if binary.LittleEndian.Uint32(head[0:4])>>16 == 0xa1b2 {
-			s.link = linkTypeOfHeader(binary.LittleEndian.Uint32(head[20:24]))
-		} else {
-			s.link = linkTypeOfHeader(binary.BigEndian.Uint32(head[20:24]))
-		}
+		s.pcap = newPcapReader(br, magic[:], maxSnaplen)
 	case formatPcapng:
 		s.ng = newNgReader(br)
 	default:
@@ -172,6 +215,20 @@ func (s *fileSource) openFormat() error {
 		return errors.New(what)
 	}
 	return nil
+}
+
+// peekHead returns the first bytes of br for sniff: at least 4 unless the stream is shorter,
+// and up to 64 of those already buffered. It never waits for more than 4, so that a pipe
+// that has carried only a capture's file header (tcpdump on a quiet link) opens at once.
+func peekHead(br *bufio.Reader) ([]byte, error) {
+	head, err := br.Peek(4)
+	if err != nil {
+		if err == io.EOF {
+			err = nil
+		}
+		return head, err
+	}
+	return br.Peek(min(64, br.Buffered()))
 }
 
 // Next returns the next frame. See Source.
@@ -191,11 +248,14 @@ func (s *fileSource) Next(f *Frame) error {
 }
 
 // wrap turns a reader error into the Source contract: io.EOF at a record boundary,
-// ErrTruncated inside a record, and otherwise an error naming the file.
+// ErrTruncated inside a record, ctx's error when it interrupted a read, and otherwise an
+// error naming the file.
 func (s *fileSource) wrap(err error) error {
 	switch {
 	case err == io.EOF:
 		return io.EOF
+	case s.ctx.Err() != nil:
+		return fmt.Errorf("read %s: %w after %d packets", s.name, s.ctx.Err(), s.packets)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("read %s: %w after %d packets", s.name, ErrTruncated, s.packets)
 	default:
@@ -212,8 +272,17 @@ func (s *fileSource) Progress() (done, total int64) {
 	return s.counter.n.Load(), s.size
 }
 
-// Close closes the file; stdin stays open.
+// Close closes the file; stdin stays open. The last frame's data is invalid after it.
 func (s *fileSource) Close() error {
+	if s.stopInterrupt != nil {
+		s.stopInterrupt()
+		s.stopInterrupt = nil
+	}
+	for _, br := range s.bufs {
+		br.Reset(nil)
+		readBuffers.Put(br)
+	}
+	s.bufs = nil
 	if s.file == nil {
 		return nil
 	}

@@ -2,10 +2,12 @@ package decode
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -267,5 +269,65 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := Open(dir); err == nil || err.Error() != "read "+dir+": is a directory" {
 		t.Errorf("directory: %v", err)
+	}
+}
+
+// TestOpenStdinInterrupted reads stdin from a pipe whose writer stays quiet: ending the
+// context must end the wait, in Open (nothing written yet) and in Next (a record awaited
+// after one, or after the file header alone, which Open must not wait past), with an error
+// matching the context's.
+func TestOpenStdinInterrupted(t *testing.T) {
+	file := pcapBytes(t, false)
+	oneRecord := file[:24+16+int(binary.LittleEndian.Uint32(file[24+8:]))]
+	for _, tc := range []struct {
+		name   string
+		write  []byte
+		frames int // read before the wait
+	}{{"Open", nil, 0}, {"Next", oneRecord, 1}, {"Next after the file header only", file[:24], 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			defer w.Close()
+			w.Write(tc.write)
+			saved := os.Stdin
+			os.Stdin = r
+			defer func() { os.Stdin = saved }()
+			ctx, cancel := context.WithCancel(context.Background())
+			waiting := make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				if tc.write == nil {
+					close(waiting) // about to wait in Open
+				}
+				src, err := OpenContext(ctx, "-")
+				if err == nil {
+					defer src.Close()
+					for frames := 0; err == nil; frames++ {
+						if frames == tc.frames {
+							close(waiting) // about to wait in Next
+						}
+						err = src.Next(new(Frame))
+					}
+				}
+				done <- err
+			}()
+			select {
+			case <-waiting:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Open waited for more than the file header")
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read stdin: ") {
+					t.Errorf("err = %v, want one matching context.Canceled and naming stdin", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the read of a quiet stdin was not interrupted")
+			}
+		})
 	}
 }

@@ -46,7 +46,9 @@ type Stats struct {
 
 // ProtocolStats counts one protocol's messages.
 type ProtocolStats struct {
-	Messages uint64 // well-formed messages
+	Messages  uint64 // well-formed messages
+	Malformed uint64 // datagrams on its port that are not its messages (NTP's alone)
+	Fragments uint64 // non-first fragments attributed to its datagrams
 	// Requests and Responses count the amplifying ones by vector, proto.VectorUnknown's
 	// (flow records) after the protocol's own.
 	Requests  [proto.VectorSlots]uint64
@@ -89,8 +91,10 @@ func (s *Stats) countKind(p *Packet) {
 		s.count(p)
 	case KindMalformed:
 		s.Malformed++
+		s.Protocols[p.Proto.ID].Malformed++
 	case KindFragment:
 		s.Fragments++
+		s.Protocols[p.Proto.ID].Fragments++
 	default:
 		s.Other++
 	}
@@ -129,6 +133,8 @@ func (s *Stats) Add(o Stats) {
 	for i := range s.Protocols {
 		p, q := &s.Protocols[i], &o.Protocols[i]
 		p.Messages += q.Messages
+		p.Malformed += q.Malformed
+		p.Fragments += q.Fragments
 		for v := range p.Requests {
 			p.Requests[v] += q.Requests[v]
 			p.Responses[v] += q.Responses[v]

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"io"
 	"net/netip"
 	"os"
@@ -37,9 +38,15 @@ var tsharkFields = []string{
 // tsharkArgs is the command line that made testdata/tshark (see testdata/tshark/README.md):
 // every NTP message but those quoted inside ICMP errors, which the decoder does not read.
 func tsharkArgs(file string) []string {
-	args := []string{"-n", "-r", file, "-Y", "ntp && !icmp && !icmpv6", "-T", "fields", "-E", "header=y",
+	return fieldArgs(file, "ntp && !icmp && !icmpv6", tsharkFields)
+}
+
+// fieldArgs is tshark's command line for the fields of the frames filter shows in file: a
+// header line, then tab-separated columns, every occurrence of a field joined by commas.
+func fieldArgs(file, filter string, fields []string) []string {
+	args := []string{"-n", "-r", file, "-Y", filter, "-T", "fields", "-E", "header=y",
 		"-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-	for _, f := range tsharkFields {
+	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
 	return args
@@ -86,25 +93,34 @@ func TestTsharkLive(t *testing.T) {
 	}
 	for _, f := range files {
 		for _, v := range tsharkOutputs {
-			out, err := exec.Command("tshark", v.args(f)...).Output()
-			if err != nil {
-				t.Fatalf("tshark %s: %v", f, err)
-			}
-			golden := v.golden(f)
-			if *updateTshark {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestTsharkLive -update-tshark)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("%s: tshark output differs from %s", f, golden)
-			}
+			checkTshark(t, f, v.args(f), v.golden(f))
 		}
+	}
+}
+
+// checkTshark runs tshark with args on file and compares its output with the committed
+// golden, or with -update-tshark writes it there.
+func checkTshark(t *testing.T, file string, args []string, golden string) {
+	t.Helper()
+	out, err := exec.Command("tshark", args...).Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v", file, err)
+	}
+	if *updateTshark {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./decode -run Live -update-tshark)", err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Errorf("%s: tshark output differs from %s", file, golden)
 	}
 }
 
@@ -122,7 +138,9 @@ func TestAgreesWithTshark(t *testing.T) {
 					messages++
 				}
 			}
-			decodeEach(t, f, NewDecoder(nil), func(frame int, k Kind, p *Packet) {
+			// NTP alone: the comparison is of NTP messages, and other protocols' are other
+			// traffic here (TestProtocolsAgreeWithTshark checks theirs).
+			decodeEach(t, f, NewDecoder(ntpOnly), func(frame int, k Kind, p *Packet) {
 				want, shown := rows[frame]
 				delete(rows, frame)
 				switch {
@@ -183,6 +201,9 @@ func TestAgreesWithTshark(t *testing.T) {
 	}
 }
 
+// ntpOnly is a table of NTP alone.
+var ntpOnly = proto.MustTable(&proto.NTPProtocol)
+
 // decodeEach decodes every frame of the capture file with d and hands f the frame's number
 // (from 1), its kind and the packet.
 func decodeEach(t *testing.T, file string, d *Decoder, f func(frame int, k Kind, p *Packet)) {
@@ -235,11 +256,16 @@ func invalidForUs(row map[string]string) bool {
 }
 
 func readGolden(t *testing.T, name string) map[int]map[string]string {
+	return readRows(t, name, tsharkFields)
+}
+
+// readRows reads a file of testdata/tshark of the given columns into rows by frame number.
+func readRows(t *testing.T, name string, fields []string) map[int]map[string]string {
 	rows := map[int]map[string]string{}
-	for _, cols := range readTSV(t, name, tsharkFields) {
+	for _, cols := range readTSV(t, name, fields) {
 		row := map[string]string{}
 		for i, c := range cols {
-			row[tsharkFields[i]] = c
+			row[fields[i]] = c
 		}
 		n, _ := strconv.Atoi(row["frame.number"])
 		rows[n] = row

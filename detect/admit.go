@@ -35,7 +35,7 @@ func newDoorkeeper() doorkeeper {
 // probe returns k's word and its two bits in it.
 func (d *doorkeeper) probe(k hostKey) (w *uint64, m uint64) {
 	b := k.addr.As16()
-	hi, lo := bits.Mul64(binary.BigEndian.Uint64(b[:8])^0x9e3779b97f4a7c15^uint64(k.proto)<<56,
+	hi, lo := bits.Mul64(binary.BigEndian.Uint64(b[:8])^0x9e3779b97f4a7c15^uint64(k.proto)<<56^uint64(k.port)<<40,
 		binary.BigEndian.Uint64(b[8:])^0xc2b2ae3d27d4eb4f)
 	h := hi ^ lo
 	return &d.words[h&(doorkeeperWords-1)], 1<<(h>>52&63) | 1<<(h>>58)

@@ -25,15 +25,15 @@ func TestDoorkeeperAdmitsOnSecondPacket(t *testing.T) {
 	req.Src = newcomer
 	req.Time = at(time.Second)
 	e.Observe(&req)
-	if _, ok := e.hosts.m[hostKey{newcomer, ntp.ID}]; ok || e.hosts.stat.Deferred != 1 || e.hosts.stat.Evictions != 0 {
+	if _, ok := e.hosts.m[hostKey{newcomer, ntp.ID, 0}]; ok || e.hosts.stat.Deferred != 1 || e.hosts.stat.Evictions != 0 {
 		t.Fatalf("first packet at the cap: in table %v, %+v", ok, e.hosts.stat)
 	}
 	req.Time = at(2 * time.Second)
 	e.Observe(&req)
-	if _, ok := e.hosts.m[hostKey{newcomer, ntp.ID}]; !ok || e.hosts.stat.Deferred != 1 || e.hosts.stat.Evictions != 1 {
+	if _, ok := e.hosts.m[hostKey{newcomer, ntp.ID, 0}]; !ok || e.hosts.stat.Deferred != 1 || e.hosts.stat.Evictions != 1 {
 		t.Fatalf("second packet at the cap: in table %v, %+v", ok, e.hosts.stat)
 	}
-	if s := e.hosts.m[hostKey{server, ntp.ID}]; s.srv.req.Packets != minTable+1 {
+	if s := e.hosts.m[hostKey{server, ntp.ID, 0}]; s.srv.req.Packets != minTable+1 {
 		t.Errorf("server counted %d requests, want %d", s.srv.req.Packets, minTable+1)
 	}
 }

@@ -51,6 +51,10 @@ import (
 //	tables.max_pairs                      200,000      about 45 MB at the cap; per-host totals stay exact on eviction
 //	tables.max_incidents                  10,000       open incidents; more are refused and counted
 //	tables.max_history                    1,000        ended incidents kept for the summary
+//
+// The keys apply to every protocol. A protocol whose everyday use needs other values sets its
+// own in its file of decode/proto (Protocol.Thresholds: DNS, CLDAP, SNMP, the fallback), and
+// Protocols sets any of them for one protocol (protocols.go, docs/detection.md).
 type Config struct {
 	// HomeNet lists the networks the sensor protects, like Suricata's HOME_NET. Empty means
 	// unknown: no direction, no spoofed_egress, exposed_amplifier for any client.
@@ -73,6 +77,9 @@ type Config struct {
 	ExposedAmplifier ExposedAmplifierConfig `yaml:"exposed_amplifier"`
 	Sampling         SamplingConfig         `yaml:"sampling"`
 	Tables           TablesConfig           `yaml:"tables"`
+	// Protocols sets thresholds of the kinds above for one protocol (detect.protocols.NAME),
+	// over the protocol's own defaults.
+	Protocols map[string]ProtocolConfig `yaml:"protocols"`
 
 	// Sensor is copied into every alert. Set by the command from the top-level `sensor`
 	// key or --sensor, so it has no key of its own here.
@@ -264,6 +271,7 @@ func (c Config) Validate() error {
 	atLeast("tables.max_pairs", c.Tables.MaxPairs, minTable)
 	atLeast("tables.max_incidents", c.Tables.MaxIncidents, 1)
 	atLeast("tables.max_history", c.Tables.MaxHistory, 0)
+	c.validateProtocols(bad)
 	return errors.Join(errs...)
 }
 

@@ -26,6 +26,11 @@ type Engine struct {
 	door     doorkeeper
 	ev       *exporter // the evidence published to the fleet; nil when it is not
 
+	// lims are the thresholds of each protocol seen, portNames the names of the fallback's
+	// services ("udp/427"): both resolved once.
+	lims      map[*proto.Protocol]*Thresholds
+	portNames map[uint16]string
+
 	exposed  map[hostKey]struct{} // hosts that had their exposed_amplifier incident
 	exposedT TableStats
 
@@ -51,6 +56,9 @@ func NewEngine(cfg Config, emit func(*Alert)) *Engine {
 		update:  int64(cfg.UpdateInterval),
 		hasHome: len(cfg.HomeNet) > 0,
 		exposed: make(map[hostKey]struct{}),
+
+		lims:      make(map[*proto.Protocol]*Thresholds),
+		portNames: make(map[uint16]string),
 	}
 	e.hosts = newTable[hostKey, host]("hosts", cfg.Tables.MaxHosts)
 	e.pairs = newTable[pairKey, pair]("pairs", cfg.Tables.MaxPairs)
@@ -112,19 +120,19 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 	if isReq {
 		sa, ca = p.Dst, p.Src
 	}
-	id := p.Proto.ID
+	id, port := p.Proto.ID, servicePort(p)
 	var s, c *host
 	var sDeferred, cDeferred bool
 	pr := e.lastPair
-	if pr != nil && pr.key.srv == sa && pr.key.cli == ca && pr.key.proto == id {
+	if pr != nil && pr.key.srv == sa && pr.key.cli == ca && pr.key.proto == id && pr.key.port == port {
 		s, c = pr.hosts[sideSrv], pr.hosts[sideCli]
 	} else {
 		// A storm from ever new sources repeats the server of the previous pair: its host
 		// needs no lookup.
-		if pr != nil && pr.key.srv == sa && pr.key.proto == id {
+		if pr != nil && pr.key.srv == sa && pr.key.proto == id && pr.key.port == port {
 			s = pr.hosts[sideSrv]
 		} else {
-			s, sDeferred = e.host(hostKey{sa, id}, p.Proto)
+			s, sDeferred = e.host(hostKey{sa, id, port}, p.Proto)
 		}
 		// The server is pinned while the client enters: at the cap, the client's insertion
 		// must not evict the server of the same packet and take over its entry, which would
@@ -132,7 +140,7 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 		if s != nil {
 			s.pins++
 		}
-		c, cDeferred = e.host(hostKey{ca, id}, p.Proto)
+		c, cDeferred = e.host(hostKey{ca, id, port}, p.Proto)
 		if s != nil {
 			s.pins--
 		}
@@ -173,6 +181,14 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 		countDeferred(&c.cli, sa, isReq, data)
 	}
 
+	if p.Proto.Fallback {
+		// Of the fallback's traffic, whose bytes nothing reads, only a flood of replies at a
+		// victim tells anything: victim_flood alone.
+		if !isReq && c != nil {
+			e.checkVictimFlood(c, t)
+		}
+		return
+	}
 	if isReq {
 		if s != nil {
 			e.checkRequestFlood(s, t)
@@ -209,8 +225,8 @@ func (e *Engine) accountFragment(p *decode.Packet, t int64) {
 	if isReq {
 		sa, ca = p.Dst, p.Src
 	}
-	id := p.Proto.ID
-	s, c := e.hosts.get(hostKey{sa, id}), e.hosts.get(hostKey{ca, id})
+	id, port := p.Proto.ID, servicePort(p)
+	s, c := e.hosts.get(hostKey{sa, id, port}), e.hosts.get(hostKey{ca, id, port})
 	w := uint64(p.Weight)
 	pay, wire := uint64(p.PayloadLen)*w, uint64(p.WireLen)*w
 	live := func(r *role) bool { return r.active && !r.closed && t-r.last < e.idle }
@@ -221,7 +237,7 @@ func (e *Engine) accountFragment(p *decode.Packet, t int64) {
 	if cLive {
 		c.cli.add(t, e.window, int(p.Vector), isReq, 0, pay, wire)
 	}
-	if pr := e.pairs.get(pairKey{sa, ca, id}); pr != nil {
+	if pr := e.pairs.get(pairKey{sa, ca, id, port}); pr != nil {
 		for side, r := range [2]*role{&pr.hosts[sideSrv].srv, &pr.hosts[sideCli].cli} {
 			if pr.ep[side] != r.ep {
 				continue // the pair's view is of an earlier episode of that role
@@ -234,13 +250,22 @@ func (e *Engine) accountFragment(p *decode.Packet, t int64) {
 		}
 	}
 	if !isReq {
-		if sLive {
+		if sLive && !p.Proto.Fallback {
 			e.checkReflection(s, t)
 		}
 		if cLive {
 			e.checkVictimFlood(c, t)
 		}
 	}
+}
+
+// servicePort is the part of a host's key that tells the fallback's services apart: the
+// service port of p for the fallback, 0 for a protocol of the table, which is one service.
+func servicePort(p *decode.Packet) uint16 {
+	if !p.Proto.Fallback {
+		return 0
+	}
+	return proto.ServerPort(p.Dir, p.SrcPort, p.DstPort)
 }
 
 // countDeferred counts, in role r, a peer whose host the doorkeeper turned away: once, as
@@ -365,8 +390,10 @@ func (r *role) add(t, window int64, vec int, isReq bool, w, pay, wire uint64) {
 }
 
 // hostKey names a host's accounting: an address in one protocol. A server that answers NTP
-// and DNS is two hosts, each with its own roles, peers and incidents.
+// and DNS is two hosts, each with its own roles, peers and incidents. For the fallback, port
+// is the service port, so that udp/19 and udp/427 are two protocols; it is 0 for the others.
 type hostKey struct {
 	addr  netip.Addr
 	proto uint8
+	port  uint16
 }

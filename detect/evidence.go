@@ -329,14 +329,14 @@ func (e *Engine) evidenceOf(h *host, side int, r *role, start, end, at int64) Ev
 	f.WindowResponseBytes, f.WindowRequests = r.win.at(at, e.window), r.reqWin.at(at, e.window)
 	rec := Evidence{
 		Sensor: e.cfg.Sensor, WindowStart: time.Unix(0, start).UTC(), WindowEnd: time.Unix(0, end).UTC(),
-		Subject: h.key.addr, Protocol: h.proto.Name, Role: Role(side),
+		Subject: h.key.addr, Protocol: h.name, Role: Role(side),
 		First: time.Unix(0, r.first).UTC(), Last: time.Unix(0, r.last).UTC(), Figures: f,
 		TopRequests: append([]HostStat(nil), e.top(h, side, r.ep, pairRequests)...),
 	}
 	for _, s := range e.top(h, side, r.ep, pairResponses) {
-		p := e.pairs.get(pairKey{h.key.addr, s.Addr, h.key.proto})
+		p := e.pairs.get(pairKey{h.key.addr, s.Addr, h.key.proto, h.key.port})
 		if side == sideCli {
-			p = e.pairs.get(pairKey{s.Addr, h.key.addr, h.key.proto})
+			p = e.pairs.get(pairKey{s.Addr, h.key.addr, h.key.proto, h.key.port})
 		}
 		rec.TopResponses = append(rec.TopResponses, Responder{Addr: s.Addr, Amplifier: p != nil && p.did[side]&didData != 0,
 			Packets: s.Packets, Bytes: s.Bytes})

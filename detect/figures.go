@@ -32,32 +32,33 @@ type Figures struct {
 	VectorBytes [proto.VectorSlots]uint64
 }
 
-// Crosses reports whether f crosses the thresholds of kind k: reflection, victim_flood,
-// request_flood or scan, the kinds whose figures add up across sensors. Any other kind never
-// crosses here: exposed_amplifier and spoofed_egress are proven by one sensor's packets.
-func (c *Config) Crosses(k Kind, f *Figures) bool {
-	return c.crosses(kindIndex(k), f)
+// Crosses reports whether f crosses the thresholds lim (Config.Thresholds of the subject's
+// protocol) of kind k: reflection, victim_flood, request_flood or scan, the kinds whose
+// figures add up across sensors. Any other kind never crosses here: exposed_amplifier and
+// spoofed_egress are proven by one sensor's packets.
+func (c *Config) Crosses(k Kind, f *Figures, lim *Thresholds) bool {
+	return c.crosses(kindIndex(k), f, lim)
 }
 
 // crosses is Crosses by kind index: the engine's detectors call it on every packet that
 // changes their inputs, with only the fields kind k reads filled in.
-func (c *Config) crosses(k kind, f *Figures) bool {
+func (c *Config) crosses(k kind, f *Figures, lim *Thresholds) bool {
 	if f.Samples != 0 && f.Samples < c.Sampling.MinSamples {
 		return false // sampled input waits for enough samples (config.go says why)
 	}
 	switch k {
 	case kReflection:
-		r := &c.Reflection
+		r := &lim.Reflection
 		return f.WindowResponseBytes >= r.MinResponseBytes && amplifies(f, r.MinAmplification)
 	case kVictimFlood:
-		v := &c.VictimFlood
+		v := &lim.VictimFlood
 		return f.ResponsePeers >= v.MinReflectors && f.WindowResponseBytes >= v.MinResponseBytes &&
 			amplifies(f, v.MinAmplification)
 	case kRequestFlood:
-		r := &c.RequestFlood
+		r := &lim.RequestFlood
 		return f.RequestPeers >= r.MinSources && f.WindowRequests >= r.MinRequests
 	case kScan:
-		return f.RequestPeers >= c.Scan.MinTargets
+		return f.RequestPeers >= lim.Scan.MinTargets
 	}
 	return false
 }
@@ -68,17 +69,43 @@ func amplifies(f *Figures, min float64) bool {
 	return f.Requests.Bytes == 0 || float64(f.Responses.Bytes) > min*float64(f.Requests.Bytes)
 }
 
-// Describe fills in what an alert of kind k says of f, for protocol p: the counters, the
-// vector and its remediation, the amplification, the sampling and the severity. hasHome is
-// whether a home net is known, which grades exposure. The subject, its peers and the
-// direction are the caller's.
-func (c *Config) Describe(a *Alert, k Kind, f *Figures, p *proto.Protocol, hasHome bool) {
-	c.describe(a, kindIndex(k), f, p, hasHome)
+// Service is the protocol of a subject's traffic as its alerts name it, with its thresholds:
+// each service port of the fallback is a service of its own (udp/427).
+type Service struct {
+	Proto *proto.Protocol
+	// Name is the alerts' protocol and Port their server_port: the protocol's name and first
+	// port, or the fallback's udp/PORT and PORT.
+	Name string
+	Port uint16
+	// Lim are the protocol's thresholds (Config.Thresholds).
+	Lim *Thresholds
 }
 
-func (c *Config) describe(a *Alert, k kind, f *Figures, p *proto.Protocol, hasHome bool) {
-	vec := topVector(&f.VectorBytes, p)
-	a.Protocol, a.ServerPort, a.Vector = p.Name, p.Ports[0], vec.Name
+// Service resolves name, an alert's protocol (ntp, udp/427), in table t, with the
+// thresholds c sets for it; ok is false when t has no such protocol.
+func (c *Config) Service(t *proto.Table, name string) (s Service, ok bool) {
+	p, port := t.Service(name)
+	if p == nil {
+		return Service{}, false
+	}
+	lim := c.Thresholds(p)
+	return Service{Proto: p, Name: name, Port: port, Lim: &lim}, true
+}
+
+// Describe fills in what an alert of kind k says of f, for service s: the protocol, the
+// counters, the vector and its remediation, the amplification, the sampling and the severity.
+// hasHome is whether a home net is known, which grades exposure. The subject, its peers and
+// the direction are the caller's.
+func (c *Config) Describe(a *Alert, k Kind, f *Figures, s *Service, hasHome bool) {
+	c.describe(a, kindIndex(k), f, s, hasHome)
+}
+
+func (c *Config) describe(a *Alert, k kind, f *Figures, s *Service, hasHome bool) {
+	vec := topVector(&f.VectorBytes, s.Proto)
+	a.Protocol, a.ServerPort, a.Vector = s.Name, s.Port, vec.Name
+	if s.Proto.Fallback {
+		a.Vector = s.Name // nothing is known of the request but its port: udp/427
+	}
 	a.Requests, a.Responses, a.WireBytes = f.Requests, f.Responses, f.WireBytes
 	a.PeakBPS, a.PeakPPS = f.PeakBPS, f.PeakPPS
 	a.Sampling = f.sampling()
@@ -86,7 +113,7 @@ func (c *Config) describe(a *Alert, k kind, f *Figures, p *proto.Protocol, hasHo
 		a.Remediation = vec.Remediation
 	}
 	a.amplify()
-	a.Severity = c.severity(k, f, &vec, p, hasHome)
+	a.Severity = severity(k, f, &vec, s, hasHome)
 }
 
 // amplify sets the amplification from the alert's counters.
@@ -120,7 +147,7 @@ func (f *Figures) sampling() Sampling {
 // severity grades an event. Exposure is low without a home net (the client may be an
 // administrator) and through a weak vector (small factors); attacks are graded by their peak
 // rate.
-func (c *Config) severity(k kind, f *Figures, vec *proto.Vector, p *proto.Protocol, hasHome bool) Severity {
+func severity(k kind, f *Figures, vec *proto.Vector, s *Service, hasHome bool) Severity {
 	byRate := func(high, critical float64) Severity {
 		switch {
 		case f.PeakBPS >= critical:
@@ -137,9 +164,9 @@ func (c *Config) severity(k kind, f *Figures, vec *proto.Vector, p *proto.Protoc
 		}
 		return SeverityMedium
 	case kReflection:
-		return byRate(c.Reflection.HighBPS, c.Reflection.CriticalBPS)
+		return byRate(s.Lim.Reflection.HighBPS, s.Lim.Reflection.CriticalBPS)
 	case kVictimFlood:
-		return byRate(c.VictimFlood.HighBPS, c.VictimFlood.CriticalBPS)
+		return byRate(s.Lim.VictimFlood.HighBPS, s.Lim.VictimFlood.CriticalBPS)
 	case kRequestFlood:
 		if f.DataPeers > 0 {
 			return SeverityMedium // it answers with data: a reflector now
@@ -147,7 +174,7 @@ func (c *Config) severity(k kind, f *Figures, vec *proto.Vector, p *proto.Protoc
 		return SeverityLow // patched or silent: forged traffic crosses the link
 	case kScan:
 		switch {
-		case onlyWeak(&f.VectorBytes, p.Vectors):
+		case onlyWeak(&f.VectorBytes, s.Proto.Vectors):
 			return SeverityLow // weak vectors only: ntpq-style queries
 		case f.DataPeers > 0:
 			return SeverityHigh // it found amplifiers

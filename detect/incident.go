@@ -65,7 +65,7 @@ const legacyProtocol = "ntp"
 
 // incidentID derives the stable id from kind, protocol, subject and first packet time.
 func incidentID(k kind, h *host, first int64) string {
-	return idOf("", kindNames[k], h.proto.Name, h.key.addr, first)
+	return idOf("", kindNames[k], h.name, h.key.addr, first)
 }
 
 // FleetIncidentID is the id of a fleet incident (detect/fleet): a hash of its kind, protocol,
@@ -97,13 +97,13 @@ func (e *Engine) checkReflection(s *host, t int64) {
 		return
 	}
 	f := Figures{Requests: r.req, Responses: r.resp, Samples: r.samples, WindowResponseBytes: r.win.sum(t, e.window)}
-	if e.cfg.crosses(kReflection, &f) {
+	if e.cfg.crosses(kReflection, &f, s.lim) {
 		e.start(s, kReflection, t)
 	}
 }
 
 func (e *Engine) checkExposed(s *host, t int64) {
-	if s.exposedDone || !e.sampledEnough(&s.srv) || s.exposedWin.sum(t, e.window) < e.cfg.ExposedAmplifier.MinResponses {
+	if s.exposedDone || !e.sampledEnough(&s.srv) || s.exposedWin.sum(t, e.window) < s.lim.ExposedAmplifier.MinResponses {
 		return
 	}
 	s.exposedDone = true
@@ -122,12 +122,12 @@ func (e *Engine) checkExposed(s *host, t int64) {
 
 func (e *Engine) checkVictimFlood(c *host, t int64) {
 	r := &c.cli
-	if c.inc[kVictimFlood] != nil || int(r.respPeers) < e.cfg.VictimFlood.MinReflectors {
+	if c.inc[kVictimFlood] != nil || int(r.respPeers) < c.lim.VictimFlood.MinReflectors {
 		return
 	}
 	f := Figures{Requests: r.req, Responses: r.resp, Samples: r.samples, ResponsePeers: int(r.respPeers),
 		WindowResponseBytes: r.win.sum(t, e.window)}
-	if e.cfg.crosses(kVictimFlood, &f) {
+	if e.cfg.crosses(kVictimFlood, &f, c.lim) {
 		e.start(c, kVictimFlood, t)
 	}
 }
@@ -140,7 +140,7 @@ func (e *Engine) checkRequestFlood(s *host, t int64) {
 		return
 	}
 	f := Figures{Samples: r.samples, RequestPeers: int(r.reqPeers), WindowRequests: r.reqWin.sum(t, e.window)}
-	if e.cfg.crosses(kRequestFlood, &f) {
+	if e.cfg.crosses(kRequestFlood, &f, s.lim) {
 		e.start(s, kRequestFlood, t)
 	}
 }
@@ -151,7 +151,7 @@ func (e *Engine) checkScan(c *host, t int64) {
 		return
 	}
 	f := Figures{Samples: r.samples, RequestPeers: int(r.reqPeers)}
-	if e.cfg.crosses(kScan, &f) {
+	if e.cfg.crosses(kScan, &f, c.lim) {
 		e.start(c, kScan, t)
 	}
 }
@@ -165,7 +165,7 @@ func (e *Engine) spoofedRequest(c *host, pr *pair, t int64, w, pay uint64) {
 		pr.did[sideCli] |= didEgress
 		c.spoofPeers++
 	}
-	if c.inc[kSpoofed] == nil && e.sampledEnough(&c.cli) && c.spoofWin.sum(t, e.window) >= e.cfg.SpoofedEgress.MinRequests {
+	if c.inc[kSpoofed] == nil && e.sampledEnough(&c.cli) && c.spoofWin.sum(t, e.window) >= c.lim.SpoofedEgress.MinRequests {
 		e.start(c, kSpoofed, t)
 	}
 }
@@ -278,7 +278,7 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		Source:    e.cfg.Source,
 	}
 	f := r.totals()
-	e.cfg.describe(a, k, &f, h.proto, e.hasHome)
+	e.cfg.describe(a, k, &f, &Service{h.proto, h.name, h.port, h.lim}, e.hasHome)
 	var from, to netip.Addr // the attack traffic's direction, for Direction
 	switch k {
 	case kExposed, kReflection:
@@ -395,7 +395,7 @@ func (e *Engine) responders(h *host, ep uint64) []Responder {
 	top := e.top(h, sideCli, ep, pairResponses)
 	out := e.respBuf[:0]
 	for _, s := range top {
-		p := e.pairs.m[pairKey{s.Addr, h.key.addr, h.key.proto}]
+		p := e.pairs.m[pairKey{s.Addr, h.key.addr, h.key.proto, h.key.port}]
 		out = append(out, Responder{Addr: s.Addr, Amplifier: p != nil && p.did[sideCli]&didData != 0,
 			Packets: s.Packets, Bytes: s.Bytes})
 	}

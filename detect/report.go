@@ -155,7 +155,7 @@ func (e *Engine) Report() Report {
 func (e *Engine) summary(in *incident, open bool) IncidentSummary {
 	h, r := in.h, in.h.role(in.kind)
 	s := IncidentSummary{
-		ID: in.id, Kind: kindNames[in.kind], Protocol: h.proto.Name, Subject: h.key.addr, Open: open,
+		ID: in.id, Kind: kindNames[in.kind], Protocol: h.name, Subject: h.key.addr, Open: open,
 		FirstSeen: time.Unix(0, r.first).UTC(), LastSeen: time.Unix(0, r.last).UTC(),
 		Detected: time.Unix(0, in.detected).UTC(),
 	}

@@ -48,7 +48,12 @@ type role struct {
 type host struct {
 	key   hostKey
 	proto *proto.Protocol
-	lru   recency[host]
+	// name is the alerts' protocol, "udp/427" for the fallback's service on port 427, and
+	// port the service's port; lim are the protocol's thresholds.
+	name string
+	port uint16
+	lim  *Thresholds
+	lru  recency[host]
 
 	srv, cli role
 	// exposedWin counts data-bearing replies sent to clients eligible for exposed_amplifier.
@@ -79,6 +84,7 @@ const (
 type pairKey struct {
 	srv, cli netip.Addr
 	proto    uint8
+	port     uint16 // as in hostKey
 }
 
 // pair is the detail of one server and one client. It is linked into both hosts' lists so
@@ -262,6 +268,7 @@ func (e *Engine) host(k hostKey, p *proto.Protocol) (h *host, deferred bool) {
 	}
 	h = t.insert(k, e.now)
 	h.key, h.proto = k, p
+	h.name, h.port, h.lim = e.service(p, k.port)
 	h.returning = full
 	e.remember(k)
 	return h, false
@@ -284,7 +291,7 @@ func (e *Engine) evictHost(h *host) {
 // recently seen pair at the cap.
 func (e *Engine) pair(s, c *host) *pair {
 	t := &e.pairs
-	k := pairKey{s.key.addr, c.key.addr, s.key.proto}
+	k := pairKey{s.key.addr, c.key.addr, s.key.proto, s.key.port}
 	if p := t.get(k); p != nil {
 		return p
 	}

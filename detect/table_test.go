@@ -61,11 +61,11 @@ func TestFullTableKeepsThePacketsServer(t *testing.T) {
 	p = privReq(at(2*time.Second), newcomer, server, 42, reqPayload)
 	e.Observe(&p)
 	checkTables(t, e)
-	pr := e.pairs.m[pairKey{server, newcomer, ntp.ID}]
+	pr := e.pairs.m[pairKey{server, newcomer, ntp.ID, 0}]
 	if pr == nil || pr.hosts[sideSrv] == pr.hosts[sideCli] {
 		t.Fatalf("pair of %v and %v: %+v", server, newcomer, pr)
 	}
-	if s := e.hosts.m[hostKey{server, ntp.ID}]; s == nil || s.srv.req.Packets != 2 {
+	if s := e.hosts.m[hostKey{server, ntp.ID, 0}]; s == nil || s.srv.req.Packets != 2 {
 		t.Errorf("server %+v: want it kept with its 2 requests", s)
 	}
 }

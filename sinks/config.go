@@ -46,15 +46,17 @@ type KafkaConfig struct {
 	Compression string `yaml:"compression"` // --kafka-compression: "none" (default), "gzip", "snappy", "lz4", "zstd"
 	Acks        string `yaml:"acks"`        // --kafka-acks: "all" (default), "one", "none"
 
-	// Spool is the file (--spool) where alerts that could not be delivered are appended as
-	// JSON lines; the next Open delivers them first. "" disables spooling: such alerts are
-	// then counted as lost.
+	// Spool is the file (--spool) every alert passes through on its way to the brokers, as
+	// a JSON line, and where those not delivered stay for the next Open, which delivers
+	// them first. It must be writable at Open. "" disables spooling: alerts the brokers do
+	// not take within RetryFor are then counted as lost.
 	Spool string `yaml:"spool"`
 
 	BatchTimeout time.Duration `yaml:"batch_timeout"` // how long a partial batch waits for more alerts; 0: 20 ms
 	DialTimeout  time.Duration `yaml:"dial_timeout"`  // bound on the broker check in Open; 0: 5 s
-	// RetryFor is how long a batch is retried, with exponential backoff between
-	// BackoffMin and BackoffMax, before it is spooled while the run goes on; 0: 30 s.
+	// RetryFor is how long a batch is retried without a spool, with exponential backoff
+	// between BackoffMin and BackoffMax, before its alerts are lost; 0: 30 s. With a spool,
+	// the spool is retried with the same backoff for as long as the run lasts.
 	RetryFor   time.Duration `yaml:"retry_for"`
 	BackoffMin time.Duration `yaml:"backoff_min"` // 0: 100 ms
 	BackoffMax time.Duration `yaml:"backoff_max"` // 0: 5 s

@@ -58,10 +58,7 @@ func AppendECS(buf []byte, a *detect.Alert) []byte {
 }
 
 func appendECS(buf []byte, a *detect.Alert, peer netip.Addr) []byte {
-	sig, ok := Signatures[a.Kind]
-	if !ok {
-		sig = unknownSignature
-	}
+	sig := SignatureOf(a)
 	server, client, toServer := flowOf(a, peer)
 	port := a.ServerPort
 	src, dst := server, client

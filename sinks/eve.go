@@ -1,9 +1,11 @@
 package sinks
 
 import (
+	"fmt"
 	"hash/fnv"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,10 +17,12 @@ import (
 // exactly this.
 const eveTimestamp = "2006-01-02T15:04:05.000000-0700"
 
-// Signature describes the EVE alert of one kind. The ids lie in 9000001-9000006, outside the
-// ranges of the Snort/Suricata community (sidallocation.org: 1-999999 Talos, 1000000-1999999
-// local rules, 2000000-2999999 Emerging Threats), so they clash with no published rule nor with
-// a site's own local rules.
+// Signature describes the EVE alert of one kind of one protocol. NTP's ids lie in
+// 9000001-9000006, those of a protocol whose server port is P in 9100000 + 10*P + 1 to 6 (by
+// kind, in NTP's order: 9100191-9100196 for CharGEN, 9104271-9104276 for udp/427), all outside
+// the ranges of the Snort/Suricata community (sidallocation.org: 1-999999 Talos,
+// 1000000-1999999 local rules, 2000000-2999999 Emerging Threats), so they clash with no
+// published rule nor with a site's own local rules.
 type Signature struct {
 	ID       int    // alert.signature_id
 	Rev      int    // alert.rev
@@ -26,7 +30,8 @@ type Signature struct {
 	Category string // alert.category: a Suricata classification.config description
 }
 
-// Signatures maps every kind to its EVE signature. docs/alerts.md documents this table.
+// Signatures maps every kind to its EVE signature for NTP. docs/alerts.md documents this
+// table. SignatureOf gives other protocols theirs.
 var Signatures = map[detect.Kind]Signature{
 	detect.KindExposedAmplifier: {9000001, 1, "NTPWATCH DOS NTP amplifier answers monlist/mode 6/mode 7 queries", "Attempted Denial of Service"},
 	detect.KindReflection:       {9000002, 1, "NTPWATCH DOS NTP server used as reflector in an amplification attack", "Attempted Denial of Service"},
@@ -39,6 +44,33 @@ var Signatures = map[detect.Kind]Signature{
 // unknownSignature is used for a kind this version does not know, so a newer detector never
 // makes the formatter fail.
 var unknownSignature = Signature{9000000, 1, "NTPWATCH NTP anomaly", "Misc activity"}
+
+// signatureTexts are the signature texts of the protocols other than NTP, by kind, the
+// protocol's name in capitals in place of %s: "NTPWATCH DOS DNS reflection flood against
+// victim", "NTPWATCH DOS UDP/427 reflection flood against victim".
+var signatureTexts = map[detect.Kind]string{
+	detect.KindExposedAmplifier: "NTPWATCH DOS %s amplifier answers amplifying requests",
+	detect.KindReflection:       "NTPWATCH DOS %s server used as reflector in an amplification attack",
+	detect.KindVictimFlood:      "NTPWATCH DOS %s reflection flood against victim",
+	detect.KindScan:             "NTPWATCH SCAN %s amplifier scan (amplifying requests to many hosts)",
+	detect.KindSpoofedEgress:    "NTPWATCH DOS %s amplification requests with forged source leaving the home net",
+	detect.KindRequestFlood:     "NTPWATCH DOS %s server flooded with amplification requests from forged sources",
+}
+
+// SignatureOf is the signature of alert a: NTP's from Signatures, another protocol's with its
+// own id and text (Signature's comment), the category of the kind.
+func SignatureOf(a *detect.Alert) Signature {
+	sig, ok := Signatures[a.Kind]
+	if !ok {
+		return unknownSignature
+	}
+	if a.Protocol == "ntp" || a.Protocol == "" {
+		return sig
+	}
+	sig.ID = 9_100_000 + 10*int(a.ServerPort) + sig.ID - 9_000_000
+	sig.Text = fmt.Sprintf(signatureTexts[a.Kind], strings.ToUpper(a.Protocol))
+	return sig
+}
 
 // eveSeverity maps our severity to Suricata's, where 1 is the most severe and 3 the least.
 func eveSeverity(s detect.Severity) int {
@@ -171,10 +203,7 @@ func AppendEVE(buf []byte, a *detect.Alert) []byte {
 }
 
 func appendEVE(buf []byte, a *detect.Alert, peer netip.Addr) []byte {
-	sig, ok := Signatures[a.Kind]
-	if !ok {
-		sig = unknownSignature
-	}
+	sig := SignatureOf(a)
 	port := a.ServerPort
 	server, client, toServer := flowOf(a, peer)
 	src, sport, dst, dport := server, port, client, uint16(0)

@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"encoding/json"
+	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,13 +193,39 @@ func TestEVEStableWithinIncident(t *testing.T) {
 	}
 }
 
+// TestSignaturesDistinct: every kind of every protocol of the table, and of the fallback's
+// ports, has a signature of its own, outside the community's ranges, whose text names its
+// protocol; NTP's are those of Signatures.
 func TestSignaturesDistinct(t *testing.T) {
-	seen := map[int]bool{}
-	for _, k := range detect.Kinds() {
-		s, ok := Signatures[k]
-		if !ok || seen[s.ID] || s.ID < 9000001 || s.ID > 9000006 {
-			t.Errorf("%s: signature %+v missing, repeated or out of range", k, s)
+	seen := map[int]string{}
+	texts := map[string]bool{}
+	check := func(protocol string, port uint16) {
+		for _, k := range detect.Kinds() {
+			s := SignatureOf(&detect.Alert{Kind: k, Protocol: protocol, ServerPort: port})
+			name := protocol + " " + string(k)
+			if other, ok := seen[s.ID]; ok || s.ID < 9000001 || s.ID > 9999999 || texts[s.Text] ||
+				!strings.Contains(s.Text, strings.ToUpper(protocol)) || s.Category != Signatures[k].Category {
+				t.Errorf("%s: signature %+v repeats %s's, is out of range or does not name the protocol", name, s, other)
+			}
+			seen[s.ID], texts[s.Text] = name, true
 		}
-		seen[s.ID] = true
+	}
+	for _, p := range proto.Default.Protocols() {
+		if p.Fallback {
+			for _, port := range p.Ports {
+				check(p.Name+"/"+strconv.Itoa(int(port)), port)
+			}
+			continue
+		}
+		check(p.Name, p.Ports[0])
+	}
+	for _, k := range detect.Kinds() {
+		if SignatureOf(&detect.Alert{Kind: k, Protocol: "ntp", ServerPort: 123}) != Signatures[k] {
+			t.Errorf("%s: NTP's signature is not Signatures'", k)
+		}
+	}
+	if s := SignatureOf(&detect.Alert{Kind: detect.KindVictimFlood, Protocol: "chargen", ServerPort: 19}); s.ID != 9100193 ||
+		s.Text != "NTPWATCH DOS CHARGEN reflection flood against victim" {
+		t.Errorf("chargen's victim_flood: %+v", s)
 	}
 }

@@ -100,7 +100,7 @@ func AppendEvidence(buf []byte, ev *detect.Evidence) []byte {
 	j.Window = &windowJSON{ResponseBytes: f.WindowResponseBytes, Requests: f.WindowRequests}
 	j.Peers = &peersJSON{Any: f.Peers, Requests: f.RequestPeers, Responses: f.ResponsePeers, Data: f.DataPeers}
 	j.PeakBPS, j.PeakPPS, j.Samples = f.PeakBPS, f.PeakPPS, f.Samples
-	if p := proto.Default.ByName(ev.Protocol); p != nil {
+	if p, _ := proto.Default.Service(ev.Protocol); p != nil {
 		for v, n := range f.VectorBytes {
 			if name := p.VectorName(int8(v)); n > 0 && name != "" {
 				if j.Vectors == nil {
@@ -177,7 +177,7 @@ func DecodeEvidence(b []byte) (detect.Evidence, error) {
 	if j.Peers != nil {
 		f.Peers, f.RequestPeers, f.ResponsePeers, f.DataPeers = j.Peers.Any, j.Peers.Requests, j.Peers.Responses, j.Peers.Data
 	}
-	if p := proto.Default.ByName(j.Protocol); p != nil {
+	if p, _ := proto.Default.Service(j.Protocol); p != nil {
 		for name, n := range j.Vectors {
 			if v := p.VectorIndex(name); v >= 0 {
 				f.VectorBytes[v] += n

@@ -24,17 +24,21 @@ const maxKafkaBatch = 500
 // kafkaSink writes alerts to one topic with kafka-go's Writer, keyed by the alert's subject
 // address so that kafka.Hash puts every event of an incident on one partition, in order.
 //
-// Delivery is at least once. A batch the brokers refuse is retried with exponential backoff
-// for RetryFor, then appended to the spool; from then on new alerts join the spool behind it,
-// so that per-key order holds, while the sink keeps trying to deliver the spool. What Close
-// cannot deliver stays in the spool for the next Open. A write whose outcome is unknown (the
-// connection broke after the broker stored the batch, or Close cancelled it) is retried or
-// spooled and may reach the topic twice: consumers deduplicate on the alert's id and state.
+// Delivery is at least once. With a spool, the sink's goroutine (the intake) appends every
+// alert it takes from the queue to the spool, and a second goroutine (the shipper) writes
+// the spool to the brokers in order, retrying with backoff for as long as the run lasts,
+// and drops what they acknowledged. The intake never waits on the network, so the queue
+// drains at the speed of the disk whatever the brokers do, and nothing is lost to a full
+// queue while a broker is down or frozen; what is not delivered at the end stays in the
+// spool for the next run, which delivers it first. Without a spool, a batch is retried for
+// RetryFor, then lost (counted). A write whose outcome is unknown (the connection broke after
+// the broker stored the batch, or Close cancelled it) is written again and may reach the
+// topic twice: consumers deduplicate on the alert's id and state.
 type kafkaSink struct {
 	cfg     KafkaConfig
 	w       *kafka.Writer
-	spool   *spool // nil without --spool
-	replay  uint64 // alerts of earlier runs delivered by Open
+	spool   *spool        // nil without kafka.spool
+	wake    chan struct{} // the intake tells the shipper of new records; one slot
 	attempt lastAttempt
 }
 
@@ -101,7 +105,7 @@ func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
 	}
 	codec, _ := compressionCodec(k.Compression) // Validate checked both
 	acks, _ := requiredAcks(k.Acks)
-	s := &kafkaSink{cfg: k}
+	s := &kafkaSink{cfg: k, wake: make(chan struct{}, 1)}
 	s.w = &kafka.Writer{
 		Addr:     kafka.TCP(k.Brokers...),
 		Topic:    k.Topic,
@@ -120,27 +124,26 @@ func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
 		Transport:              acc.transport(),
 	}
 	if k.Spool != "" {
-		s.spool = &spool{path: k.Spool}
-		if err := s.spool.open(); err != nil {
+		// The earlier runs' alerts are at the head of the spool: the shipper delivers them
+		// before this run's.
+		if s.spool, err = openSpool(k.Spool); err != nil {
 			s.w.Close()
-			return nil, err
+			return nil, settingError{err}
 		}
-		// Deliver the earlier runs' alerts before this run's. When the brokers take them
-		// only partly, run keeps trying before anything new.
-		ctx, cancel := context.WithTimeout(ctx, k.RetryFor)
-		s.replay, _ = s.drain(ctx, nil)
-		cancel()
 	}
 	return s, nil
 }
 
-// opened reports what Open did with the earlier runs' spool: alerts delivered, and lines that
-// could not be read back (cut short by a crash), which are lost.
-func (s *kafkaSink) opened() (replayed, unreadable uint64, err error) {
-	if s.spool == nil || s.spool.bad == 0 {
-		return s.replay, 0, nil
+// opened reports what Open found in the earlier runs' spool: the alerts waiting in it, and
+// lines that could not be read back (cut short by a crash), which are lost.
+func (s *kafkaSink) opened() (backlog, unreadable uint64, err error) {
+	if s.spool == nil {
+		return 0, 0, nil
 	}
-	return s.replay, s.spool.bad, setting.Errorf("kafka.spool", s.spool.path, "%d unreadable lines skipped", s.spool.bad)
+	if s.spool.bad > 0 {
+		err = setting.Errorf("kafka.spool", s.spool.path, "%d unreadable lines skipped", s.spool.bad)
+	}
+	return s.spool.old, s.spool.bad, err
 }
 
 // checkBrokers asks each broker in turn for the topic's partitions until one answers, all
@@ -240,50 +243,110 @@ func scramMechanism(algo scram.Algorithm, c SASLConfig) (sasl.Mechanism, error) 
 	return m, nil
 }
 
-// run delivers the queue in batches, spooling what the brokers will not take.
+// maxSpoolBatch bounds how many queued alerts the intake appends to the spool in one write.
+const maxSpoolBatch = 4096
+
+// run takes the queue until it is closed. With a spool it appends every alert to it and
+// leaves the brokers to the shipper; without one it writes to the brokers itself.
 func (s *kafkaSink) run(ctx context.Context, q <-chan message, c *counters) {
-	backoff := s.cfg.BackoffMin
-	retry := time.NewTimer(0)
-	defer retry.Stop()
-	for {
-		if s.spool.pending() {
-			// Spool mode: new alerts queue up behind the spooled ones.
-			select {
-			case m, ok := <-q:
-				if !ok {
-					if ctx.Err() == nil {
-						s.drain(ctx, c)
-					}
-					return
-				}
-				s.toSpool(gather(m, q), c)
-				continue
-			case <-retry.C:
-			}
-			if _, err := s.drain(ctx, c); err != nil {
-				backoff = min(2*backoff, s.cfg.BackoffMax)
-			} else {
-				backoff = s.cfg.BackoffMin
-			}
-			retry.Reset(backoff)
+	if s.spool == nil {
+		s.runDirect(ctx, q, c)
+		return
+	}
+	intakeDone, shipped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(shipped)
+		s.ship(ctx, c, intakeDone)
+	}()
+	for m := range q {
+		batch := gather(m, q, maxSpoolBatch)
+		if err := s.spool.append(batch); err != nil {
+			c.fail(err) // lost: counted by their absence from delivered and spooled
+			c.given.Add(uint64(len(batch)))
 			continue
 		}
-		m, ok := <-q
-		if !ok {
+		c.spooled.Add(uint64(len(batch)))
+		select {
+		case s.wake <- struct{}{}:
+		default: // the shipper has a wake-up waiting already
+		}
+	}
+	close(intakeDone)
+	<-shipped
+}
+
+// ship writes the spool to the brokers, oldest first, until the intake is done and the spool
+// delivered, or ctx ends (Close ran out of time). A batch the brokers refuse is tried again
+// after a backoff from BackoffMin doubling to BackoffMax, and the spool is synced, as its
+// alerts may now outlive the run. Once the intake is done, a refusal ends the shipping: what
+// remains stays in the spool for the next run, and a stop does not wait on a broker that is
+// down.
+func (s *kafkaSink) ship(ctx context.Context, c *counters, intakeDone <-chan struct{}) {
+	backoff := s.cfg.BackoffMin
+	for {
+		msgs, ends, err := s.spool.next(maxKafkaBatch)
+		if err == nil && len(msgs) == 0 {
+			select {
+			case <-s.wake:
+				continue
+			case <-intakeDone:
+				if s.spool.pending() {
+					continue
+				}
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+		var n int
+		if err == nil {
+			n, err = s.write(ctx, msgs)
+			if err != nil {
+				err = fmt.Errorf("kafka %s: %w", s.cfg.Topic, err)
+			}
+		}
+		old, cur, cerr := s.spool.consume(n, ends)
+		c.replayed.Add(old)
+		if old > 0 {
+			c.backlog.Add(^(old - 1)) // subtract: delivered from the backlog
+		}
+		c.delivered.Add(cur)
+		if cur > 0 {
+			c.spooled.Add(^(cur - 1)) // subtract: those alerts left the spool for the topic
+		}
+		if err = errors.Join(err, cerr); err == nil {
+			backoff = s.cfg.BackoffMin
+			continue
+		}
+		if ctx.Err() != nil {
 			return
 		}
-		if rest := s.deliver(ctx, gather(m, q), c); len(rest) > 0 {
-			s.toSpool(rest, c)
-			backoff = s.cfg.BackoffMin
-			retry.Reset(backoff)
+		c.fail(err)
+		if serr := s.spool.sync(); serr != nil {
+			c.fail(serr)
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-intakeDone:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, s.cfg.BackoffMax)
 	}
 }
 
-// gather returns m with whatever else is queued, up to maxKafkaBatch, without waiting.
-func gather(m message, q <-chan message) []message {
+// runDirect is run without a spool: each batch is retried for RetryFor, then lost.
+func (s *kafkaSink) runDirect(ctx context.Context, q <-chan message, c *counters) {
+	for m := range q {
+		s.deliver(ctx, gather(m, q, maxKafkaBatch), c)
+	}
+}
+
+// gather returns m with whatever else is queued, up to max, without waiting.
+func gather(m message, q <-chan message, max int) []message {
 	batch := []message{m}
-	for len(batch) < maxKafkaBatch {
+	for len(batch) < max {
 		select {
 		case m, ok := <-q:
 			if !ok {
@@ -297,29 +360,27 @@ func gather(m message, q <-chan message) []message {
 	return batch
 }
 
-// deliver writes batch, retrying for RetryFor or until ctx ends, and returns what could not be
-// delivered. c is nil for the spool's replay at Open.
-func (s *kafkaSink) deliver(ctx context.Context, batch []message, c *counters) []message {
+// deliver writes batch, retrying for RetryFor or until ctx ends; what it cannot deliver is
+// lost.
+func (s *kafkaSink) deliver(ctx context.Context, batch []message, c *counters) {
 	deadline := time.Now().Add(s.cfg.RetryFor)
 	backoff := s.cfg.BackoffMin
 	for {
 		n, err := s.write(ctx, batch)
-		if c != nil {
-			c.delivered.Add(uint64(n))
-		}
+		c.delivered.Add(uint64(n))
 		if err == nil {
-			return nil
+			return
 		}
 		batch = batch[n:]
-		if c != nil {
-			c.fail(fmt.Errorf("kafka %s: %w", s.cfg.Topic, err))
-		}
+		c.fail(fmt.Errorf("kafka %s: %w", s.cfg.Topic, err))
 		if ctx.Err() != nil || !time.Now().Add(backoff).Before(deadline) {
-			return batch
+			c.given.Add(uint64(len(batch)))
+			return
 		}
 		select {
 		case <-ctx.Done():
-			return batch
+			c.given.Add(uint64(len(batch)))
+			return
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, s.cfg.BackoffMax)
@@ -369,75 +430,29 @@ func (m messageMeta) headers() []kafka.Header {
 	return h
 }
 
-// toSpool appends msgs to the spool; without one, or when the append fails, they are lost
-// (counted by their absence from delivered and spooled).
-func (s *kafkaSink) toSpool(msgs []message, c *counters) {
-	if s.spool == nil {
-		c.given.Add(uint64(len(msgs)))
-		return
-	}
-	if err := s.spool.append(msgs); err != nil {
-		c.fail(err)
-		c.given.Add(uint64(len(msgs)))
-		return
-	}
-	c.spooled.Add(uint64(len(msgs)))
-}
+// writerCloseWait bounds the wait for kafka-go's Writer.Close, which waits for the writes
+// in flight: to a frozen broker (connections open, nothing answering) that is its write
+// timeouts, tens of seconds. Every alert it holds is in the spool or counted already, so
+// the writer is left to finish on its own.
+const writerCloseWait = 250 * time.Millisecond
 
-// drain delivers the spool from its start, in batches, and keeps in the spool what remains.
-// It returns how many of the delivered alerts came from earlier runs. c is nil at Open.
-func (s *kafkaSink) drain(ctx context.Context, c *counters) (uint64, error) {
-	msgs, err := s.spool.load()
-	if err != nil {
-		if c != nil {
-			c.fail(err)
-		}
-		return 0, err
-	}
-	done := 0
-	for done < len(msgs) && err == nil {
-		end := min(done+maxKafkaBatch, len(msgs))
-		var n int
-		n, err = s.write(ctx, msgs[done:end])
-		done += n
-	}
-	if err != nil && c != nil {
-		c.fail(fmt.Errorf("kafka %s: spool: %w", s.cfg.Topic, err))
-	}
-	old, cur, kerr := s.spool.consume(done)
-	if c != nil {
-		c.replayed.Add(old)
-		c.delivered.Add(cur)
-		c.spooled.Add(^(cur - 1)) // subtract: those alerts left the spool for the topic
-		if kerr != nil {
-			c.fail(kerr)
-		}
-	}
-	return old, errors.Join(err, kerr)
-}
-
-// writerCloseWait bounds how long close waits for kafka-go's Writer, which finishes the
-// batches it holds before it returns: one a stop cut short may be sleeping between two
-// attempts for up to BackoffMax, and a stop must not wait for it. Its alerts were already
-// accounted for, spooled or lost, when the write returned.
-const writerCloseWait = time.Second
-
+// close settles the spool (emptied, or compacted, or synced) and closes the writer, without
+// waiting on a broker that does not answer.
 func (s *kafkaSink) close() error {
-	closed := make(chan error, 1)
-	go func() { closed <- s.w.Close() }()
 	var err error
-	select {
-	case err = <-closed:
-	case <-time.After(writerCloseWait):
-		err = errors.New("the writer was still retrying a batch cut short by the stop; left behind")
-	}
 	if s.spool != nil {
-		err = errors.Join(err, s.spool.close())
+		err = s.spool.finish()
 	}
-	if err != nil {
-		return fmt.Errorf("kafka %s: %w", s.cfg.Topic, err)
+	closed := make(chan struct{})
+	go func() {
+		s.w.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(writerCloseWait):
 	}
-	return nil
+	return err
 }
 
 // compressionCodec maps --kafka-compression to kafka-go's codec; 0 is none.

@@ -2,10 +2,12 @@ package sinks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/ntpwatch/ntpwatch/internal/setting"
 )
@@ -41,7 +43,12 @@ func openAppend(path string) (*os.File, error) {
 
 func (s *lineSink) run(_ context.Context, q <-chan message, c *counters) {
 	var buf []byte
+	broken := false
 	for m := range q {
+		if broken {
+			c.given.Add(1) // lost: counted by their absence from delivered
+			continue
+		}
 		buf = append(append(buf[:0], m.value...), '\n')
 		n := uint64(1)
 	gather:
@@ -60,6 +67,9 @@ func (s *lineSink) run(_ context.Context, q <-chan message, c *counters) {
 		if err := s.write(buf); err != nil {
 			c.fail(err)
 			c.given.Add(n)
+			// Nobody reads a closed pipe again (`ntpwatch read ... | head -1`): the
+			// remaining alerts are lost for this sink only, without a write each.
+			broken = errors.Is(err, syscall.EPIPE)
 			continue
 		}
 		c.delivered.Add(n)

@@ -48,11 +48,13 @@ type counters struct {
 	delivered atomic.Uint64 // of this run's messages, written or acknowledged
 	spooled   atomic.Uint64 // of this run's messages, in the spool now
 	replayed  atomic.Uint64 // from an earlier run's spool, delivered by this run
+	backlog   atomic.Uint64 // from an earlier run's spool, not delivered yet
 	failures  atomic.Uint64 // failed write attempts (a retried message may fail several times)
 	given     atomic.Uint64 // messages given up on: neither delivered nor spooled, for Settle
 
 	mu      sync.Mutex
 	lastErr error
+	openErr error // what Open found (unreadable spool lines), shown whatever follows
 }
 
 func (c *counters) fail(err error) {
@@ -69,6 +71,9 @@ func (c *counters) fail(err error) {
 func (c *counters) err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.openErr != nil {
+		return errors.Join(c.openErr, c.lastErr)
+	}
 	return c.lastErr
 }
 
@@ -139,14 +144,12 @@ func Open(ctx context.Context, cfg Config, stdout io.Writer) (*Output, error) {
 	}
 	for _, w := range o.workers {
 		if r, ok := w.dest.(interface {
-			opened() (replayed, lost uint64, err error)
+			opened() (backlog, lost uint64, err error)
 		}); ok {
-			replayed, lost, err := r.opened()
-			w.c.replayed.Add(replayed)
+			backlog, lost, err := r.opened()
+			w.c.backlog.Store(backlog)
 			w.c.dropped.Add(lost)
-			if err != nil {
-				w.c.fail(err)
-			}
+			w.c.openErr = err
 		}
 		go func() {
 			defer close(w.done)
@@ -261,17 +264,22 @@ func (o *Output) Close(ctx context.Context) Report {
 
 	stopOnDeadline := context.AfterFunc(ctx, o.stop)
 	defer stopOnDeadline()
+	// The sinks had their context cancelled with ctx; they get one grace period together
+	// to account for what they hold (Kafka spools it), but Close never hangs on a writer
+	// blocked in the kernel (a stdout nobody reads).
+	var grace <-chan time.Time
 	var r Report
 	for _, w := range o.workers {
 		finished := true
 		select {
 		case <-w.done:
 		case <-ctx.Done():
-			// The sinks had their context cancelled with ctx; give them a moment to spool,
-			// but never hang on a writer blocked in the kernel (a stdout nobody reads).
+			if grace == nil {
+				grace = time.After(closeGrace)
+			}
 			select {
 			case <-w.done:
-			case <-closeGrace():
+			case <-grace:
 				finished = false
 			}
 		}
@@ -328,18 +336,24 @@ type Report struct {
 	Spooled   uint64 // alerts left in the spool for the next run
 	Lost      uint64 // alerts neither delivered nor spooled
 	Replayed  uint64 // alerts of an earlier run delivered from the spool
+	Backlog   uint64 // alerts of an earlier run still in the spool, for the next run
 	Sinks     []SinkReport
+	// Broken counts the sinks that failed to close or to finish in time: a file that may not
+	// hold what was written, a spool whose delivered alerts the next run would send again.
+	Broken int
 }
 
 // SinkReport is one sink's part of a Report.
 type SinkReport struct {
-	Name                               string
-	Delivered, Spooled, Lost, Replayed uint64
-	Err                                error // the last error the sink met, if any
+	Name                                        string
+	Delivered, Spooled, Lost, Replayed, Backlog uint64
+	Err                                         error // the last error the sink met, if any
+	Broken                                      bool  // it failed to close or to finish in time
 }
 
-// Failed tells whether any alert was lost: the run must then exit with status 1.
-func (r Report) Failed() bool { return r.Lost > 0 }
+// Failed tells whether any alert was lost or a sink broke: the run must then exit with
+// status 1.
+func (r Report) Failed() bool { return r.Lost > 0 || r.Broken > 0 }
 
 // String summarises r in one line for stderr, sink by sink (each sink accounts for every
 // alert), naming what went wrong where alerts were spooled or lost.
@@ -350,7 +364,10 @@ func (r Report) String() string {
 		if s.Replayed > 0 {
 			p += fmt.Sprintf(", %d replayed from the spool", s.Replayed)
 		}
-		if s.Err != nil && (s.Lost > 0 || s.Spooled > 0) {
+		if s.Backlog > 0 {
+			p += fmt.Sprintf(", %d of earlier runs still in the spool", s.Backlog)
+		}
+		if s.Err != nil && (s.Lost > 0 || s.Spooled > 0 || s.Backlog > 0 || s.Broken) {
 			p += " (" + strings.ReplaceAll(s.Err.Error(), "\n", "; ") + ")"
 		}
 		parts = append(parts, p)
@@ -363,6 +380,10 @@ func (r *Report) add(s SinkReport) {
 	r.Spooled += s.Spooled
 	r.Lost += s.Lost
 	r.Replayed += s.Replayed
+	r.Backlog += s.Backlog
+	if s.Broken {
+		r.Broken++
+	}
 	r.Sinks = append(r.Sinks, s)
 }
 
@@ -374,6 +395,7 @@ func (w *worker) report(closeErr error, finished bool) SinkReport {
 		Delivered: w.c.delivered.Load(),
 		Spooled:   w.c.spooled.Load(),
 		Replayed:  w.c.replayed.Load(),
+		Backlog:   w.c.backlog.Load(),
 		Err:       w.c.err(),
 	}
 	accounted := s.Delivered + s.Spooled
@@ -387,8 +409,10 @@ func (w *worker) report(closeErr error, finished bool) SinkReport {
 	if closeErr != nil {
 		s.Err = errors.Join(s.Err, closeErr)
 	}
+	s.Broken = !finished || closeErr != nil
 	return s
 }
 
-// closeGrace bounds how long Close waits for a sink after its context was cancelled.
-func closeGrace() <-chan time.Time { return time.After(2 * time.Second) }
+// closeGrace bounds how long Close waits for the sinks after their context was cancelled:
+// with pipeline.CloseTimeout it keeps a stop within 5 s.
+const closeGrace = 500 * time.Millisecond

@@ -9,6 +9,8 @@
 //	ntpgen bench [-runs 3] [-ntpwatch bin/ntpwatch]  measure ntpwatch, tcpdump and tshark on them
 //	ntpgen amplifier [-listen 127.0.0.1:123]      answer monlist on loopback (live tests)
 //	ntpgen sender -from 127.0.0.2 -count N ...   send monlist requests from a loopback victim
+//	ntpgen exposed [-n 6000] [-rate B/S] -o FILE|-  many exposed amplifiers (docs/reliability.md)
+//	ntpgen peakrss [-nofile N] -- COMMAND ...    run a command, report its peak RSS
 package main
 
 import (
@@ -37,6 +39,8 @@ var commands = map[string]command{
 	"bench":       {"measure ntpwatch against tcpdump and tshark on the benchmark captures", runBench},
 	"amplifier":   {"answer monlist on a loopback address (live test traffic)", runAmplifier},
 	"sender":      {"send monlist requests from a loopback address, the victim (live test traffic)", runSender},
+	"exposed":     {"write a capture of many exposed amplifiers, paced (docs/reliability.md)", runExposed},
+	"peakrss":     {"run a command and report its peak RSS (docs/reliability.md)", runPeakRSS},
 }
 
 // errUsage marks a bad command line: exit status 2.

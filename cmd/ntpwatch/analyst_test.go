@@ -51,6 +51,8 @@ func TestSummaryGolden(t *testing.T) {
 		{"scan", []string{"--home-net", "198.18.0.0/15", "pcaps/scan.pcap"}},
 		{"benign", []string{"pcaps/benign.pcap"}},
 		{"selected", []string{"-c", "1000", "--start", "2026-03-14 09:00:30", "-r", "pcaps/reflection.pcap", "host", "203.0.113.7"}},
+		// One victim hit through NTP, DNS, CharGEN and memcached at once: one attack.
+		{"multi_vector", []string{"--home-net", "198.51.100.0/24", "pcaps/multi_vector.pcap.gz"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,12 +79,12 @@ func TestSummaryGolden(t *testing.T) {
 	}
 }
 
-// TestSummaryJSON checks the fields of --summary-json against the facts of the reflection
-// sample (pcaps/README.md).
-func TestSummaryJSON(t *testing.T) {
-	repoRoot(t)
+// readSummaryJSON runs read with args and --summary-json, and returns the summary, strictly
+// decoded (every field of the file is one of Summary's), its bytes and the alerts.
+func readSummaryJSON(t *testing.T, args ...string) (s report.Summary, data, alerts []byte) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "summary.json")
-	_, stderr, code := readAlerts(t, "--summary-json", path, "pcaps/reflection.pcap")
+	alerts, stderr, code := readAlerts(t, append([]string{"--summary-json", path}, args...)...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -90,12 +92,19 @@ func TestSummaryJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s report.Summary
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		t.Fatalf("summary JSON does not decode: %v\n%s", err, data)
 	}
+	return s, data, alerts
+}
+
+// TestSummaryJSON checks the fields of --summary-json against the facts of the reflection
+// sample (pcaps/README.md).
+func TestSummaryJSON(t *testing.T) {
+	repoRoot(t)
+	s, data, _ := readSummaryJSON(t, "pcaps/reflection.pcap")
 	checks := []struct {
 		what      string
 		got, want any
@@ -126,22 +135,71 @@ func TestSummaryJSON(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
 		}
 	}
-	for _, key := range []string{`"elapsed_seconds"`, `"packets_per_second"`, `"decode_problems"`, `"top_victims"`, `"amplification"`, `"duration_seconds"`, `"tables"`} {
+	for _, key := range []string{`"elapsed_seconds"`, `"packets_per_second"`, `"decode_problems"`, `"top_victims"`, `"amplification"`,
+		`"duration_seconds"`, `"tables"`, `"protocols"`, `"attacks"`} {
 		if !bytes.Contains(data, []byte(key)) {
 			t.Errorf("summary JSON lacks %s", key)
 		}
 	}
 }
 
+// TestSummaryAttack checks the summary JSON of the attack through four protocols: one attack
+// on its victim, each protocol's incident and replies in it, shares that add up to the
+// whole and a timeline whose buckets add up to the wire bytes; and every protocol's
+// messages by vector.
+func TestSummaryAttack(t *testing.T) {
+	repoRoot(t)
+	s, _, alerts := readSummaryJSON(t, "--home-net", "198.51.100.0/24", "pcaps/multi_vector.pcap.gz")
+	if len(s.Attacks) != 1 || s.Attacks[0].Victim.String() != "198.51.100.200" || len(s.Attacks[0].Protocols) != 4 {
+		t.Fatalf("attacks: %+v", s.Attacks)
+	}
+	a := s.Attacks[0]
+	ids := map[string]bool{}
+	for _, e := range endEvents(t, alerts) {
+		ids[e.Kind+" "+e.Protocol] = true
+	}
+	var share float64
+	var replies uint64
+	for _, p := range a.Protocols {
+		share += p.Share
+		replies += p.Responses.Packets
+		if len(p.Incidents) != 1 || p.Reflectors != 12 || !ids["victim_flood "+p.Protocol] {
+			t.Errorf("%s: %+v", p.Protocol, p)
+		}
+		if got := s.Protocols[p.Protocol]; got.Messages == 0 {
+			t.Errorf("protocols lacks %s: %+v", p.Protocol, s.Protocols)
+		}
+	}
+	if share < 0.995 || share > 1.005 || replies != a.Responses.Packets || a.Responses.Packets != 2400+324+2208+864 {
+		t.Errorf("shares add up to %g, replies %d of %d", share, replies, a.Responses.Packets)
+	}
+	var wire uint64
+	for _, pt := range a.Timeline {
+		for _, n := range pt.WireBytes {
+			wire += n
+		}
+	}
+	if wire != a.WireBytes || a.PeakBPS <= 0 || len(a.Timeline) < 10 {
+		t.Errorf("timeline: %d buckets, %d wire bytes of %d, peak %g", len(a.Timeline), wire, a.WireBytes, a.PeakBPS)
+	}
+	if got := s.Protocols["dns"].ByVector["dns/any"].Responses; got != 324 {
+		t.Errorf("dns/any replies %d, want 324", got)
+	}
+}
+
 // TestReport checks that --report writes one well-formed, self-contained HTML file with an
-// inline SVG timeline per incident.
+// inline SVG timeline per incident, and one per attack through several protocols.
 func TestReport(t *testing.T) {
 	repoRoot(t)
 	for _, pcap := range []string{"pcaps/reflection.pcap", "pcaps/scan.pcap", "pcaps/benign.pcap", "pcaps/spoofed_egress.pcap",
-		"pcaps/request_flood.pcap"} {
+		"pcaps/request_flood.pcap", "pcaps/multi_vector.pcap.gz", "pcaps/dns.pcap.gz"} {
 		t.Run(filepath.Base(pcap), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "report.html")
-			alerts, stderr, code := readAlerts(t, "--report", path, pcap)
+			args := []string{"--report", path, pcap}
+			if strings.HasSuffix(pcap, ".gz") {
+				args = append(args, "--home-net", "198.51.100.0/24") // the samples of the other protocols'
+			}
+			alerts, stderr, code := readAlerts(t, args...)
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -156,8 +214,17 @@ func TestReport(t *testing.T) {
 				t.Fatal(err)
 			}
 			counts := wellFormed(t, data)
-			if counts["svg"] != incidents {
-				t.Errorf("%d <svg>, want one per incident: %d", counts["svg"], incidents)
+			attacks := 0
+			if strings.Contains(pcap, "multi_vector") {
+				attacks = 1 // the victim hit through four protocols
+				for _, p := range []string{"ntp", "dns", "chargen", "memcached"} {
+					if !bytes.Contains(data, []byte(`</i>`+p+` `)) {
+						t.Errorf("the attack's legend lacks %s", p)
+					}
+				}
+			}
+			if counts["svg"] != incidents+attacks {
+				t.Errorf("%d <svg>, want one per incident and attack: %d", counts["svg"], incidents+attacks)
 			}
 			if counts["path"] < 2*incidents {
 				t.Errorf("%d <path> for %d incidents: timelines without curves", counts["path"], incidents)

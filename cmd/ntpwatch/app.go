@@ -101,9 +101,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprint(w, `ntpwatch finds NTP reflection and amplification attacks (the monlist abuse of
-CVE-2013-5211 and its mode 6 and mode 7 relatives) in packet captures, and writes one
-JSON alert per incident event for a SIEM, with a summary for the analyst.
+	fmt.Fprint(w, `ntpwatch finds UDP reflection and amplification attacks (NTP's monlist abuse of
+CVE-2013-5211 and its relatives, DNS, memcached, CharGEN, SSDP, CLDAP and a dozen more, and
+floods from any well-known port) in packet captures, and writes one JSON alert per incident
+event for a SIEM, with a summary for the analyst.
 
 usage:
   ntpwatch read [flags] FILE|- ... [-- FILTER]   analyse captures: pcap, pcapng, gzip; - for stdin

@@ -4,9 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -103,34 +100,4 @@ func runFlow(ctx context.Context, e env) error {
 		report.WriteExporters(e.stderr, &fs)
 	}
 	return err
-}
-
-// noExports reports whether a flow run read no export datagram at all, valid or not.
-func noExports(fs *flow.Stats) bool {
-	if fs == nil {
-		return true
-	}
-	for _, e := range fs.Exporters {
-		if e.Datagrams > 0 {
-			return false
-		}
-	}
-	for _, n := range fs.Invalid {
-		if n > 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// flowPorts lists the ports of a capture's exports: "6343, 2055 or 4739".
-func flowPorts(ports flow.Ports) string {
-	var ns []string
-	for _, p := range slices.Sorted(maps.Keys(ports)) {
-		ns = append(ns, strconv.Itoa(int(p)))
-	}
-	if len(ns) > 1 {
-		return strings.Join(ns[:len(ns)-1], ", ") + " or " + ns[len(ns)-1]
-	}
-	return strings.Join(ns, "")
 }

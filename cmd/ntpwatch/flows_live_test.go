@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -148,13 +147,11 @@ func TestFlowLive(t *testing.T) {
 		reportFlowLatency(t, "pmacctd reading pcaps/reflection.pcap at 1:10", nil, alerts)
 	})
 	t.Run("capture", func(t *testing.T) {
-		requireLive(t)
-		ntpgen := buildTool(t, t.TempDir(), "ntpgen")
 		// Addresses of their own, so that other loopback tests' port 123 is theirs.
-		rnd := func() string {
-			return fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
-		}
-		server, victim := rnd(), rnd()
+		l := newLoopback()
+		requireLive(t, l)
+		ntpgen := buildTool(t, t.TempDir(), "ntpgen")
+		server, victim := l.amp.String(), l.victim.String()
 		f := startFlow(t)
 		amp := startNtpgen(t, ntpgen, "amplifier", "-listen", server+":123", "-duration", "2m")
 		amp.out.wait(t, "listening")

@@ -50,7 +50,35 @@ var goldenCases = []struct {
 	{name: "reflection_ppp_hdlc", golden: "reflection_ppp_hdlc"},
 	{name: "reflection_chdlc", golden: "reflection_chdlc"},
 	{name: "reflection_nflog", golden: "reflection_nflog"},
+	// Every other reflection protocol: a home server reflecting, outside reflectors flooding a
+	// home victim; the fallback's udp/PORT; one attack through four protocols.
+	{name: "dns", golden: "dns", args: homeNet},
+	{name: "cldap", golden: "cldap", args: homeNet},
+	{name: "ssdp", golden: "ssdp", args: homeNet},
+	{name: "memcached", golden: "memcached", args: homeNet},
+	{name: "chargen", golden: "chargen", args: homeNet},
+	{name: "qotd", golden: "qotd", args: homeNet},
+	{name: "snmp", golden: "snmp", args: homeNet},
+	{name: "netbios", golden: "netbios", args: homeNet},
+	{name: "portmap", golden: "portmap", args: homeNet},
+	{name: "mssql", golden: "mssql", args: homeNet},
+	{name: "wsd", golden: "wsd", args: homeNet},
+	{name: "ard", golden: "ard", args: homeNet},
+	{name: "coap", golden: "coap", args: homeNet},
+	{name: "rip", golden: "rip", args: homeNet},
+	{name: "tftp", golden: "tftp", args: homeNet},
+	{name: "ubiquiti", golden: "ubiquiti", args: homeNet},
+	{name: "dvr", golden: "dvr", args: homeNet},
+	{name: "multi_vector", golden: "multi_vector", args: homeNet},
+	{name: "udp_fallback", golden: "udp_fallback", args: homeNet},
+	// Everyday traffic of those protocols: nothing above low.
+	{name: "dns_everyday", golden: "dns_everyday", args: homeNet, maxSeverity: "low"},
+	{name: "snmp_monitoring", golden: "snmp_monitoring", args: homeNet, maxSeverity: "low"},
+	{name: "ssdp_lan", golden: "ssdp_lan", args: homeNet, maxSeverity: "low"},
 }
+
+// homeNet is the home network of the samples of the protocols beyond NTP.
+var homeNet = []string{"--home-net", "198.51.100.0/24"}
 
 // samplePath is the path of the sample capture of scenario name: pcaps/NAME.pcap, or
 // pcaps/NAME.pcap.gz.

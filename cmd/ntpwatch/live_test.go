@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,10 +25,13 @@ import (
 	"github.com/ntpwatch/ntpwatch/sinks/metrics"
 )
 
-// The live tests play a monlist attack on the loopback interface: `ntpgen amplifier` answers on 127.0.0.1:123, `ntpgen sender` plays the
-// victim 127.0.0.2, and `ntpwatch live -i lo` must report both with exact counts. They need
-// root (capture, and port 123); CI sets NTPWATCH_REQUIRE_LIVE=1 so that they fail there
-// instead of skipping. Engines run one after the other: they share port 123.
+// The live tests play a monlist attack on the loopback interface: `ntpgen amplifier` answers
+// on port 123 of a loopback address chosen at random for the test, `ntpgen sender` plays the
+// victim from another, and `ntpwatch live -i lo`, its capture filter narrowed to the
+// amplifier's address, must report both with exact counts. Random addresses in 127.0.0.0/8
+// keep the tests apart from each other and from other processes on the machine, whatever
+// they bind or send. They need root (capture, and port 123); CI sets NTPWATCH_REQUIRE_LIVE=1
+// so that they fail there instead of skipping.
 
 // hangGuard bounds every wait of these tests. It is not a timing assertion: a healthy run
 // takes a fraction of it, and only a hang reaches it.
@@ -43,17 +48,37 @@ const (
 	replyBytes     = 440 // 8-byte mode 7 header and six 72-byte items
 )
 
-// requireLive skips when this process may not capture on lo or bind port 123, unless
-// NTPWATCH_REQUIRE_LIVE=1 makes that a failure.
-func requireLive(t *testing.T) {
+// loopback is the pair of addresses of one live test: the amplifier and the victim.
+type loopback struct {
+	amp, victim netip.Addr
+}
+
+// newLoopback picks two addresses in 127.0.0.0/8 at random, away from 127.0.0.0/16 where
+// services and other tools usually bind.
+func newLoopback() loopback {
+	a := [4]byte{127, byte(1 + rand.IntN(254)), byte(rand.IntN(256)), byte(1 + rand.IntN(253))}
+	v := a
+	v[3]++
+	return loopback{netip.AddrFrom4(a), netip.AddrFrom4(v)}
+}
+
+// ampAddr is the amplifier's address and port, for ntpgen.
+func (l loopback) ampAddr() string { return netip.AddrPortFrom(l.amp, 123).String() }
+
+// bpf is the capture filter that keeps the test's own traffic only.
+func (l loopback) bpf() string { return "udp and host " + l.amp.String() }
+
+// requireLive skips when this process may not capture on lo or bind port 123 of the test's
+// amplifier address, unless NTPWATCH_REQUIRE_LIVE=1 makes that a failure.
+func requireLive(t *testing.T, l loopback) {
 	t.Helper()
 	why := ""
 	if srcs, err := decode.OpenLive(decode.LiveConfig{Interface: "lo"}); err != nil {
 		why = err.Error()
 	} else {
 		srcs[0].Close()
-		if c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 123}); err != nil {
-			why = "cannot bind 127.0.0.1:123: " + err.Error()
+		if c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(l.ampAddr()))); err != nil {
+			why = "cannot bind " + l.ampAddr() + ": " + err.Error()
 		} else {
 			c.Close()
 		}
@@ -142,6 +167,71 @@ func (l *lines) String() string {
 	return b.String()
 }
 
+// startCollected starts cmd with its stdout and stderr on pipes of the test's own, which
+// cmd.Wait does not close (it closes those of StdoutPipe, possibly before their last lines
+// were read): the collectors read every line, and end when the process and its children
+// have closed their ends. With merged, stderr goes to the stdout collector.
+func startCollected(t *testing.T, cmd *exec.Cmd, merged bool) (stdout, stderr *lines) {
+	t.Helper()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = outW, outW
+	var errR, errW *os.File
+	if !merged {
+		if errR, errW, err = os.Pipe(); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = errW
+	}
+	err = cmd.Start()
+	outW.Close() // the child holds its own copies
+	if errW != nil {
+		errW.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	killAtCleanup(t, cmd)
+	stdout = collect(outR)
+	t.Cleanup(func() { outR.Close() })
+	if errR != nil {
+		stderr = collect(errR)
+		t.Cleanup(func() { errR.Close() })
+	}
+	return stdout, stderr
+}
+
+// killAtCleanup kills the started cmd when the test ends, unless it was waited for.
+func killAtCleanup(t *testing.T, cmd *exec.Cmd) {
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+}
+
+// terminate sends SIGTERM to the started cmd and waits for it to exit with status 0, up to
+// the hang guard; it returns the time from the signal to the exit.
+func terminate(t *testing.T, cmd *exec.Cmd, stderr fmt.Stringer) time.Duration {
+	t.Helper()
+	term := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v; stderr:\n%s", err, stderr)
+		}
+	case <-time.After(hangGuard):
+		t.Fatalf("%s did not exit after SIGTERM; stderr:\n%s", filepath.Base(cmd.Path), stderr)
+	}
+	return time.Since(term)
+}
+
 // ntpgenProc is a running ntpgen subcommand.
 type ntpgenProc struct {
 	cmd *exec.Cmd
@@ -151,31 +241,18 @@ type ntpgenProc struct {
 func startNtpgen(t *testing.T, bin string, args ...string) *ntpgenProc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &ntpgenProc{cmd: cmd, out: collect(stdout)}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return p
+	out, _ := startCollected(t, cmd, true)
+	return &ntpgenProc{cmd: cmd, out: out}
 }
 
-// stop ends an ntpgen process with SIGTERM and returns its output.
+// stop ends an ntpgen process with SIGINT and returns its output.
 func (p *ntpgenProc) stop(t *testing.T) string {
 	t.Helper()
 	p.cmd.Process.Signal(os.Interrupt)
 	return p.wait(t)
 }
 
+// wait waits for the process to exit and for its output to be read to the end.
 func (p *ntpgenProc) wait(t *testing.T) string {
 	t.Helper()
 	done := make(chan error, 1)
@@ -252,11 +329,12 @@ func findAlert(alerts []liveAlert, kind, state string) *liveAlert {
 	return nil
 }
 
-// checkAttack checks the alerts of an attack from 127.0.0.2 reflected by 127.0.0.1: a
-// start and an end of exposed_amplifier and of reflection, the end events carrying exactly
-// the requests and replies sent. It returns the start events.
-func checkAttack(t *testing.T, alerts []liveAlert, requests uint64) (exposed, reflection *liveAlert) {
+// checkAttack checks the alerts of an attack from l.victim reflected by l.amp: a start and
+// an end of exposed_amplifier and of reflection, the end events carrying exactly the
+// requests and replies sent. It returns the start events.
+func checkAttack(t *testing.T, l loopback, alerts []liveAlert, requests uint64) (exposed, reflection *liveAlert) {
 	t.Helper()
+	amp, victim := l.amp.String(), l.victim.String()
 	for _, kind := range []string{"exposed_amplifier", "reflection"} {
 		start, end := findAlert(alerts, kind, "start"), findAlert(alerts, kind, "end")
 		if start == nil || end == nil {
@@ -265,11 +343,11 @@ func checkAttack(t *testing.T, alerts []liveAlert, requests uint64) (exposed, re
 		if end.ID != start.ID {
 			t.Errorf("%s: end id %s, start id %s", kind, end.ID, start.ID)
 		}
-		if end.Reflector == nil || *end.Reflector != "127.0.0.1" {
-			t.Errorf("%s: reflector %v, want 127.0.0.1", kind, end.Reflector)
+		if end.Reflector == nil || *end.Reflector != amp {
+			t.Errorf("%s: reflector %v, want %s", kind, end.Reflector, amp)
 		}
-		if len(end.Victims.Top) != 1 || end.Victims.Top[0].Addr != "127.0.0.2" {
-			t.Errorf("%s: victims %+v, want 127.0.0.2", kind, end.Victims.Top)
+		if len(end.Victims.Top) != 1 || end.Victims.Top[0].Addr != victim {
+			t.Errorf("%s: victims %+v, want %s", kind, end.Victims.Top, victim)
 		}
 		if end.Source != "lo" {
 			t.Errorf("%s: source %q, want lo", kind, end.Source)
@@ -281,8 +359,8 @@ func checkAttack(t *testing.T, alerts []liveAlert, requests uint64) (exposed, re
 		}
 		if kind == "reflection" {
 			exposed, reflection = findAlert(alerts, "exposed_amplifier", "start"), start
-			if start.Victim == nil || *start.Victim != "127.0.0.2" {
-				t.Errorf("reflection: victim %v, want 127.0.0.2", start.Victim)
+			if start.Victim == nil || *start.Victim != victim {
+				t.Errorf("reflection: victim %v, want %s", start.Victim, victim)
 			}
 		}
 	}
@@ -376,14 +454,15 @@ func waitMetricFunc(t *testing.T, url, series string, want float64, ok func(floa
 	}
 }
 
-// checkMetricNames checks that the page serves every metric docs/live.md documents.
-func checkMetricNames(t *testing.T, page string) {
+// checkMetricNames checks that the page serves every metric docs/live.md documents, and
+// never an address of the test's traffic.
+func checkMetricNames(t *testing.T, l loopback, page string) {
 	t.Helper()
 	for _, name := range metrics.Names() {
 		if !regexp.MustCompile(`(?m)^` + name + `[{ ]`).MatchString(page) {
 			t.Errorf("metric %s is not served", name)
 		}
-		if strings.Contains(page, name+`{addr`) || strings.Contains(page, "127.0.0.") {
+		if strings.Contains(page, name+`{addr`) || strings.Contains(page, l.amp.String()) || strings.Contains(page, l.victim.String()) {
 			t.Errorf("an address appears in the metrics")
 		}
 	}
@@ -395,14 +474,16 @@ var metricsAddr = regexp.MustCompile(`metrics on (http://\S+)/metrics`)
 // attack and checks the alerts' exact counts, the metrics while it runs, and that a
 // cancelled context (what SIGINT and SIGTERM do through main) ends the open incidents.
 func TestLiveLoopback(t *testing.T) {
-	requireLive(t)
+	requireLive(t, newLoopback())
 	ntpgen := buildTool(t, t.TempDir(), "ntpgen")
 	for _, engine := range []string{decode.EnginePcap, decode.EngineAFPacket} {
 		t.Run(engine, func(t *testing.T) {
-			amp := startNtpgen(t, ntpgen, "amplifier", "-listen", "127.0.0.1:123", "-duration", "2m")
+			l := newLoopback()
+			amp := startNtpgen(t, ntpgen, "amplifier", "-listen", l.ampAddr(), "-duration", "2m")
 			amp.out.wait(t, "listening")
 
-			args := []string{"live", "-i", "lo", "--engine", engine, "--sensor", "test", "--metrics-listen", "127.0.0.1:0"}
+			args := []string{"live", "-i", "lo", "--engine", engine, "--sensor", "test", "--metrics-listen", "127.0.0.1:0",
+				"--bpf", l.bpf()}
 			if engine == decode.EngineAFPacket {
 				args = append(args, "--workers", "2")
 			}
@@ -421,7 +502,7 @@ func TestLiveLoopback(t *testing.T) {
 			stderr.wait(t, "capturing on lo")
 			url := metricsAddr.FindStringSubmatch(stderr.String())[1]
 
-			sent := startNtpgen(t, ntpgen, "sender", "-from", "127.0.0.2", "-to", "127.0.0.1:123",
+			sent := startNtpgen(t, ntpgen, "sender", "-from", l.victim.String(), "-to", l.ampAddr(),
 				"-count", strconv.Itoa(attackRequests), "-rate", strconv.Itoa(attackRate)).wait(t)
 			t.Log(strings.TrimSpace(sent))
 			stdout.wait(t, `"kind":"reflection","state":"start"`)
@@ -429,7 +510,7 @@ func TestLiveLoopback(t *testing.T) {
 			// Every frame of the attack counted, and every documented metric served.
 			frames := float64(attackRequests * (1 + repliesPerReq))
 			page := waitMetric(t, url+"/metrics", `ntpwatch_ntp_messages_total{mode="7"}`, frames)
-			checkMetricNames(t, page)
+			checkMetricNames(t, l, page)
 			waitMetric(t, url+"/metrics", `ntpwatch_sink_delivered_alerts_total{sink="stdout"}`, 2)
 			for series, want := range map[string]float64{
 				"ntpwatch_packets_total":                                        frames,
@@ -464,7 +545,7 @@ func TestLiveLoopback(t *testing.T) {
 				t.Fatalf("the amplifier answered %d requests with %d replies, want %d and %d: the test traffic itself fell short",
 					answered, replies, attackRequests, attackRequests*repliesPerReq)
 			}
-			exposed, reflection := checkAttack(t, parseAlerts(t, stdout.snapshot()), attackRequests)
+			exposed, reflection := checkAttack(t, l, parseAlerts(t, stdout.snapshot()), attackRequests)
 			reportLatency(t, engine+" (in-process, race detector if on)", exposed, reflection)
 			if _, drops := kernelDrops(t, stderr.String()); drops != 0 {
 				t.Errorf("the kernel dropped %d frames", drops)
@@ -477,35 +558,26 @@ func TestLiveLoopback(t *testing.T) {
 // with no kernel drops, SIGHUP reopening the alert file after a rotation, and SIGTERM during
 // an attack ending the incidents with end events and exit status 0.
 func TestLiveService(t *testing.T) {
-	requireLive(t)
+	requireLive(t, newLoopback())
 	dir := t.TempDir()
 	ntpgen, ntpwatch := buildTool(t, dir, "ntpgen"), buildTool(t, dir, "ntpwatch")
 	for _, engine := range []string{decode.EnginePcap, decode.EngineAFPacket} {
 		t.Run(engine, func(t *testing.T) {
+			l := newLoopback()
 			alertFile := filepath.Join(t.TempDir(), "alerts.jsonl")
 			cmd := exec.Command(ntpwatch, "live", "-i", "lo", "--engine", engine, "--sensor", "test",
-				"--sink", "stdout,file", "--out", alertFile, "--metrics-listen", "127.0.0.1:0")
-			outPipe, _ := cmd.StdoutPipe()
-			errPipe, _ := cmd.StderrPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if cmd.ProcessState == nil {
-					cmd.Process.Kill()
-					cmd.Wait()
-				}
-			})
-			stdout, stderr := collect(outPipe), collect(errPipe)
+				"--sink", "stdout,file", "--out", alertFile, "--metrics-listen", "127.0.0.1:0", "--bpf", l.bpf())
+			stdout, stderr := startCollected(t, cmd, false)
 			stderr.wait(t, "capturing on lo")
 			url := metricsAddr.FindStringSubmatch(stderr.String())[1]
 
 			// The top rate: a burst of 3000 requests that the amplifier answers as fast
 			// as it can, 300,000 replies of 482 wire bytes.
 			const burst = 3000
-			amp := startNtpgen(t, ntpgen, "amplifier", "-listen", "127.0.0.1:123", "-duration", "2m")
+			amp := startNtpgen(t, ntpgen, "amplifier", "-listen", l.ampAddr(), "-duration", "2m")
 			amp.out.wait(t, "listening")
-			sent := startNtpgen(t, ntpgen, "sender", "-count", strconv.Itoa(burst), "-rate", "0").wait(t)
+			sent := startNtpgen(t, ntpgen, "sender", "-from", l.victim.String(), "-to", l.ampAddr(),
+				"-count", strconv.Itoa(burst), "-rate", "0").wait(t)
 			answered, replies, pps := parseAmplifier(t, amp.stop(t))
 			page := waitMetric(t, url+"/metrics", `ntpwatch_ntp_messages_total{mode="7"}`, float64(answered+replies))
 			drops, _ := metricValue(page, "ntpwatch_kernel_dropped_packets_total")
@@ -539,23 +611,11 @@ func TestLiveService(t *testing.T) {
 			}
 
 			// An attack still going on when SIGTERM comes.
-			amp = startNtpgen(t, ntpgen, "amplifier", "-listen", "127.0.0.1:123", "-duration", "2m")
+			amp = startNtpgen(t, ntpgen, "amplifier", "-listen", l.ampAddr(), "-duration", "2m")
 			amp.out.wait(t, "listening")
-			slow := startNtpgen(t, ntpgen, "sender", "-count", "2000", "-rate", "100")
+			slow := startNtpgen(t, ntpgen, "sender", "-from", l.victim.String(), "-to", l.ampAddr(), "-count", "2000", "-rate", "100")
 			waitMetricAtLeast(t, url+"/metrics", `ntpwatch_ntp_messages_total{mode="7"}`, float64(answered+replies+101))
-			term := time.Now()
-			cmd.Process.Signal(syscall.SIGTERM)
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Errorf("exit after SIGTERM: %v; stderr:\n%s", err, stderr)
-				}
-			case <-time.After(hangGuard):
-				t.Fatal("ntpwatch did not exit after SIGTERM")
-			}
-			took := time.Since(term)
+			took := terminate(t, cmd, stderr)
 			t.Logf("SIGTERM to exit: %s (budget 5 s)", took)
 			fmt.Printf("live %s: SIGTERM during an attack to exit 0: %s\n", engine, took.Round(time.Millisecond))
 			slow.stop(t)
@@ -661,12 +721,7 @@ func TestLivePermission(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			defer func() {
-				if cmd.ProcessState == nil {
-					cmd.Process.Kill()
-					cmd.Wait()
-				}
-			}()
+			killAtCleanup(t, cmd)
 			stderr := collect(errPipe)
 			stderr.wait(t, "capturing on lo")
 			cmd.Process.Signal(syscall.SIGTERM)

@@ -1,6 +1,6 @@
-// Command ntpwatch finds NTP reflection and amplification attacks (monlist and its relatives)
-// in packet captures, on a live interface or in the sampled flows routers export, and
-// publishes them as alerts.
+// Command ntpwatch finds UDP reflection and amplification attacks (NTP's monlist and its
+// relatives, and every protocol of the table in decode/proto) in packet captures, on a live
+// interface or in the sampled flows routers export, and publishes them as alerts.
 //
 //	ntpwatch read [flags] FILE|- ...   analyse captures (pcap, pcapng, gzip, stdin)
 //	ntpwatch read --flows FILE ...     analyse captures of sFlow, IPFIX and NetFlow datagrams
@@ -22,6 +22,10 @@ import (
 
 func main() {
 	limitMemory()
+	// A closed stdout (`ntpwatch read ... | head -1`) must be the stdout sink's failure,
+	// counted and reported, not the death of the process with the Kafka sink's alerts:
+	// with SIGPIPE ignored a write to it fails with EPIPE instead.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

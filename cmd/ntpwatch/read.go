@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -134,18 +133,6 @@ func runRead(ctx context.Context, e env) error {
 			return usagef("--%s applies to captures of flow datagrams: add --flows", f)
 		}
 	}
-	sources := make([]decode.Source, 0, len(files))
-	for _, name := range files {
-		src, err := decode.Open(name)
-		if err != nil {
-			closeSources(sources)
-			return usageError{err}
-		}
-		sources = append(sources, src)
-	}
-	// The files are one timeline whatever their order on the command line, so the alerts
-	// name them in one order too: a rotated set given out of order gives the same alerts.
-	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
 	started := clock()
 	// Warnings wait while the progress bar is drawn, so that a line never tears it.
 	var prog *report.Progress
@@ -156,12 +143,24 @@ func runRead(ctx context.Context, e env) error {
 		}
 		prog.Warn(err)
 	}
-	// One file needs no merge: the reader sees its truncation itself, and every frame saves
-	// a call through the merge.
-	src := sources[0]
-	if len(sources) > 1 {
-		src = decode.Merge(sources, warn)
+	// A file that fails while it is read ends there, the others are read on, and the run
+	// ends with exit status 2 once its alerts and summary are out.
+	var bad decode.Failures
+	src, err := decode.OpenFiles(ctx, files, func(err error) {
+		bad.Add(err)
+		warn(err)
+	})
+	if err != nil {
+		return usageError{err}
 	}
+	// The analyst's files are created now, so that a path that cannot be written is found
+	// before an hour of reading, not after.
+	aux, err := report.CreateFiles(opts.summaryJSON, opts.report, sinks.IsStdout)
+	if err != nil {
+		src.Close()
+		return usageError{err}
+	}
+	defer aux.Discard()
 	var sel *decode.Selected
 	if !opts.sel.IsZero() {
 		if sel, err = decode.Select(src, opts.sel); err != nil {
@@ -170,6 +169,9 @@ func runRead(ctx context.Context, e env) error {
 		}
 		src = sel
 	}
+	// The files are one timeline whatever their order on the command line, so the alerts
+	// name them in one order too: a rotated set given out of order gives the same alerts.
+	cfg.Detect.Source = strings.Join(slices.Sorted(slices.Values(files)), ",")
 	pc := pipeline.Config{Sources: []decode.Source{src}, Flush: pipeline.FileFlush, Warn: warn}
 	if opts.flows {
 		col := flow.NewCollector(cfg.Flow.Collector())
@@ -193,9 +195,9 @@ func runRead(ctx context.Context, e env) error {
 	if res.Interrupted && !cfg.Quiet {
 		fmt.Fprintf(e.stderr, "ntpwatch: interrupted: the alerts and the summary cover the %d frames read before\n", res.Decode.Frames)
 	}
-	if opts.flows && noExports(res.Flows) {
+	if opts.flows && res.Flows.Empty() {
 		warn(fmt.Errorf("--flows: no sFlow, NetFlow or IPFIX datagram to UDP port %s in the input; --sflow, --netflow and --ipfix say which ports the exports went to",
-			flowPorts(cfg.Flow.Ports())))
+			cfg.Flow.Ports()))
 	}
 	s := report.Build(report.Input{
 		Files: files, Decode: res.Decode, Engine: res.Engine, Outputs: res.Outputs,
@@ -206,34 +208,9 @@ func runRead(ctx context.Context, e env) error {
 	if !cfg.Quiet {
 		s.WriteText(e.stderr)
 	}
-	errs := []error{runErr}
-	if opts.summaryJSON != "" {
-		errs = append(errs, writeOutput(e, "--summary-json", opts.summaryJSON, s.WriteJSON))
-	}
-	if opts.report != "" {
-		errs = append(errs, writeOutput(e, "--report", opts.report, s.WriteHTML))
+	errs := []error{runErr, aux.Write(e.out, &s)}
+	if err := bad.Err(len(files)); err != nil {
+		errs = append(errs, usageError{err})
 	}
 	return errors.Join(errs...)
-}
-
-// writeOutput writes the file of an output flag with write, or stdout for "-".
-func writeOutput(e env, flagName, path string, write func(w io.Writer) error) error {
-	if sinks.IsStdout(path) {
-		if err := write(e.out); err != nil {
-			return fmt.Errorf("%s: write stdout: %w", flagName, err)
-		}
-		return nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", flagName, err)
-	}
-	err = write(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", flagName, path, err)
-	}
-	return nil
 }

@@ -76,7 +76,7 @@ func (a *analysis) run(ctx context.Context) (pipeline.Result, error) {
 	stopHangups := watchHangups(a.out, a.cfg.Output, a.e)
 	res, err := a.p.Run(ctx)
 	stopHangups()
-	if !a.cfg.Quiet && !res.Outputs.Failed() && (res.Outputs.Spooled > 0 || res.Outputs.Replayed > 0) {
+	if o := res.Outputs; !a.cfg.Quiet && !o.Failed() && (o.Spooled > 0 || o.Replayed > 0 || o.Backlog > 0) {
 		fmt.Fprintf(a.e.stderr, "ntpwatch: %v\n", setting.Rename(errors.New(res.Outputs.String()), flagOf()))
 	}
 	// Evidence lost is a warning, not a failure: the sensor's own alerts are out.

@@ -17,7 +17,7 @@ import (
 
 // endEvent is the part of an alert the scenario facts are about.
 type endEvent struct {
-	Kind, State                string
+	Kind, State, Protocol      string
 	Reflector, Victim, Scanner netip.Addr // null is the zero Addr
 	Requests, Responses        scenario.Traffic
 	Amplification              *float64
@@ -30,7 +30,11 @@ type endEvent struct {
 
 // incident is e in the terms of the scenario facts.
 func (e *endEvent) incident() scenario.Incident {
-	inc := scenario.Incident{Kind: e.Kind, Reflector: e.Reflector, Victim: e.Victim, Scanner: e.Scanner,
+	protocol := e.Protocol
+	if protocol == "ntp" {
+		protocol = "" // the scenarios' NTP incidents name no protocol
+	}
+	inc := scenario.Incident{Kind: e.Kind, Protocol: protocol, Reflector: e.Reflector, Victim: e.Victim, Scanner: e.Scanner,
 		Requests: e.Requests, Responses: e.Responses, Victims: e.Victims.Count, Reflectors: e.Reflectors.Count,
 		Targets: e.Targets.Count}
 	for _, r := range e.Targets.Responders {
@@ -66,7 +70,7 @@ func endEvents(t *testing.T, out []byte) []endEvent {
 // order the incidents ended in.
 func sortIncidents(incs []scenario.Incident) {
 	slices.SortFunc(incs, func(a, b scenario.Incident) int {
-		return cmp.Or(strings.Compare(a.Kind, b.Kind), a.Reflector.Compare(b.Reflector),
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Protocol, b.Protocol), a.Reflector.Compare(b.Reflector),
 			a.Victim.Compare(b.Victim), a.Scanner.Compare(b.Scanner))
 	})
 }

@@ -46,8 +46,8 @@ var outputFlagOf = map[string]string{
 	"kafka.topic": "--kafka-topic", "kafka.client_id": "--kafka-client-id", "kafka.compression": "--kafka-compression",
 	"kafka.acks": "--kafka-acks", "kafka.sasl.mechanism": "--kafka-sasl-mechanism", "kafka.sasl.user": "--kafka-sasl-user",
 	"kafka.sasl.password": "--kafka-sasl-password", "kafka.tls.ca": "--kafka-tls-ca", "kafka.tls.cert": "--kafka-tls-cert",
-	"kafka.tls.key": "--kafka-tls-key", "kafka.spool": "--spool", "fleet.evidence_topic": "--evidence-topic",
-	"fleet.group_id": "--group",
+	"kafka.tls.key": "--kafka-tls-key", "kafka.spool": "--spool", "summary_json": "--summary-json", "report": "--report",
+	"fleet.evidence_topic": "--evidence-topic", "fleet.group_id": "--group",
 }
 
 // openOutputs opens the sinks. A file named by a flag that cannot be used is exit status 2.

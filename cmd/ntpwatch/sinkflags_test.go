@@ -35,7 +35,13 @@ func TestKafkaRoundTrip(t *testing.T) {
 	if !bytes.Equal(out, golden) || !bytes.Equal(inFile, golden) {
 		t.Errorf("stdout or file differ from the golden alerts:\nstdout:\n%s\nfile:\n%s", out, inFile)
 	}
-	lines := strings.Split(strings.TrimSuffix(string(golden), "\n"), "\n")
+	checkKafkaHolds(t, b, topic, golden)
+}
+
+// checkKafkaHolds checks that topic holds the alert lines of want, once each.
+func checkKafkaHolds(t *testing.T, b *kafkatest.Broker, topic string, want []byte) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(string(want), "\n"), "\n")
 	var vals []string
 	for _, r := range kafkatest.Consume(t, b.Addrs, topic, len(lines)) {
 		vals = append(vals, string(r.Value))

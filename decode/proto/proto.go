@@ -14,6 +14,8 @@ package proto
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Dir is a message's place in a reflection exchange.
@@ -128,6 +130,19 @@ type Protocol struct {
 	// counted, never accounted.
 	ClassifyFlow func(f *Flow)
 
+	// Thresholds are the protocol's own defaults for the detectors whose right values depend
+	// on how the protocol is used; zero fields keep the engine's (docs/detection.md).
+	Thresholds Thresholds
+	// StrayLen, when not zero, is the UDP payload length of the replies a server sends from a
+	// port other than its service port (TFTP's data blocks come from a transfer port, RFC 1350
+	// section 4). A datagram on no port of the table whose payload has this length goes to
+	// Classify too, which must tell such a reply from other traffic by its bytes.
+	StrayLen int
+	// Fallback marks the entry of the UDP service ports that no other protocol claims (the
+	// generic `udp/PORT`, fallback.go). Its Ports are candidates: NewTable gives it those no
+	// other entry claims, whatever the order of the entries, and makes its classifier.
+	Fallback bool
+
 	// ID is the protocol's index in its Table, set by NewTable: 1 and up.
 	ID uint8
 }
@@ -146,6 +161,22 @@ func (p *Protocol) VectorIndex(name string) int8 {
 	return NoVector
 }
 
+// Thresholds are a protocol's own defaults for the detectors whose right values depend on
+// the protocol: how much its everyday replies outweigh their requests, and how many servers
+// its clients talk to. A zero field keeps the engine's setting of that key, which applies to
+// every protocol (the detect section of the configuration, whose defaults were chosen for
+// NTP); the configuration overrides both per protocol (detect.protocols.NAME). Each field
+// names its key under detect.
+type Thresholds struct {
+	ReflectionMinResponseBytes  uint64  // reflection.min_response_bytes
+	ReflectionMinAmplification  float64 // reflection.min_amplification
+	VictimFloodMinReflectors    int     // victim_flood.min_reflectors
+	VictimFloodMinResponseBytes uint64  // victim_flood.min_response_bytes
+	VictimFloodMinAmplification float64 // victim_flood.min_amplification
+	ScanMinTargets              int     // scan.min_targets
+	RequestFloodMinRequests     uint64  // request_flood.min_requests
+}
+
 // VectorName is the name of vector v, "unknown" for VectorUnknown, or "" for NoVector.
 func (p *Protocol) VectorName(v int8) string {
 	if v == VectorUnknown {
@@ -162,6 +193,8 @@ func (p *Protocol) VectorName(v int8) string {
 type Table struct {
 	protocols []*Protocol // index ID-1
 	byPort    [1 << 16]uint8
+	fallback  uint8       // the ID of the Fallback entry, 0 without one
+	strays    []*Protocol // the entries with a StrayLen
 }
 
 // TunnelPorts are the UDP ports of the encapsulations the decoder reads inside UDP: GTP-U
@@ -170,21 +203,26 @@ type Table struct {
 var TunnelPorts = []uint16{2152, 4789, 6081}
 
 // NewTable builds a table of ps, numbering them from 1 in order. It fails on a protocol
-// without a name, ports or classifier, with too many vectors, on a port claimed twice and on
-// a port of TunnelPorts.
+// without a name, ports, vectors or classifier, with too many vectors or a vector without
+// remediation text, on a name or a port claimed twice, on a port of TunnelPorts, and on a
+// second Fallback entry. A Fallback entry takes the ports of its list that no other entry
+// claims, and a classifier of its own (fallback.go).
 func NewTable(ps ...*Protocol) (*Table, error) {
 	t := &Table{}
 	if len(ps) >= MaxProtocols {
 		return nil, fmt.Errorf("proto: %d protocols, at most %d", len(ps), MaxProtocols-1)
 	}
+	var fallback *Protocol
 	for i, p := range ps {
 		switch {
-		case p.Name == "" || p.Classify == nil || len(p.Ports) == 0 || len(p.Vectors) == 0:
+		case p.Name == "" || (p.Classify == nil && !p.Fallback) || len(p.Ports) == 0 || len(p.Vectors) == 0:
 			return nil, fmt.Errorf("proto: protocol %d (%q) needs a name, ports, vectors and a classifier", i+1, p.Name)
 		case len(p.Vectors) > MaxVectors:
 			return nil, fmt.Errorf("proto: %s has %d vectors, at most %d", p.Name, len(p.Vectors), MaxVectors)
 		case slices.ContainsFunc(t.protocols, func(q *Protocol) bool { return q.Name == p.Name }):
 			return nil, fmt.Errorf("proto: %s is in the table twice", p.Name)
+		case p.Fallback && fallback != nil:
+			return nil, fmt.Errorf("proto: %s and %s are both the fallback", fallback.Name, p.Name)
 		}
 		for _, v := range p.Vectors {
 			if v.Remediation == "" {
@@ -194,6 +232,11 @@ func NewTable(ps ...*Protocol) (*Table, error) {
 		// A copy, so that the same Protocol value may sit in several tables with other IDs.
 		q := *p
 		q.ID = uint8(i + 1)
+		t.protocols = append(t.protocols, &q)
+		if q.Fallback {
+			fallback = &q
+			continue // its ports are those left when every other entry has taken its own
+		}
 		for _, port := range q.Ports {
 			if slices.Contains(TunnelPorts, port) {
 				return nil, fmt.Errorf("proto: %s claims port %d, which carries a tunnel the decoder reads", q.Name, port)
@@ -203,7 +246,22 @@ func NewTable(ps ...*Protocol) (*Table, error) {
 			}
 			t.byPort[port] = q.ID
 		}
-		t.protocols = append(t.protocols, &q)
+		if q.StrayLen > 0 {
+			t.strays = append(t.strays, &q)
+		}
+	}
+	if fallback != nil {
+		t.fallback = fallback.ID
+		var ports []uint16
+		for _, port := range fallback.Ports {
+			if t.byPort[port] == 0 && !slices.Contains(TunnelPorts, port) {
+				t.byPort[port] = fallback.ID
+				ports = append(ports, port)
+			}
+		}
+		fallback.Ports = ports
+		fallback.Classify = t.classifyFallback
+		fallback.ClassifyFlow = t.classifyFallbackFlow
 	}
 	return t, nil
 }
@@ -220,25 +278,27 @@ func MustTable(ps ...*Protocol) *Table {
 // Lookup returns the protocol of a datagram between sport and dport, nil when neither port is
 // in the table. When both are (NTP's symmetric 123 <-> 123, or a client whose ephemeral port
 // happens to be another protocol's), the lower port is taken as the server's, as well-known
-// ports are the low ones; Second gives the other.
+// ports are the low ones; Second gives the other. A protocol's port wins over a port of the
+// fallback, which takes only datagrams on no other protocol's port.
 func (t *Table) Lookup(sport, dport uint16) *Protocol {
 	a, b := t.byPort[sport], t.byPort[dport]
 	switch {
 	case a == 0 && b == 0:
 		return nil
-	case a == 0:
+	case a == 0 || a == t.fallback && b != 0:
 		return t.protocols[b-1]
-	case b == 0 || sport <= dport:
+	case b == 0 || b == t.fallback || sport <= dport:
 		return t.protocols[a-1]
 	}
 	return t.protocols[b-1]
 }
 
 // Second returns the protocol of the higher of two table ports when both are in the table and
-// belong to different protocols, else nil: the one Lookup passed over.
+// belong to different protocols, else nil: the one Lookup passed over. It is never the
+// fallback.
 func (t *Table) Second(sport, dport uint16) *Protocol {
 	a, b := t.byPort[sport], t.byPort[dport]
-	if a == 0 || b == 0 || a == b {
+	if a == 0 || b == 0 || a == b || a == t.fallback || b == t.fallback {
 		return nil
 	}
 	if sport <= dport {
@@ -246,6 +306,20 @@ func (t *Table) Second(sport, dport uint16) *Protocol {
 	}
 	return t.protocols[a-1]
 }
+
+// Stray returns the protocol whose replies from other ports have UDP payloads of n bytes
+// (Protocol.StrayLen), nil when none has.
+func (t *Table) Stray(n int) *Protocol {
+	for _, p := range t.strays {
+		if p.StrayLen == n {
+			return p
+		}
+	}
+	return nil
+}
+
+// Fallback returns the table's Fallback entry, nil when it has none.
+func (t *Table) Fallback() *Protocol { return t.ByID(t.fallback) }
 
 // Protocols lists the table's protocols in ID order.
 func (t *Table) Protocols() []*Protocol { return t.protocols }
@@ -269,8 +343,30 @@ func (t *Table) ByName(name string) *Protocol {
 	return nil
 }
 
-// Default is the table ntpwatch runs with: every protocol it reads, NTP first.
-var Default = MustTable(&NTPProtocol)
+// Service returns the protocol an alert's protocol name stands for, and the service's port:
+// a protocol's name and its first port, or the fallback's name, a slash and a service port
+// (udp/427, as the engine names the fallback's services). It returns nil when t has neither.
+func (t *Table) Service(name string) (*Protocol, uint16) {
+	if p := t.ByName(name); p != nil && !p.Fallback {
+		return p, p.Ports[0]
+	}
+	base, port, ok := strings.Cut(name, "/")
+	if !ok {
+		return nil, 0
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if p := t.ByName(base); err == nil && p != nil && p.Fallback && n > 0 {
+		return p, uint16(n)
+	}
+	return nil, 0
+}
+
+// Default is the table ntpwatch runs with: every protocol it reads, NTP first, and the
+// generic fallback for the other UDP service ports last.
+var Default = MustTable(&NTPProtocol, &DNSProtocol, &CLDAPProtocol, &SSDPProtocol, &MemcachedProtocol,
+	&CharGENProtocol, &QOTDProtocol, &SNMPProtocol, &NetBIOSProtocol, &PortmapProtocol, &MSSQLProtocol,
+	&WSDProtocol, &ARDProtocol, &CoAPProtocol, &RIPProtocol, &TFTPProtocol, &UbiquitiProtocol, &DVRProtocol,
+	&UDPFallback)
 
 // MaxProtocols bounds a table: IDs run from 1 to MaxProtocols-1, and per-protocol arrays of
 // counters (decode.Stats) have MaxProtocols entries.

@@ -92,7 +92,22 @@ type Aggregator struct {
 	window, idle, update int64 // nanoseconds
 	hasHome              bool
 	parts                map[int]*partition
+	services             map[string]*detect.Service // by alert protocol name, resolved once
 	stats                Stats
+}
+
+// service resolves an alert's protocol name (ntp, udp/427) with its thresholds; nil when the
+// aggregator's table has no such protocol.
+func (a *Aggregator) service(name string) *detect.Service {
+	if s, ok := a.services[name]; ok {
+		return s
+	}
+	s, ok := a.cfg.Detect.Service(a.cfg.Table, name)
+	if !ok {
+		return nil // not cached: a name sent by a broken sensor must not grow the map
+	}
+	a.services[name] = &s
+	return &s
 }
 
 // New returns an aggregator that hands emit every alert event; the Alert is valid only
@@ -114,7 +129,8 @@ func New(cfg Config, emit func(*detect.Alert)) *Aggregator {
 		cfg.MaxPending = DefaultMaxPending
 	}
 	return &Aggregator{cfg: cfg, emit: emit, window: int64(cfg.Detect.Window), idle: int64(cfg.Detect.IdleTimeout),
-		update: int64(cfg.Detect.UpdateInterval), hasHome: len(cfg.Detect.HomeNet) > 0, parts: map[int]*partition{}}
+		update: int64(cfg.Detect.UpdateInterval), hasHome: len(cfg.Detect.HomeNet) > 0, parts: map[int]*partition{},
+		services: map[string]*detect.Service{}}
 }
 
 // partition is what a member keeps of one partition it owns.

@@ -385,3 +385,42 @@ func TestScanCountsAtScale(t *testing.T) {
 		t.Logf("scan of %s: %d targets counted of %d", a.Scanner, a.Targets.Count, targets/2)
 	}
 }
+
+// TestFallbackService: a flood from the fallback's service port 427 split between two
+// sensors, each below its thresholds, is one fleet victim_flood of udp/427, named and judged
+// as a sensor that saw both links names and judges it (the fallback's own thresholds).
+func TestFallbackService(t *testing.T) {
+	victim := netip.MustParseAddr("198.51.100.9")
+	start := scenario.Epoch.Add(5 * time.Second)
+	links := make([][]scenario.Frame, 2)
+	var all []scenario.Frame
+	payload := make([]byte, 1000)
+	for i := range 12 { // 6 reflectors a link: 900,000 bytes, below 10 reflectors and 1,000,000 bytes
+		ep := &scenario.Endpoints{Src: netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), Dst: victim, SrcPort: 427, DstPort: 80}
+		for j := range 150 {
+			f := scenario.Frame{Time: start.Add(time.Duration(j)*20*time.Millisecond + time.Duration(i)*time.Millisecond),
+				Data: scenario.AppendUDP(nil, ep, uint16(j), payload)}
+			links[i%2] = append(links[i%2], f)
+			all = append(all, f)
+		}
+	}
+	for i := range links {
+		slices.SortStableFunc(links[i], func(a, b scenario.Frame) int { return a.Time.Compare(b.Time) })
+	}
+	slices.SortStableFunc(all, func(a, b scenario.Frame) int { return a.Time.Compare(b.Time) })
+	alerts, _ := aggregate(t, aggregatorConfig(), spread(t, scenario.Spread{Links: links}))
+	_, whole := sense(t, sensorConfig("whole"), 1, all)
+	if len(events(alerts)) != 1 || len(whole) == 0 {
+		t.Fatalf("fleet %v, a sensor of both links %v: want one incident each", events(alerts), events(whole))
+	}
+	end, ref := alerts[len(alerts)-1], whole[len(whole)-1]
+	if end.Kind != detect.KindVictimFlood || end.Protocol != "udp/427" || end.ServerPort != 427 || end.Vector != "udp/427" ||
+		end.Protocol != ref.Protocol || end.Vector != ref.Vector || end.Responses != ref.Responses || end.Severity != ref.Severity {
+		t.Errorf("fleet end %s %s port %d vector %s %+v %s; the sensor's %s %s port %d vector %s %+v %s", end.Kind, end.Protocol,
+			end.ServerPort, end.Vector, end.Responses, end.Severity, ref.Kind, ref.Protocol, ref.ServerPort, ref.Vector, ref.Responses, ref.Severity)
+	}
+	w := time.Unix(0, windowOf(start.UnixNano(), int64(time.Minute)))
+	if want := detect.FleetIncidentID(detect.KindVictimFlood, "udp/427", victim, w); end.ID != want {
+		t.Errorf("id %s, want %s", end.ID, want)
+	}
+}

@@ -112,8 +112,8 @@ func (a *Aggregator) resumeIncident(pt *partition, line string) error {
 	if err != nil {
 		return err
 	}
-	p := a.cfg.Table.ByName(protocol)
-	if p == nil {
+	svc := a.service(protocol)
+	if svc == nil {
 		return fmt.Errorf("unknown protocol %q", protocol)
 	}
 	in.kind = detect.Kind(kind)
@@ -131,7 +131,7 @@ func (a *Aggregator) resumeIncident(pt *partition, line string) error {
 	k := subjectKey{ip, protocol, role}
 	sj := pt.subjects[k]
 	if sj == nil {
-		sj = &subject{key: k, p: p, contrib: map[string]*contribution{}, last: in.seenAt}
+		sj = &subject{key: k, svc: svc, contrib: map[string]*contribution{}, last: in.seenAt}
 		pt.subjects[k] = sj
 		a.stats.Subjects++
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
-	"github.com/ntpwatch/ntpwatch/decode/proto"
 	"github.com/ntpwatch/ntpwatch/detect"
 )
 
@@ -35,7 +34,7 @@ func (k subjectKey) compare(o subjectKey) int {
 // of idle_timeout, and its incidents.
 type subject struct {
 	key     subjectKey
-	p       *proto.Protocol
+	svc     *detect.Service
 	contrib map[string]*contribution // by sensor
 	// req and resp merge the sketches of every record of the episode: the distinct peers
 	// that sent or got a request, and a response, seen by any sensor, each counted once.
@@ -92,8 +91,8 @@ func (a *Aggregator) apply(pt *partition, off int64, ev *detect.Evidence) {
 		sj = nil
 	}
 	if sj == nil {
-		p := a.cfg.Table.ByName(ev.Protocol)
-		if p == nil {
+		svc := a.service(ev.Protocol)
+		if svc == nil {
 			a.stats.Foreign++
 			a.notice(fmt.Sprintf("sensor %s: evidence of protocol %q, which this aggregator does not know: refused", ev.Sensor, ev.Protocol))
 			return
@@ -102,7 +101,7 @@ func (a *Aggregator) apply(pt *partition, off int64, ev *detect.Evidence) {
 			a.stats.Refused++
 			return
 		}
-		sj = &subject{key: k, p: p, contrib: map[string]*contribution{}, last: last}
+		sj = &subject{key: k, svc: svc, contrib: map[string]*contribution{}, last: last}
 		pt.subjects[k] = sj
 		a.stats.Subjects++
 	}
@@ -270,11 +269,14 @@ func (a *Aggregator) judge(sj *subject, end int64) {
 			if !sj.heard(start) {
 				continue // only evidence of this window may start an incident in it
 			}
+			if sj.svc.Proto.Fallback && k != detect.KindVictimFlood {
+				continue // of the fallback's traffic only a flood of replies tells anything, as on a sensor
+			}
 			if f == nil {
 				x := a.figures(sj, start)
 				f = &x
 			}
-			if !a.cfg.Detect.Crosses(k, f) {
+			if !a.cfg.Detect.Crosses(k, f, sj.svc.Lim) {
 				continue
 			}
 			w := windowOf(sj.since(), a.window)
@@ -326,7 +328,7 @@ func (a *Aggregator) event(sj *subject, in *incident, st detect.State, ts int64,
 		Sensor: a.cfg.Detect.Sensor, Source: a.cfg.Detect.Source,
 		Scope: detect.ScopeFleet, Sensors: slices.Sorted(maps.Keys(sj.contrib)),
 	}
-	a.cfg.Detect.Describe(&al, in.kind, f, sj.p, a.hasHome)
+	a.cfg.Detect.Describe(&al, in.kind, f, sj.svc, a.hasHome)
 	subj := sj.key.addr
 	var from, to netip.Addr // the attack traffic's direction
 	switch in.kind {

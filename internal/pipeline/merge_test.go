@@ -92,7 +92,8 @@ func (f *follower) Next(fr *decode.Frame) error {
 // 500 frames each way (as a fanout hashes flows to sockets), with the second source held
 // back until the first has returned 1,500 frames so that its batches reach the engine
 // after later ones, give the alerts and the NTP log of the capture read by one source,
-// byte for byte, ids included.
+// byte for byte, ids included. The fragments of one datagram stay in one source, as a fanout
+// keeps them: the kernel hashes a fragment by its addresses alone.
 func TestMergedReaders(t *testing.T) {
 	for _, s := range scenario.All() {
 		t.Run(s.Name, func(t *testing.T) {
@@ -100,6 +101,7 @@ func TestMergedReaders(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			toA, left := true, 0
 			var lastA, lastB time.Time
+			fragsToA := map[[10]byte]bool{} // by IPv4 source, destination and identification
 			for _, f := range s.Frames(1) {
 				fr := decode.Frame{Data: f.Data, Time: f.Time, WireLen: len(f.Data), Link: decode.LinkTypeEthernet}
 				all = append(all, fr)
@@ -107,6 +109,14 @@ func TestMergedReaders(t *testing.T) {
 					toA, left = !toA, 50+rng.IntN(450)
 				}
 				left--
+				toA := toA
+				if key, first, ok := fragmentOf(f.Data); ok {
+					if first {
+						fragsToA[key] = toA
+					} else {
+						toA = fragsToA[key]
+					}
+				}
 				if toA {
 					a, lastA = append(a, fr), f.Time
 				} else {
@@ -129,6 +139,26 @@ func TestMergedReaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fragmentOf tells whether an Ethernet frame (VLAN tags allowed) holds an IPv4 fragment,
+// whether it is its datagram's first, and the datagram's addresses and identification.
+func fragmentOf(frame []byte) (key [10]byte, first, ok bool) {
+	b := frame[12:]
+	for len(b) >= 4 && (b[0] == 0x81 && b[1] == 0x00 || b[0] == 0x88 && b[1] == 0xa8) {
+		b = b[4:]
+	}
+	if len(b) < 22 || b[0] != 0x08 || b[1] != 0x00 {
+		return key, false, false
+	}
+	ip := b[2:]
+	frag := uint16(ip[6])<<8 | uint16(ip[7])
+	if frag&0x3fff == 0 {
+		return key, false, false
+	}
+	copy(key[:], ip[12:20])
+	copy(key[8:], ip[4:6])
+	return key, frag&0x1fff == 0, true
 }
 
 // stalled is a live source that returns nothing, not even a timeout, until ctx ends: a

@@ -87,6 +87,35 @@ func appendIP(b []byte, ep *Endpoints, ipID uint16, protocol byte, body []byte) 
 	return append(b, body...)
 }
 
+// mtu is the largest IP packet of the scenarios' links: Ethernet's.
+const mtu = 1500
+
+// AppendUDPFragments returns the Ethernet frames of a UDP datagram over IPv4 too large for
+// one frame, cut into fragments as a stack sends them (RFC 791 section 2.3): the first holds
+// the UDP header and the start of the payload, every fragment but the last carries a multiple
+// of 8 bytes and the more-fragments flag, and all share the identification ipID. A datagram
+// that fits one frame is that frame alone.
+func AppendUDPFragments(ep *Endpoints, ipID uint16, payload []byte) [][]byte {
+	udpLen := 8 + len(payload)
+	if !ep.Src.Is4() || 20+udpLen <= mtu {
+		return [][]byte{AppendUDP(nil, ep, ipID, payload)}
+	}
+	body := appendUDP(nil, ep, udpLen, payload, 0)
+	var frames [][]byte
+	for off := 0; off < len(body); {
+		n := min(len(body)-off, (mtu-20)&^7)
+		frag := uint16(off / 8)
+		if off+n < len(body) {
+			frag |= 0x2000
+		}
+		b := appendEthernet(nil, ep, ep.VLANs, etherTypeIPv4)
+		b = appendIPv4Frag(b, ep, ipID, protoUDP, n, frag)
+		frames = append(frames, pad(append(b, body[off:off+n]...), 0))
+		off += n
+	}
+	return frames
+}
+
 // AppendTCP appends to b an Ethernet/IPv4 frame with a bare 20-byte TCP header and
 // payloadLen zero bytes: background traffic that an NTP analyzer must pass over cheaply.
 // ep.VLANs is ignored: the benchmark captures, which are cached by content version, were
@@ -120,11 +149,18 @@ func appendEthernet(b []byte, ep *Endpoints, vlans []uint16, etherType uint16) [
 // appendIPv4 appends a 20-byte IPv4 header with its checksum for a body of bodyLen bytes:
 // don't fragment, TTL 64.
 func appendIPv4(b []byte, ep *Endpoints, ipID uint16, protocol byte, bodyLen int) []byte {
+	return appendIPv4Frag(b, ep, ipID, protocol, bodyLen, 0x4000)
+}
+
+// appendIPv4Frag is appendIPv4 with the flags and fragment offset field frag (RFC 791
+// section 3.1: DF 0x4000, MF 0x2000, the offset in 8-byte units below).
+func appendIPv4Frag(b []byte, ep *Endpoints, ipID uint16, protocol byte, bodyLen int, frag uint16) []byte {
 	ip := len(b)
 	b = append(b, 0x45, 0)
 	b = binary.BigEndian.AppendUint16(b, uint16(20+bodyLen))
 	b = binary.BigEndian.AppendUint16(b, ipID)
-	b = append(b, 0x40, 0, 64, protocol, 0, 0)
+	b = binary.BigEndian.AppendUint16(b, frag)
+	b = append(b, 64, protocol, 0, 0)
 	s, d := ep.Src.As4(), ep.Dst.As4()
 	b = append(b, s[:]...)
 	b = append(b, d[:]...)

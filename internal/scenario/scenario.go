@@ -1,12 +1,13 @@
-// Package scenario builds the deterministic NTP traffic ntpwatch is tested and shown with:
+// Package scenario builds the deterministic traffic ntpwatch is tested and shown with, NTP's
+// and that of every other reflection protocol of the table (protocols.go, everyday.go):
 // the sample captures of pcaps/, which cmd/ntpgen writes, and the same frames for tests that
 // want them in memory or in another capture format. A scenario is a function of its seed
 // alone, so the same seed gives the same bytes on every machine, and each scenario carries
 // the incidents it was built to contain, so that a test checks the detector against the
 // design rather than against its own earlier output.
 //
-// The frame and NTP payload builders are exported for cmd/ntpgen's benchmark captures and
-// loopback tools. Everything here is a pure function of its arguments and safe for
+// The frame and payload builders (payloads.go for the protocols beyond NTP) are exported for
+// cmd/ntpgen's benchmark captures and loopback tools. Everything here is a pure function of its arguments and safe for
 // concurrent use.
 package scenario
 
@@ -36,6 +37,10 @@ type Scenario struct {
 	// Incidents are the incidents the traffic holds, as ntpwatch must report them given
 	// HomeNet: every one, and nothing else.
 	Incidents []Incident
+	// Tshark is a display filter every frame of the scenario matches in tshark: the
+	// dissectors that read its protocols ("ntp" when empty), and what stands for those
+	// tshark has none of.
+	Tshark string
 
 	build func(c *capture, rng *rand.Rand)
 	// carry, when set, makes the carrier that puts the frames on the tapped link: a tunnel,
@@ -64,7 +69,10 @@ func (s *Scenario) Link() layers.LinkType {
 // event of an ntpwatch alert (docs/alerts.md): the zero value of a field is what the alert
 // carries when the kind has no such figure.
 type Incident struct {
-	Kind                       string // the alert's kind: "reflection", "scan", ...
+	Kind string // the alert's kind: "reflection", "scan", ...
+	// Protocol is the alert's protocol: "dns", "udp/427"; "" for NTP, the protocol of the
+	// first samples.
+	Protocol                   string
 	Reflector, Victim, Scanner netip.Addr
 	Requests, Responses        Traffic
 	Victims                    int // distinct victims (exposed_amplifier, reflection, request_flood)
@@ -133,10 +141,13 @@ type made struct {
 	ep *Endpoints
 }
 
-// udp adds one UDP datagram at time t.
+// udp adds one UDP datagram at time t: one frame, or the IPv4 fragments of a datagram
+// larger than the link's MTU, 20 microseconds apart.
 func (c *capture) udp(t time.Time, ep *Endpoints, payload []byte) {
 	c.ipID++
-	c.frames = append(c.frames, made{Frame{Time: t, Data: AppendUDP(nil, ep, c.ipID, payload)}, ep})
+	for i, f := range AppendUDPFragments(ep, c.ipID, payload) {
+		c.frames = append(c.frames, made{Frame{Time: t.Add(time.Duration(i) * 20 * time.Microsecond), Data: f}, ep})
+	}
 }
 
 // Dense returns frames with each frame k times, a microsecond apart, in time order: the same

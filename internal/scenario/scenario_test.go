@@ -166,8 +166,12 @@ func TestSamplesAgreeWithTshark(t *testing.T) {
 				}
 				return bytes.Count(out, []byte("\n"))
 			}
-			if n := count("ntp"); n != len(frames) {
-				t.Errorf("tshark shows %d NTP messages in %d frames", n, len(frames))
+			filter := s.Tshark
+			if filter == "" {
+				filter = "ntp"
+			}
+			if n := count(filter); n != len(frames) {
+				t.Errorf("tshark matches %d of %d frames with %q", n, len(frames), filter)
 			}
 			bad := `ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || gre.checksum.status == "Bad" || _ws.malformed`
 			if n := count(bad); n != 0 {

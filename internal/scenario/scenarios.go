@@ -83,7 +83,7 @@ var scenarios = append([]Scenario{
 		},
 		build: buildRequestFlood,
 	},
-}, viaScenarios...)
+}, append(append(viaScenarios, protocolScenarios...), everydayScenarios...)...)
 
 // viaRequests is the forged requests of reflectionVia.
 const viaRequests = 25

@@ -35,14 +35,19 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"utc":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
 	"stamp":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 	"f":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"pct":      func(v float64) string { return strconv.FormatFloat(100*v, 'f', 0, 64) + "%" },
+	"u64":      func(n int) uint64 { return uint64(max(n, 0)) },
+	"join":     func(s []string) string { return strings.Join(s, " ") },
 }).Parse(reportTemplateText))
 
 // reportData is what the template shows.
 type reportData struct {
 	S         *Summary
+	Attacks   []attackChart
+	Vectors   []vectorRow
 	Charts    []chart
 	Rows      []incidentRow
-	MoreRows  int
+	MoreRows  uint64
 	Undrawn   int // incidents without a chart
 	Talkers   []talkerTable
 	Remedies  []remedy
@@ -87,12 +92,8 @@ type talkerTable struct {
 // incident (the largest ones), the incident table and the top talkers.
 func (s *Summary) WriteHTML(w io.Writer) error {
 	d := reportData{S: s, Generated: fmt.Sprintf("%d packets in %s", s.Inputs.Packets, shortDuration(s.Run.Elapsed))}
-	d.Rows = slices.Clone(s.Incidents.List)
-	slices.SortStableFunc(d.Rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
-	if len(d.Rows) > maxReportRows {
-		d.MoreRows = len(d.Rows) - maxReportRows
-		d.Rows = d.Rows[:maxReportRows]
-	}
+	d.Rows = largestRows(s.Incidents.List, maxReportRows)
+	d.MoreRows = uint64(len(s.Incidents.List) - len(d.Rows))
 	drawn := slices.Clone(s.Incidents.List)
 	slices.SortStableFunc(drawn, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
 	if len(drawn) > maxReportCharts {
@@ -103,6 +104,10 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 		d.Charts = append(d.Charts, newChart(&drawn[i], s.timelines[drawn[i].ID], s.detected[drawn[i].ID]))
 	}
 	d.Remedies = remedies(d.Rows)
+	for i := range s.Attacks {
+		d.Attacks = append(d.Attacks, newAttackChart(&s.Attacks[i]))
+	}
+	d.Vectors = vectorRows(s)
 	d.Talkers = []talkerTable{
 		{"Top reflectors", "reflector", s.Incidents.TopReflectors},
 		{"Top victims", "victim", s.Incidents.TopVictims},
@@ -313,3 +318,115 @@ func timeTicks(from, to int64, x func(float64) float64) []tick {
 
 // BandWidth is the width of the incident's shaded band.
 func (c chart) BandWidth() float64 { return c.Band[1] - c.Band[0] }
+
+// vectorRow is a line of the report's table of amplifying requests and replies.
+type vectorRow struct {
+	Protocol, Vector    string
+	Requests, Responses uint64
+}
+
+// vectorRows lists the vectors of every protocol that had messages, NTP's first (all of
+// them, as the summary always has), the others' where they had requests or replies.
+func vectorRows(s *Summary) []vectorRow {
+	var rows []vectorRow
+	for _, v := range sortedKeys(s.NTP.ByVector) {
+		c := s.NTP.ByVector[v]
+		rows = append(rows, vectorRow{"ntp", v, c.Requests, c.Responses})
+	}
+	for _, name := range sortedKeys(s.Protocols) {
+		if name == "ntp" {
+			continue
+		}
+		for _, v := range sortedKeys(s.Protocols[name].ByVector) {
+			if c := s.Protocols[name].ByVector[v]; c.Requests+c.Responses > 0 {
+				rows = append(rows, vectorRow{name, v, c.Requests, c.Responses})
+			}
+		}
+	}
+	return rows
+}
+
+// attackChart is an attack's stacked timeline: the wire bit rate of each protocol's replies,
+// one band on top of the other, so that the top edge is the total and each band's height its
+// protocol's part.
+type attackChart struct {
+	A                 *attackSummary
+	Title, Subtitle   string
+	W, H, Left, Right int
+	Top, Bottom       int
+	PlotW, PlotH      int
+	XTicks, YTicks    []tick
+	Bands             []band // the first at the bottom
+	Width             string // bucket width
+}
+
+// band is one protocol's area in an attack chart.
+type band struct {
+	Protocol string
+	Share    string // "45%"
+	Color    string
+	Area     string // SVG path data
+}
+
+// bandColors are the bands' colours, in the order of the attack's protocols (largest first).
+var bandColors = []string{"#e8590c", "#1c7ed6", "#2f9e44", "#ae3ec9", "#f59f00", "#0ca678", "#d6336c", "#495057"}
+
+// Attack chart geometry, in SVG user units, on the incident charts' width.
+const (
+	attackTop    = 16
+	attackHeight = 200
+	attackH      = attackTop + attackHeight + 30
+)
+
+func newAttackChart(a *attackSummary) attackChart {
+	c := attackChart{A: a, W: chartW, H: attackH, Left: chartLeft, Right: chartW - chartRight, Top: attackTop,
+		Bottom: attackTop + attackHeight, PlotW: chartPlotW, PlotH: attackHeight}
+	c.Title = fmt.Sprintf("Attack on %s: %d protocols at once", a.Victim, len(a.Protocols))
+	c.Subtitle = fmt.Sprintf("%s .. %s (%s) · %s replies, %s on the wire · peak %s",
+		a.First.UTC().Format("2006-01-02 15:04:05"), a.Last.UTC().Format("15:04:05 MST"), shortDuration(a.Duration),
+		Commas(a.Responses.Packets), humanBytes(a.WireBytes), humanBits(a.PeakBPS))
+	if len(a.Timeline) == 0 {
+		return c
+	}
+	from, to := a.Timeline[0].From.Unix(), a.Timeline[len(a.Timeline)-1].To.Unix()
+	step := a.Timeline[0].To.Sub(a.Timeline[0].From).Seconds()
+	c.Width = shortDuration(step)
+	x := func(sec float64) float64 {
+		return float64(chartLeft) + (sec-float64(from))/float64(max(1, to-from))*chartPlotW
+	}
+	c.XTicks = timeTicks(from, to, func(v float64) float64 { return min(max(x(v), chartLeft), chartLeft+chartPlotW) })
+	// Each protocol's rate in each bucket, stacked in the order of the attack's protocols.
+	stack := make([][]float64, len(a.Protocols)+1)
+	stack[0] = make([]float64, len(a.Timeline))
+	for i, p := range a.Protocols {
+		stack[i+1] = make([]float64, len(a.Timeline))
+		for k, pt := range a.Timeline {
+			stack[i+1][k] = stack[i][k] + float64(pt.WireBytes[p.Protocol]*8)/step
+		}
+	}
+	top, ystep := niceScale(a.PeakBPS, 5)
+	y := func(v float64) float64 { return float64(attackTop) + float64(attackHeight)*(1-v/top) }
+	for v := 0.0; v <= top*1.0001; v += ystep {
+		c.YTicks = append(c.YTicks, tick{y(v), humanBits(v)})
+	}
+	for i, p := range a.Protocols {
+		var b strings.Builder
+		// The band's upper edge left to right, then its lower edge back.
+		for k, pt := range a.Timeline {
+			x0, x1 := x(float64(pt.From.Unix())), x(float64(pt.To.Unix()))
+			cmd := "L"
+			if k == 0 {
+				cmd = "M"
+			}
+			fmt.Fprintf(&b, "%s%.1f,%.1fL%.1f,%.1f", cmd, x0, y(stack[i+1][k]), x1, y(stack[i+1][k]))
+		}
+		for k := len(a.Timeline) - 1; k >= 0; k-- {
+			pt := a.Timeline[k]
+			fmt.Fprintf(&b, "L%.1f,%.1fL%.1f,%.1f", x(float64(pt.To.Unix())), y(stack[i][k]), x(float64(pt.From.Unix())), y(stack[i][k]))
+		}
+		b.WriteString("Z")
+		c.Bands = append(c.Bands, band{Protocol: p.Protocol, Share: fmt.Sprintf("%.0f%%", 100*p.Share),
+			Color: bandColors[i%len(bandColors)], Area: b.String()})
+	}
+	return c
+}

@@ -20,11 +20,16 @@ const Schema = "ntpwatch.summary/v1"
 // value is printed on stderr for people (WriteText), written as JSON for scripts (WriteJSON)
 // and drawn as HTML (WriteHTML).
 type Summary struct {
-	Schema    string            `json:"schema"`
-	Inputs    inputSummary      `json:"inputs"`
-	NTP       ntpSummary        `json:"ntp"`
-	Problems  map[string]uint64 `json:"decode_problems"` // every reason, zeros included
-	Incidents incidentsSummary  `json:"incidents"`
+	Schema string       `json:"schema"`
+	Inputs inputSummary `json:"inputs"`
+	NTP    ntpSummary   `json:"ntp"`
+	// Protocols counts the messages of every protocol of the table that had any, NTP's
+	// included, by name.
+	Protocols map[string]protocolSummary `json:"protocols"`
+	Problems  map[string]uint64          `json:"decode_problems"` // every reason, zeros included
+	Incidents incidentsSummary           `json:"incidents"`
+	// Attacks are the victims hit through several protocols at once (attacks.go).
+	Attacks []attackSummary `json:"attacks"`
 	// Flows is the account of a sampled-flow run's exporters; null for packet captures.
 	Flows  *flowsSummary  `json:"flows"`
 	Tables []tableSummary `json:"tables"`
@@ -77,6 +82,15 @@ type ntpSummary struct {
 type vectorSummary struct {
 	Requests  uint64 `json:"requests"`
 	Responses uint64 `json:"responses"`
+}
+
+// protocolSummary is one protocol's messages: every datagram its classifier read, and of
+// them the amplifying requests and replies by vector.
+type protocolSummary struct {
+	Messages  uint64                   `json:"messages"`
+	ByVector  map[string]vectorSummary `json:"by_vector"` // every vector, zeros included
+	Malformed uint64                   `json:"malformed"`
+	Fragments uint64                   `json:"fragments"` // non-first fragments of its datagrams
 }
 
 type incidentsSummary struct {
@@ -168,6 +182,7 @@ type hostJSON struct {
 // incidents it took part in.
 type talker struct {
 	Addr          netip.Addr `json:"addr"`
+	Protocol      string     `json:"protocol"`
 	Packets       uint64     `json:"packets"`
 	Bytes         uint64     `json:"bytes"`
 	Amplification *float64   `json:"amplification"`
@@ -194,6 +209,7 @@ type alertsSummary struct {
 	Spooled   uint64        `json:"spooled"`
 	Lost      uint64        `json:"lost"`
 	Replayed  uint64        `json:"replayed"`
+	Backlog   uint64        `json:"backlog"` // alerts of earlier runs still in the spool
 	Sinks     []sinkSummary `json:"sinks"`
 }
 
@@ -203,6 +219,7 @@ type sinkSummary struct {
 	Spooled   uint64 `json:"spooled"`
 	Lost      uint64 `json:"lost"`
 	Replayed  uint64 `json:"replayed"`
+	Backlog   uint64 `json:"backlog"`         // alerts of earlier runs still in the spool
 	Error     string `json:"error,omitempty"` // the sink's last error, when it lost or spooled alerts
 }
 
@@ -286,7 +303,7 @@ func Build(in Input) Summary {
 	}
 	nd := &ds.Protocols[ntp.ID]
 	s.NTP = ntpSummary{Messages: nd.Messages, ByMode: map[string]uint64{}, ByVector: map[string]vectorSummary{},
-		Partial: ds.Partial, Malformed: ds.Malformed, Fragments: ds.Fragments}
+		Partial: ds.Partial, Malformed: nd.Malformed, Fragments: nd.Fragments}
 	for m := 1; m < 8; m++ {
 		s.NTP.ByMode[modeNames[m]] = ds.NTPModes[m]
 	}
@@ -298,6 +315,21 @@ func Build(in Input) Summary {
 	}
 	if in.Flows != nil {
 		s.Flows = newFlowsSummary(in.Flows)
+	}
+	s.Protocols = map[string]protocolSummary{}
+	for _, p := range in.Table.Protocols() {
+		ps := &ds.Protocols[p.ID]
+		if ps.Messages+ps.Malformed+ps.Fragments == 0 {
+			continue
+		}
+		sum := protocolSummary{Messages: ps.Messages, ByVector: map[string]vectorSummary{}, Malformed: ps.Malformed, Fragments: ps.Fragments}
+		for v, vec := range p.Vectors {
+			sum.ByVector[vec.Name] = vectorSummary{ps.Requests[v], ps.Responses[v]}
+		}
+		if u := proto.VectorUnknown; ps.Requests[u]+ps.Responses[u] > 0 {
+			sum.ByVector[proto.VectorUnknownName] = vectorSummary{ps.Requests[u], ps.Responses[u]}
+		}
+		s.Protocols[p.Name] = sum
 	}
 	s.Problems = map[string]uint64{}
 	for _, p := range decode.Problems() {
@@ -327,13 +359,14 @@ func Build(in Input) Summary {
 
 	rep := &in.Outputs
 	s.Alerts = alertsSummary{Delivered: rep.Delivered, Spooled: rep.Spooled, Lost: rep.Lost, Replayed: rep.Replayed,
-		Sinks: []sinkSummary{}}
+		Backlog: rep.Backlog, Sinks: []sinkSummary{}}
 	for _, k := range es.Kinds {
 		s.Alerts.Events += k.Events
 	}
 	for _, r := range rep.Sinks {
-		ss := sinkSummary{Name: r.Name, Delivered: r.Delivered, Spooled: r.Spooled, Lost: r.Lost, Replayed: r.Replayed}
-		if r.Err != nil && (r.Lost > 0 || r.Spooled > 0) {
+		ss := sinkSummary{Name: r.Name, Delivered: r.Delivered, Spooled: r.Spooled, Lost: r.Lost, Replayed: r.Replayed,
+			Backlog: r.Backlog}
+		if r.Err != nil && (r.Lost > 0 || r.Spooled > 0 || r.Backlog > 0 || r.Broken) {
 			ss.Error = r.Err.Error()
 		}
 		s.Alerts.Sinks = append(s.Alerts.Sinks, ss)
@@ -350,6 +383,7 @@ func Build(in Input) Summary {
 		s.timelines[in.ID] = in.Timeline
 		s.detected[in.ID] = in.Detected
 	}
+	s.Attacks = attacks(es.Incidents)
 	return s
 }
 
@@ -415,7 +449,7 @@ func newFlowsSummary(fs *flow.Stats) *flowsSummary {
 func talkers(top []detect.Talker) []talker {
 	out := make([]talker, 0, len(top))
 	for _, h := range top {
-		t := talker{Addr: h.Addr, Packets: h.Packets, Bytes: h.Bytes, First: h.First, Last: h.Last,
+		t := talker{Addr: h.Addr, Protocol: h.Protocol, Packets: h.Packets, Bytes: h.Bytes, First: h.First, Last: h.Last,
 			Duration: h.Last.Sub(h.First).Seconds()}
 		if h.HasAmplification {
 			a := h.Amplification

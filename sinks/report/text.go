@@ -77,6 +77,25 @@ func (s *Summary) WriteText(w io.Writer) {
 	if len(odd) > 0 {
 		line("", "%s", strings.Join(odd, ", "))
 	}
+	// The other protocols: their messages, and the amplifying requests and replies by
+	// vector, whose names carry the protocol's.
+	others, byVector := []string{}, map[string]vectorSummary{}
+	for _, name := range sortedKeys(s.Protocols) {
+		if name == "ntp" {
+			continue
+		}
+		p := s.Protocols[name]
+		others = append(others, name+" "+Commas(p.Messages))
+		for v, c := range p.ByVector {
+			byVector[v] = c
+		}
+	}
+	if len(others) > 0 {
+		line("protocols", "messages: %s", strings.Join(others, ", "))
+		if vec := vectors(byVector); vec != "" {
+			line("", "amplifying: %s", vec)
+		}
+	}
 	problems := nonZero(s.Problems, problemNames(), "")
 	if problems == "" {
 		problems = ": none"
@@ -91,7 +110,17 @@ func (s *Summary) WriteText(w io.Writer) {
 	kinds := nonZeroKinds(inc.ByKind)
 	line("incidents", "%s%s", Commas(inc.Total), kinds)
 	if len(inc.List) > 0 {
-		writeIncidentTable(w, inc.List)
+		writeIncidentTable(w, inc.List, inc.Dropped)
+	}
+	for _, a := range s.Attacks {
+		line("attack", "%s hit through %d protocols at once: %s .. %s (%s), %s of replies on the wire, peak %s",
+			a.Victim, len(a.Protocols), a.First.Format("15:04:05"), a.Last.Format("15:04:05"), shortDuration(a.Duration),
+			humanBytes(a.WireBytes), humanBits(a.PeakBPS))
+		shares := make([]string, len(a.Protocols))
+		for i, p := range a.Protocols {
+			shares[i] = fmt.Sprintf("%s %.0f%%", p.Protocol, 100*p.Share)
+		}
+		line("", "%s", strings.Join(shares, ", "))
 	}
 	for _, top := range []struct {
 		title string
@@ -118,6 +147,9 @@ func (s *Summary) WriteText(w io.Writer) {
 		text := fmt.Sprintf("%s: %s delivered, %s spooled, %s lost", k.Name, Commas(k.Delivered), Commas(k.Spooled), Commas(k.Lost))
 		if k.Replayed > 0 {
 			text += fmt.Sprintf(", %s replayed from the spool", Commas(k.Replayed))
+		}
+		if k.Backlog > 0 {
+			text += fmt.Sprintf(", %s of earlier runs still in the spool", Commas(k.Backlog))
 		}
 		alerts = append(alerts, text)
 	}
@@ -153,34 +185,47 @@ func Count(n uint64, noun string) string {
 	return Commas(n) + " " + noun + "s"
 }
 
-// writeIncidentTable lists the largest incidents by wire bytes, in start order.
-func writeIncidentTable(w io.Writer, list []incidentRow) {
-	rows := slices.Clone(list)
-	if len(rows) > maxSummaryIncidents {
-		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
-		rows = rows[:maxSummaryIncidents]
-	}
-	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
-	t := textTable{right: []bool{false, false, false, true, true, true, true, true, true, true}}
-	t.add("kind", "subject", "severity", "requests", "replies", "bytes", "ampl.", "peak", "start", "duration")
+// writeIncidentTable lists the largest incidents by wire bytes, in start order, and says how
+// many it left out: those of --summary-json and --report, and those the engine did not keep
+// (tables.max_history, past which it keeps the largest).
+func writeIncidentTable(w io.Writer, list []incidentRow, dropped uint64) {
+	rows := largestRows(list, maxSummaryIncidents)
+	t := textTable{right: []bool{false, false, false, false, true, true, true, true, true, true, true}}
+	t.add("kind", "protocol", "subject", "severity", "requests", "replies", "bytes", "ampl.", "peak", "start", "duration")
 	for _, r := range rows {
-		t.add(r.Kind, r.Subject.String(), r.Severity,
+		t.add(r.Kind, r.Protocol, r.Subject.String(), r.Severity,
 			Commas(r.Requests.Packets), Commas(r.Responses.Packets), humanBytes(r.Responses.Bytes),
 			amplification(r.Amplification), humanBits(r.PeakBPS), r.First.Format("15:04:05"), shortDuration(r.Duration))
 	}
 	t.write(w, "    ")
-	if len(list) > len(rows) {
-		fmt.Fprintf(w, "    ... and %d more (--summary-json or --report list them all)\n", len(list)-len(rows))
+	if more := len(list) - len(rows); more > 0 {
+		fmt.Fprintf(w, "    ... and %s smaller (--summary-json lists them)\n", Commas(uint64(more)))
 	}
+	if dropped > 0 {
+		fmt.Fprintf(w, "    %s smaller ended incidents left out of the summary, --summary-json and --report (tables.max_history)\n",
+			Commas(dropped))
+	}
+}
+
+// largestRows returns the n largest incidents of list by wire bytes, or all of them, in the
+// order of their first packet.
+func largestRows(list []incidentRow, n int) []incidentRow {
+	rows := slices.Clone(list)
+	if len(rows) > n {
+		slices.SortStableFunc(rows, func(a, b incidentRow) int { return cmpDesc(a.WireBytes, b.WireBytes) })
+		rows = rows[:n]
+	}
+	slices.SortStableFunc(rows, func(a, b incidentRow) int { return a.First.Compare(b.First) })
+	return rows
 }
 
 // writeTalkers prints one top list.
 func writeTalkers(w io.Writer, title string, list []talker) {
 	fmt.Fprintf(w, "  %s\n", title)
-	t := textTable{right: []bool{false, true, true, true, true}}
-	t.add("address", "packets", "bytes", "ampl.", "duration")
+	t := textTable{right: []bool{false, false, true, true, true, true}}
+	t.add("address", "protocol", "packets", "bytes", "ampl.", "duration")
 	for _, h := range list {
-		t.add(h.Addr.String(), Commas(h.Packets), humanBytes(h.Bytes), amplification(h.Amplification), shortDuration(h.Duration))
+		t.add(h.Addr.String(), h.Protocol, Commas(h.Packets), humanBytes(h.Bytes), amplification(h.Amplification), shortDuration(h.Duration))
 	}
 	t.write(w, "    ")
 }

@@ -127,6 +127,33 @@ type Record struct {
 // fails the test.
 func Consume(tb testing.TB, brokers []string, topic string, n int) []Record {
 	tb.Helper()
+	recs := consume(tb, brokers, topic, func(got []Record) bool { return len(got) >= n })
+	if total := endOffsets(tb, brokers, topic); total != int64(len(recs)) {
+		tb.Errorf("topic holds %d records, consumed %d", total, len(recs))
+	}
+	return recs
+}
+
+// ConsumeAll reads topic from the start until it has at least n records and every record
+// the topic holds, duplicates included: for at-least-once delivery, where a write whose
+// outcome was unknown may have stored a record twice.
+func ConsumeAll(tb testing.TB, brokers []string, topic string, n int) []Record {
+	tb.Helper()
+	var total int64 = -1
+	return consume(tb, brokers, topic, func(got []Record) bool {
+		if len(got) < n {
+			return false
+		}
+		if total < 0 {
+			total = endOffsets(tb, brokers, topic) // the writers are done: it no longer grows
+		}
+		return int64(len(got)) >= total
+	})
+}
+
+// consume reads topic from the start until enough says it has enough.
+func consume(tb testing.TB, brokers []string, topic string, enough func([]Record) bool) []Record {
+	tb.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -136,10 +163,10 @@ func Consume(tb testing.TB, brokers []string, topic string, n int) []Record {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	var recs []Record
-	for len(recs) < n {
+	for !enough(recs) {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			tb.Fatalf("consumed %d records of %d before the hang guard", len(recs), n)
+			tb.Fatalf("consumed %d records before the hang guard", len(recs))
 		}
 		fs.EachError(func(tp string, p int32, err error) { tb.Logf("fetch %s/%d: %v", tp, p, err) })
 		fs.EachRecord(func(r *kgo.Record) {
@@ -149,9 +176,6 @@ func Consume(tb testing.TB, brokers []string, topic string, n int) []Record {
 			}
 			recs = append(recs, Record{Partition: r.Partition, Key: string(r.Key), Value: r.Value, Headers: h, Time: r.Timestamp})
 		})
-	}
-	if total := endOffsets(tb, brokers, topic); total != int64(len(recs)) {
-		tb.Errorf("topic holds %d records, consumed %d", total, len(recs))
 	}
 	return recs
 }
