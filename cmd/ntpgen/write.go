@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/google/gopacket/layers"
@@ -76,6 +77,9 @@ func runSpread(args []string, stdout io.Writer) error {
 	if *links < 1 || *reflectors < *links || *reflectors > 254 || *minutes < 1 {
 		return fmt.Errorf("%w: -links %d -reflectors %d -minutes %d: want at least one link and minute, and from as many reflectors as links to 254",
 			errUsage, *links, *reflectors, *minutes)
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
 	}
 	s := scenario.VictimFloodSpread(*seed, *reflectors, *links).Every(*minutes)
 	for i, frames := range s.Links {
