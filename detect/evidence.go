@@ -138,12 +138,35 @@ type EvidenceStats struct {
 // exporter is the engine's evidence publishing, when it is on.
 type exporter struct {
 	fn func(*Evidence)
-	// The floors, in the units of the thresholds they are fractions of.
-	floorResp    [2]uint64 // response bytes per window: a server's, a client's
-	floorReqs    uint64    // request packets per window of a server
-	floorTargets int       // targets of a client's scan
-	max          int
-	next         int64 // the end of the window the clock is in; 0 before the second packet
+	// floors are those of each protocol's thresholds (host.lim), worked out once.
+	floors map[*Thresholds]*floors
+	frac   float64 // Config.Evidence.Floor
+	max    int
+	next   int64 // the end of the window the clock is in; 0 before the second packet
+}
+
+// floors are the evidence floors of one protocol, in the units of the thresholds they are
+// fractions of.
+type floors struct {
+	resp    [2]uint64 // response bytes per window: a server's, a client's
+	reqs    uint64    // request packets per window of a server
+	targets int       // targets of a client's scan
+}
+
+// floorsOf returns the floors of thresholds lim: a protocol whose thresholds differ (DNS's
+// scan.min_targets, detect.protocols) has floors of its own.
+func (x *exporter) floorsOf(lim *Thresholds) *floors {
+	if f := x.floors[lim]; f != nil {
+		return f
+	}
+	frac := func(v float64) uint64 { return uint64(math.Max(1, math.Ceil(v*x.frac))) }
+	f := &floors{
+		resp:    [2]uint64{frac(float64(lim.Reflection.MinResponseBytes)), frac(float64(lim.VictimFlood.MinResponseBytes))},
+		reqs:    frac(float64(lim.RequestFlood.MinRequests)),
+		targets: max(2, int(frac(float64(lim.Scan.MinTargets)))),
+	}
+	x.floors[lim] = f
+	return f
 }
 
 // roleEvidence is what a role holds while it is published: the sketches of its peers.
@@ -156,15 +179,7 @@ type roleEvidence struct {
 // heartbeat; Close hands over the last window with a final heartbeat. fn runs on the
 // engine's goroutine and owns what it is given. Call it before the first packet.
 func (e *Engine) PublishEvidence(fn func(*Evidence)) {
-	c := &e.cfg
-	frac := func(v float64) uint64 { return uint64(math.Max(1, math.Ceil(v*c.Evidence.Floor))) }
-	e.ev = &exporter{
-		fn:           fn,
-		floorResp:    [2]uint64{frac(float64(c.Reflection.MinResponseBytes)), frac(float64(c.VictimFlood.MinResponseBytes))},
-		floorReqs:    frac(float64(c.RequestFlood.MinRequests)),
-		floorTargets: max(2, int(frac(float64(c.Scan.MinTargets)))),
-		max:          c.Evidence.MaxRoles,
-	}
+	e.ev = &exporter{fn: fn, floors: map[*Thresholds]*floors{}, frac: e.cfg.Evidence.Floor, max: e.cfg.Evidence.MaxRoles}
 }
 
 // windowStart is the start of the evidence window that holds t: windows are the detection
@@ -259,15 +274,15 @@ func (e *Engine) exportWindow(start, end, done int64, final bool) {
 // peers over their floors, at least 1 for a role with an open incident of a kind the fleet
 // raises. 1 and more is above.
 func (e *Engine) aboveFloor(h *host, side int, r *role, at int64) float64 {
-	x := e.ev
-	above := float64(r.win.at(at, e.window)) / float64(x.floorResp[side])
+	x := e.ev.floorsOf(h.lim)
+	above := float64(r.win.at(at, e.window)) / float64(x.resp[side])
 	if side == sideSrv {
-		above = max(above, float64(r.reqWin.at(at, e.window))/float64(x.floorReqs))
+		above = max(above, float64(r.reqWin.at(at, e.window))/float64(x.reqs))
 		if h.inc[kReflection] != nil || h.inc[kRequestFlood] != nil {
 			above = max(above, 1)
 		}
 	} else {
-		above = max(above, float64(r.reqPeers)/float64(x.floorTargets))
+		above = max(above, float64(r.reqPeers)/float64(x.targets))
 		if h.inc[kVictimFlood] != nil || h.inc[kScan] != nil {
 			above = max(above, 1)
 		}

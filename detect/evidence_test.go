@@ -185,3 +185,32 @@ func TestEvidenceQuietLink(t *testing.T) {
 		t.Errorf("heartbeats ending %v, want %v", hbs, want)
 	}
 }
+
+// TestEvidenceFloorPerProtocol: the floor is a fraction of the subject's protocol's
+// thresholds (detect.protocols), not only of the detect section's: a victim's 4,400 bytes are
+// below a fiftieth of victim_flood's 1,000,000 and above a fiftieth of the 100,000 set for NTP.
+func TestEvidenceFloorPerProtocol(t *testing.T) {
+	start := time.Date(2024, 3, 1, 12, 0, 10, 0, time.UTC)
+	ps := floodPart(start, 0, 1)[:10]
+	for _, tc := range []struct {
+		name  string
+		prots map[string]ProtocolConfig
+		want  int
+	}{
+		{"defaults", nil, 0},
+		{"ntp's victim_flood lowered", map[string]ProtocolConfig{"ntp": {"victim_flood": {"min_response_bytes": 100_000}}}, 1},
+	} {
+		cfg := DefaultConfig()
+		cfg.Protocols = tc.prots
+		recs, _ := publish(t, cfg, ps)
+		n := 0
+		for _, r := range recs {
+			if !r.Heartbeat && r.Subject == victim && r.Role == RoleClient {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d records of the victim, want %d", tc.name, n, tc.want)
+		}
+	}
+}
