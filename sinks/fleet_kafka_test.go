@@ -256,3 +256,104 @@ func TestConsumerGroupShares(t *testing.T) {
 	}
 	t.Logf("%d partitions: member one had %v, member two took them over", parts, slices.Sorted(maps.Keys(mine)))
 }
+
+// TestConsumerGroupWithFranzGo: a member of the aggregators' group (kafka-go's consumer
+// group) and a franz-go member of the same group, both on the "range" assignor, share the
+// partitions on the broker over TCP: every partition goes to exactly one of them, and
+// between them they read every record once. Kafka's group protocol, not one client's, is
+// what the aggregator relies on.
+func TestConsumerGroupWithFranzGo(t *testing.T) {
+	b := kafkatest.Start(t, kfake.GroupMinSessionTimeout(time.Second))
+	topic := kafkatest.NewTopic(t)
+	kafkatest.CreateTopic(t, b.Addrs, topic, 4)
+	ctx := context.Background()
+	const parts = 4
+	group := "g-" + topic
+
+	c, err := OpenEvidenceConsumer(ctx, ConsumerConfig{Kafka: KafkaConfig{Brokers: b.Addrs}, Topic: topic, Group: group,
+		SessionTimeout: 6 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := newRecorder("ours")
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(cctx, ours) }()
+	defer func() { cancel(); <-done }()
+
+	var mu sync.Mutex
+	theirs := map[int32]bool{}
+	read := 0
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.Balancers(kgo.RangeBalancer()), kgo.SessionTimeout(6*time.Second), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, p := range m[topic] {
+				theirs[p] = true
+			}
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, p := range m[topic] {
+				delete(theirs, p)
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for pollCtx.Err() == nil {
+			fs := cl.PollFetches(pollCtx)
+			mu.Lock()
+			read += fs.NumRecords()
+			mu.Unlock()
+		}
+	}()
+	defer func() { stopPoll(); <-polled }()
+
+	total := func() int {
+		ours.mu.Lock()
+		defer ours.mu.Unlock()
+		n := 0
+		for _, s := range ours.seen {
+			n += len(s)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return n + read
+	}
+	waitFor(t, "both members own partitions, every partition one of them", func() bool {
+		mine := ours.owned()
+		mu.Lock()
+		defer mu.Unlock()
+		for p := range mine {
+			if theirs[int32(p)] {
+				return false
+			}
+		}
+		return len(mine) > 0 && len(theirs) > 0 && len(mine)+len(theirs) == parts
+	})
+	// The records come once the group is settled, so that no rebalance makes a member read
+	// again what the other read.
+	pub, err := OpenEvidence(ctx, KafkaConfig{Brokers: b.Addrs}, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range subjects(40) {
+		pub.Send(ev)
+	}
+	pub.Close(ctx)
+	waitFor(t, "every record read", func() bool { return total() >= 40+parts })
+	if n := total(); n != 40+parts {
+		t.Errorf("%d records read between the two members, want %d", n, 40+parts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("kafka-go member: partitions %v; franz-go member: %v", slices.Sorted(maps.Keys(ours.owned())), slices.Sorted(maps.Keys(theirs)))
+}
