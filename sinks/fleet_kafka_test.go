@@ -143,6 +143,33 @@ func (r *recorder) Tick(time.Time) []EvidenceCommit {
 	return cs
 }
 
+// total is how many records r read.
+func (r *recorder) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.seen {
+		n += len(s)
+	}
+	return n
+}
+
+// publishSubjects publishes subjects(n) to topic and returns the topic's partitions, each of
+// which got a heartbeat.
+func publishSubjects(t *testing.T, brokers []string, topic string, n int) int {
+	t.Helper()
+	ctx := context.Background()
+	pub, err := OpenEvidence(ctx, KafkaConfig{Brokers: brokers}, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range subjects(n) {
+		pub.Send(ev)
+	}
+	pub.Close(ctx)
+	return pub.parts
+}
+
 func (r *recorder) owned() map[int]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -162,15 +189,7 @@ func TestConsumerGroupShares(t *testing.T) {
 	topic := kafkatest.NewTopic(t)
 	kafkatest.CreateTopic(t, b.Addrs, topic, 4)
 	ctx := context.Background()
-	pub, err := OpenEvidence(ctx, KafkaConfig{Brokers: b.Addrs}, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range subjects(40) {
-		pub.Send(ev)
-	}
-	pub.Close(ctx)
-	parts := pub.parts
+	parts := publishSubjects(t, b.Addrs, topic, 40)
 
 	cfg := ConsumerConfig{Kafka: KafkaConfig{Brokers: b.Addrs}, Topic: topic, Group: "g-" + topic, SessionTimeout: 6 * time.Second}
 	start := func(name string) (*recorder, context.CancelFunc, chan error) {
@@ -187,18 +206,9 @@ func TestConsumerGroupShares(t *testing.T) {
 	one, stopOne, oneDone := start("one")
 	two, stopTwo, twoDone := start("two")
 	defer func() { stopTwo(); <-twoDone }()
-	total := func(r *recorder) int {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		n := 0
-		for _, s := range r.seen {
-			n += len(s)
-		}
-		return n
-	}
 	waitFor(t, "both members own partitions and have read every record", func() bool {
 		a, b := one.owned(), two.owned()
-		return len(a) > 0 && len(b) > 0 && len(a)+len(b) == parts && total(one)+total(two) == 40+parts
+		return len(a) > 0 && len(b) > 0 && len(a)+len(b) == parts && one.total()+two.total() == 40+parts
 	})
 	mine := one.owned()
 	for p := range mine {
@@ -208,15 +218,8 @@ func TestConsumerGroupShares(t *testing.T) {
 	}
 	// More records, each read and committed by the owner of its partition; then member one
 	// stops, and member two takes its partitions over from member one's commits.
-	pub, err = OpenEvidence(ctx, KafkaConfig{Brokers: b.Addrs}, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range subjects(40) {
-		pub.Send(ev)
-	}
-	pub.Close(ctx)
-	waitFor(t, "every record of the second batch read", func() bool { return total(one)+total(two) == 2*(40+parts) })
+	publishSubjects(t, b.Addrs, topic, 40)
+	waitFor(t, "every record of the second batch read", func() bool { return one.total()+two.total() == 2*(40+parts) })
 	one.mu.Lock()
 	readByOne := map[int][]int64{}
 	for p := range mine {
@@ -318,15 +321,9 @@ func TestConsumerGroupWithFranzGo(t *testing.T) {
 	defer func() { stopPoll(); <-polled }()
 
 	total := func() int {
-		ours.mu.Lock()
-		defer ours.mu.Unlock()
-		n := 0
-		for _, s := range ours.seen {
-			n += len(s)
-		}
 		mu.Lock()
 		defer mu.Unlock()
-		return n + read
+		return ours.total() + read
 	}
 	waitFor(t, "both members own partitions, every partition one of them", func() bool {
 		mine := ours.owned()
@@ -341,14 +338,7 @@ func TestConsumerGroupWithFranzGo(t *testing.T) {
 	})
 	// The records come once the group is settled, so that no rebalance makes a member read
 	// again what the other read.
-	pub, err := OpenEvidence(ctx, KafkaConfig{Brokers: b.Addrs}, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range subjects(40) {
-		pub.Send(ev)
-	}
-	pub.Close(ctx)
+	publishSubjects(t, b.Addrs, topic, 40)
 	waitFor(t, "every record read", func() bool { return total() >= 40+parts })
 	if n := total(); n != 40+parts {
 		t.Errorf("%d records read between the two members, want %d", n, 40+parts)
