@@ -49,10 +49,11 @@ type command struct {
 // commands returns the subcommands; each lives in a file of its own.
 func commands() map[string]command {
 	return map[string]command{
-		"read":    {"analyse capture files (pcap, pcapng, gzip) or stdin", runRead},
-		"live":    {"capture on a network interface until SIGINT/SIGTERM", runLive},
-		"flow":    {"collect sFlow, IPFIX and NetFlow from routers until SIGINT/SIGTERM", runFlow},
-		"version": {"print the version", runVersion},
+		"read":      {"analyse capture files (pcap, pcapng, gzip) or stdin", runRead},
+		"live":      {"capture on a network interface until SIGINT/SIGTERM", runLive},
+		"flow":      {"collect sFlow, IPFIX and NetFlow from routers until SIGINT/SIGTERM", runFlow},
+		"aggregate": {"join the evidence of many sensors into fleet incidents, through Kafka", runAggregate},
+		"version":   {"print the version", runVersion},
 	}
 }
 
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// "ntpwatch help read" is "ntpwatch read -h", on stdout since it was asked for.
 		if len(args) > 1 && name == "help" {
 			if _, ok := commands()[args[1]]; !ok || args[1] == "version" {
-				fmt.Fprintf(stderr, "ntpwatch help: no help on %q; the commands are read, live and flow\n", args[1])
+				fmt.Fprintf(stderr, "ntpwatch help: no help on %q; the commands are read, live, flow and aggregate\n", args[1])
 				return exitUsage
 			}
 			return run(ctx, []string{args[1], "-h"}, stdin, stdout, stdout)
@@ -112,6 +113,8 @@ usage:
   ntpwatch flow [--sflow ADDR] [--ipfix ADDR] [--netflow ADDR] [flags]
                                                  collect sFlow, IPFIX and NetFlow from routers
   ntpwatch read --flows [flags] FILE ...         analyse captures of sFlow, IPFIX and NetFlow
+  ntpwatch aggregate --kafka-brokers B --evidence-topic T [--group ID] [flags]
+                                                 join many sensors' evidence into fleet incidents
   ntpwatch version, ntpwatch -V                  print the version
   ntpwatch help [COMMAND]                        this text, or a command's flags and examples
 

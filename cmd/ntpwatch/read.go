@@ -117,7 +117,7 @@ var clock = time.Now
 
 func runRead(ctx context.Context, e env) error {
 	var opts readOptions
-	cfg, p, err := parseConfig("read", readUsage, e.args, e.stderr, opts.flags)
+	cfg, p, err := parseConfig("read", readUsage, e.args, e.stderr, packetFlags, opts.flags)
 	if err != nil {
 		return err
 	}
