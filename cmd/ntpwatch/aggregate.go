@@ -11,28 +11,12 @@ import (
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
-const aggregateUsage = `usage: ntpwatch aggregate --kafka-brokers HOST:PORT,... --evidence-topic TOPIC [--group ID] [flags]
-
-Joins the evidence that sensors publish to a Kafka topic (ntpwatch read, live or flow with
---evidence-topic) into fleet incidents: a victim flooded through ten links at a tenth of the
-thresholds each, a reflector answering through two. It runs as a member of a Kafka consumer
-group until SIGINT or SIGTERM: members of one --group share the topic's partitions, and when
-one stops or dies the others take its partitions over. Its alerts are a sensor's, with
-scope "fleet" and the sensors that saw them, to the same sinks (docs/fleet.md).
-
-examples:
-  ntpwatch aggregate --kafka-brokers k1:9092 --evidence-topic ntpwatch.evidence
-  ntpwatch aggregate --kafka-brokers k1:9092 --evidence-topic ntpwatch.evidence --group soc --config fleet.yaml --sink file --out fleet.jsonl
-
-flags:
-`
-
 func aggregateFlags(fs *flag.FlagSet, cfg *config.Config) {
 	fs.StringVar(&cfg.Fleet.GroupID, "group", cfg.Fleet.GroupID, "Kafka consumer group `id` of the aggregator members, who share the work")
 }
 
 func runAggregate(ctx context.Context, e env) error {
-	cfg, p, err := parseConfig("aggregate", aggregateUsage, e.args, e.stderr, aggregateFlags)
+	cfg, p, err := parseConfig("aggregate", usage("aggregate"), e.args, e.stderr, aggregateFlags)
 	if err != nil {
 		return err
 	}
