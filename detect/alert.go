@@ -118,7 +118,16 @@ type Alert struct {
 	// Sampling states how the figures were estimated from sampled input; its zero value
 	// (no samples: null in JSON) is full-packet input, where every figure is a count.
 	Sampling Sampling
+
+	// Scope is ScopeFleet for an incident of the fleet aggregator, whose figures add up the
+	// evidence of the Sensors that saw it (docs/fleet.md); empty for a sensor's own alert,
+	// whose JSON leaves both out.
+	Scope   string
+	Sensors []string
 }
+
+// ScopeFleet is the Scope of the fleet aggregator's alerts.
+const ScopeFleet = "fleet"
 
 // Sampling describes the estimates of an alert from sampled input (sFlow, IPFIX, NetFlow):
 // its packet and byte figures are the samples weighted by their sampling rates.

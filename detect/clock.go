@@ -102,6 +102,9 @@ func (e *Engine) moveTo(t int64) {
 	if e.now >= e.nextSweep {
 		e.sweep()
 	}
+	if e.ev != nil && e.now >= e.ev.next {
+		e.exportEvidence()
+	}
 }
 
 // Advance moves the clock to now without a packet: the time of frames the engine is not
@@ -153,4 +156,5 @@ func (e *Engine) Close() {
 		e.end(in, e.now)
 	}
 	e.nextSweep = math.MaxInt64
+	e.closeEvidence()
 }

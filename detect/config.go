@@ -47,7 +47,7 @@ import (
 //	                                                   interval excludes nothing seen at all (+-98%); 2 samples at 1:1000
 //	                                                   (+-139%) stand for 2,000 packets that may as well not have been
 //	top_n                                 10           entries in each top list of an alert
-//	tables.max_hosts                      100,000      about 75 MB at the cap; evicts least recently seen first
+//	tables.max_hosts                      100,000      about 78 MB at the cap; evicts least recently seen first
 //	tables.max_pairs                      200,000      about 45 MB at the cap; per-host totals stay exact on eviction
 //	tables.max_incidents                  10,000       open incidents; more are refused and counted
 //	tables.max_history                    1,000        ended incidents kept for the summary
@@ -86,6 +86,10 @@ type Config struct {
 	Sensor string `yaml:"-"`
 	// Source is copied into every alert: the files or interface read. Set by the command.
 	Source string `yaml:"-"`
+
+	// Evidence chooses the roles a sensor publishes to the fleet (PublishEvidence); set by
+	// the command from the fleet section, which validates it.
+	Evidence EvidenceConfig `yaml:"-"`
 }
 
 // ReflectionConfig holds the thresholds of the reflection detector (subject: the reflector).
@@ -197,6 +201,7 @@ func DefaultConfig() Config {
 			MaxIncidents: 10_000,
 			MaxHistory:   1_000,
 		},
+		Evidence: EvidenceConfig{Floor: DefaultEvidenceFloor, MaxRoles: DefaultEvidenceMaxRoles},
 	}
 }
 
@@ -294,4 +299,21 @@ func (c *Config) outside(a netip.Addr) bool {
 		return false
 	}
 	return !c.inHome(a)
+}
+
+// Direction names the way traffic from from to to crosses the home net's border: inbound,
+// outbound, internal or external. An unknown end counts as outside, an address that cannot
+// cross a border as inside.
+func (c *Config) Direction(from, to netip.Addr) string {
+	fi := from.IsValid() && !c.outside(from)
+	ti := to.IsValid() && !c.outside(to)
+	switch {
+	case fi && ti:
+		return "internal"
+	case fi:
+		return "outbound"
+	case ti:
+		return "inbound"
+	}
+	return "external"
 }

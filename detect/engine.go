@@ -24,6 +24,7 @@ type Engine struct {
 	pairs    pairTable
 	lastPair *pair // the pair of the previous amplifying packet: attack streams repeat it
 	door     doorkeeper
+	ev       *exporter // the evidence published to the fleet; nil when it is not
 
 	// lims are the thresholds of each protocol seen, portNames the names of the fallback's
 	// services ("udp/427"): both resolved once.
@@ -175,9 +176,9 @@ func (e *Engine) account(p *decode.Packet, t int64) {
 	case cDeferred && s != nil:
 		// A forged source's first packet at the cap: its host waits for a second one, but
 		// it is a peer of the server now (a victim of a storm from ever new addresses).
-		countDeferred(&s.srv, isReq, data)
+		countDeferred(&s.srv, ca, isReq, data)
 	case sDeferred && c != nil:
-		countDeferred(&c.cli, isReq, data)
+		countDeferred(&c.cli, sa, isReq, data)
 	}
 
 	if p.Proto.Fallback {
@@ -270,8 +271,10 @@ func servicePort(p *decode.Packet) uint16 {
 // countDeferred counts, in role r, a peer whose host the doorkeeper turned away: once, as
 // it is turned away only on its first packet; when it comes back, its first pair does not
 // count it again (host.returning).
-func countDeferred(r *role, isReq, data bool) {
-	r.countPeer(didOf(isReq, data))
+func countDeferred(r *role, peer netip.Addr, isReq, data bool) {
+	did := didOf(isReq, data)
+	r.countPeer(did)
+	r.ev.add(peer, did)
 }
 
 // didOf is what one message does for the peer counts.
@@ -313,6 +316,7 @@ func (e *Engine) begin(h *host, cli bool, t int64) {
 	}
 	if r.active && (r.closed || t-r.last >= e.idle) {
 		e.endRole(h, cli, r.last+e.idle)
+		e.dropEvidence(r)
 		*r = role{}
 		if cli {
 			h.spoof, h.spoofWin, h.spoofPeers = Counter{}, window{}, 0
@@ -343,8 +347,11 @@ func (e *Engine) accountPair(pr *pair, isReq, data bool, w, pay uint64) {
 		}
 		// A host back after being turned away or evicted was counted by the other side
 		// then: its first pair does not count it again there.
-		if n := did &^ pr.did[side]; n != 0 && !(fresh && pr.hosts[1-side].returning) {
-			r.countPeer(n)
+		if n := did &^ pr.did[side]; n != 0 {
+			if !(fresh && pr.hosts[1-side].returning) {
+				r.countPeer(n)
+			}
+			r.ev.add(pr.peer(side), n)
 		}
 		pr.did[side] |= did
 		if isReq {
@@ -380,12 +387,6 @@ func (r *role) add(t, window int64, vec int, isReq bool, w, pay, wire uint64) {
 	if r.series != nil {
 		r.series.add(t, isReq, wire)
 	}
-}
-
-// amplifies reports whether a role's responses exceed min times its requests; with no
-// request seen the ratio is infinite.
-func (r *role) amplifies(min float64) bool {
-	return r.req.Bytes == 0 || float64(r.resp.Bytes) > min*float64(r.req.Bytes)
 }
 
 // hostKey names a host's accounting: an address in one protocol. A server that answers NTP

@@ -158,7 +158,7 @@ func TestBorderAddresses(t *testing.T) {
 	}
 	// A link-local victim flooded from outside is inbound: it does not count as outside.
 	e := NewEngine(cfg, func(*Alert) {})
-	if d := e.direction(netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("fe80::7")); d != "inbound" {
+	if d := e.cfg.Direction(netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("fe80::7")); d != "inbound" {
 		t.Errorf("direction to a link-local address: %q, want inbound", d)
 	}
 }

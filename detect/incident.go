@@ -9,8 +9,6 @@ import (
 	"net/netip"
 	"slices"
 	"time"
-
-	"github.com/ntpwatch/ntpwatch/decode/proto"
 )
 
 // kind indexes the incident kinds. New kinds go at the end, so that the order of Kinds
@@ -67,26 +65,41 @@ const legacyProtocol = "ntp"
 
 // incidentID derives the stable id from kind, protocol, subject and first packet time.
 func incidentID(k kind, h *host, first int64) string {
-	var b [32 + 32 + 16 + 8]byte // the longest kind name is 17 bytes; protocol names are short
-	n := copy(b[:], kindNames[k])
-	if h.name != legacyProtocol {
-		n += copy(b[n:], "/")
-		n += copy(b[n:32+32], h.name)
+	return idOf("", kindNames[k], h.name, h.key.addr, first)
+}
+
+// FleetIncidentID is the id of a fleet incident (detect/fleet): a hash of its kind, protocol,
+// subject and the start of the window its episode began in, which every member of the
+// aggregators' group derives alike from the evidence, so that a partition taken over by
+// another member goes on with the same incidents. Its "fleet/" prefix keeps it apart from
+// any sensor's id.
+func FleetIncidentID(k Kind, protocol string, subject netip.Addr, window time.Time) string {
+	return idOf("fleet/", k, protocol, subject, window.UnixNano())
+}
+
+// idOf hashes what names an incident. NTP, the protocol ntpwatch began with, adds no name,
+// so that its ids stay what they were before there were other protocols.
+func idOf(scope string, k Kind, protocol string, addr netip.Addr, first int64) string {
+	var buf [8 + 32 + 1 + 32 + 16 + 8]byte // the longest kind name is 17 bytes; protocol names are short
+	b := append(append(buf[:0], scope...), k...)
+	if protocol != legacyProtocol {
+		b = append(append(b, '/'), protocol[:min(len(protocol), 32)]...)
 	}
-	a16 := h.key.addr.As16()
-	n += copy(b[n:], a16[:])
-	binary.BigEndian.PutUint64(b[n:], uint64(first))
-	sum := sha256.Sum256(b[:n+8])
+	a16 := addr.As16()
+	b = binary.BigEndian.AppendUint64(append(b, a16[:]...), uint64(first))
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
 
 func (e *Engine) checkReflection(s *host, t int64) {
-	c := &s.lim.Reflection
-	if s.inc[kReflection] != nil || !e.sampledEnough(&s.srv) || s.srv.win.sum(t, e.window) < c.MinResponseBytes ||
-		!s.srv.amplifies(c.MinAmplification) {
+	r := &s.srv
+	if s.inc[kReflection] != nil {
 		return
 	}
-	e.start(s, kReflection, t)
+	f := Figures{Requests: r.req, Responses: r.resp, Samples: r.samples, WindowResponseBytes: r.win.sum(t, e.window)}
+	if e.cfg.crosses(kReflection, &f, s.lim) {
+		e.start(s, kReflection, t)
+	}
 }
 
 func (e *Engine) checkExposed(s *host, t int64) {
@@ -108,30 +121,39 @@ func (e *Engine) checkExposed(s *host, t int64) {
 }
 
 func (e *Engine) checkVictimFlood(c *host, t int64) {
-	f := &c.lim.VictimFlood
-	if c.inc[kVictimFlood] != nil || !e.sampledEnough(&c.cli) || int(c.cli.respPeers) < f.MinReflectors ||
-		c.cli.win.sum(t, e.window) < f.MinResponseBytes || !c.cli.amplifies(f.MinAmplification) {
+	r := &c.cli
+	if c.inc[kVictimFlood] != nil || int(r.respPeers) < c.lim.VictimFlood.MinReflectors {
 		return
 	}
-	e.start(c, kVictimFlood, t)
+	f := Figures{Requests: r.req, Responses: r.resp, Samples: r.samples, ResponsePeers: int(r.respPeers),
+		WindowResponseBytes: r.win.sum(t, e.window)}
+	if e.cfg.crosses(kVictimFlood, &f, c.lim) {
+		e.start(c, kVictimFlood, t)
+	}
 }
 
 // checkRequestFlood starts request_flood when a server receives min_requests amplifying
 // requests within a window from at least min_sources sources, whether or not it answers.
 func (e *Engine) checkRequestFlood(s *host, t int64) {
-	f := &s.lim.RequestFlood
-	if s.inc[kRequestFlood] != nil || !e.sampledEnough(&s.srv) || int(s.srv.reqPeers) < f.MinSources ||
-		s.srv.reqWin.sum(t, e.window) < f.MinRequests {
+	r := &s.srv
+	if s.inc[kRequestFlood] != nil {
 		return
 	}
-	e.start(s, kRequestFlood, t)
+	f := Figures{Samples: r.samples, RequestPeers: int(r.reqPeers), WindowRequests: r.reqWin.sum(t, e.window)}
+	if e.cfg.crosses(kRequestFlood, &f, s.lim) {
+		e.start(s, kRequestFlood, t)
+	}
 }
 
 func (e *Engine) checkScan(c *host, t int64) {
-	if c.inc[kScan] != nil || !e.sampledEnough(&c.cli) || int(c.cli.reqPeers) < c.lim.Scan.MinTargets {
+	r := &c.cli
+	if c.inc[kScan] != nil {
 		return
 	}
-	e.start(c, kScan, t)
+	f := Figures{Samples: r.samples, RequestPeers: int(r.reqPeers)}
+	if e.cfg.crosses(kScan, &f, c.lim) {
+		e.start(c, kScan, t)
+	}
 }
 
 // spoofedRequest counts an amplifying request whose source and destination both lie outside
@@ -153,23 +175,6 @@ func (e *Engine) spoofedRequest(c *host, pr *pair, t int64, w, pay uint64) {
 // (detect/config.go says why).
 func (e *Engine) sampledEnough(r *role) bool {
 	return r.samples == 0 || r.samples >= e.cfg.Sampling.MinSamples
-}
-
-// sampling states how the role's figures were estimated: nothing from full packets; from
-// sampled input, the mean sampling rate (the packets estimated per sample), the samples and
-// the 95% error of the estimates, 1.96 standard deviations of a count of samples, whose
-// relative deviation is 1/sqrt(samples) (sFlow.org, "Packet Sampling Basics"). With every
-// packet counted (a rate of 1), there is no sampling error and peers are all seen.
-func (r *role) sampling() Sampling {
-	if r.samples == 0 {
-		return Sampling{}
-	}
-	s := Sampling{Samples: r.samples, Rate: max(1, (r.req.Packets+r.resp.Packets+r.samples/2)/r.samples)}
-	if s.Rate > 1 {
-		s.ErrorPct = math.Round(1960/math.Sqrt(float64(r.samples))) / 10
-		s.LowerBounds = true
-	}
-	return s
 }
 
 // start opens an incident of kind k about h and emits its start event. It refuses, once per
@@ -261,31 +266,19 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 	in.lastEmit, in.seenAtEmit = ts, r.last
 	e.counters.Kinds[k].Events++
 
-	vec := r.topVector(h.proto)
-	vecName := vec.Name
-	if h.proto.Fallback {
-		vecName = h.name // nothing is known of the request but its port: udp/427
-	}
 	a := &e.alert
 	*a = Alert{
-		ID:         in.id,
-		Kind:       kindNames[k],
-		State:      st,
-		TS:         time.Unix(0, ts).UTC(),
-		FirstSeen:  time.Unix(0, r.first).UTC(),
-		LastSeen:   time.Unix(0, r.last).UTC(),
-		Protocol:   h.name,
-		ServerPort: h.port,
-		Vector:     vecName,
-		Requests:   r.req,
-		Responses:  r.resp,
-		WireBytes:  r.wire,
-		PeakBPS:    float64(r.meter.peakBytes * 8),
-		PeakPPS:    float64(r.meter.peakPkts),
-		Sensor:     e.cfg.Sensor,
-		Source:     e.cfg.Source,
-		Sampling:   r.sampling(),
+		ID:        in.id,
+		Kind:      kindNames[k],
+		State:     st,
+		TS:        time.Unix(0, ts).UTC(),
+		FirstSeen: time.Unix(0, r.first).UTC(),
+		LastSeen:  time.Unix(0, r.last).UTC(),
+		Sensor:    e.cfg.Sensor,
+		Source:    e.cfg.Source,
 	}
+	f := r.totals()
+	e.cfg.describe(a, k, &f, &Service{h.proto, h.name, h.port, h.lim}, e.hasHome)
 	var from, to netip.Addr // the attack traffic's direction, for Direction
 	switch k {
 	case kExposed, kReflection:
@@ -294,7 +287,6 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 		if k == kReflection && len(a.Victims.Top) > 0 {
 			a.Victim = a.Victims.Top[0].Addr
 		}
-		a.Remediation = vec.Remediation
 		from, to = h.key.addr, topAddr(a.Victims.Top)
 	case kRequestFlood:
 		// The requests' sources are the victims the server would flood if it amplified:
@@ -317,45 +309,17 @@ func (e *Engine) emitEvent(in *incident, st State, ts int64) {
 			to = p.key.srv
 		}
 	case kSpoofed:
+		// The requests forged with the victim's address that left, not all of its role's.
 		a.Victim = h.key.addr
 		a.Requests = h.spoof
+		a.amplify()
 		a.Reflectors = HostList{Count: int(h.spoofPeers), Top: e.top(h, sideCli, r.ep, pairEgress)}
 		from, to = h.key.addr, topAddr(a.Reflectors.Top)
 	}
-	if a.Requests.Bytes > 0 {
-		// Two decimals are all a reader needs (5435.43, 916.67); the exact ratio follows from
-		// the byte counts beside it.
-		a.Amplification = math.Round(float64(a.Responses.Bytes)/float64(a.Requests.Bytes)*100) / 100
-		a.HasAmplification = true
-	}
-	a.Severity = e.severity(k, h, r, &vec, a)
 	if e.hasHome {
-		a.Direction = e.direction(from, to)
+		a.Direction = e.cfg.Direction(from, to)
 	}
 	e.emit(a)
-}
-
-// vector is the index of the role's vector carrying the most payload bytes among the first
-// n; ties go to the lower index.
-func (r *role) vector(n int) int {
-	best := 0
-	for v := 1; v < n; v++ {
-		if r.vecBytes[v] > r.vecBytes[best] {
-			best = v
-		}
-	}
-	return best
-}
-
-// topVector is the vector of p carrying the most of the role's payload bytes: one of p's, or
-// the unknown vector of flow records when they carried more than any. The unknown vector is
-// not weak, and its remediation is that of p's first vector, its most abused request.
-func (r *role) topVector(p *proto.Protocol) proto.Vector {
-	v := r.vector(len(p.Vectors))
-	if r.vecBytes[proto.VectorUnknown] > r.vecBytes[v] {
-		return proto.Vector{Name: proto.VectorUnknownName, Remediation: p.Vectors[0].Remediation}
-	}
-	return p.Vectors[v]
 }
 
 func topAddr(top []HostStat) netip.Addr {
@@ -363,76 +327,6 @@ func topAddr(top []HostStat) netip.Addr {
 		return netip.Addr{}
 	}
 	return top[0].Addr
-}
-
-// direction names the way traffic from from to to crosses the home net's border; an
-// unknown end counts as outside, an address that cannot cross a border as inside.
-func (e *Engine) direction(from, to netip.Addr) string {
-	fi := from.IsValid() && !e.cfg.outside(from)
-	ti := to.IsValid() && !e.cfg.outside(to)
-	switch {
-	case fi && ti:
-		return "internal"
-	case fi:
-		return "outbound"
-	case ti:
-		return "inbound"
-	}
-	return "external"
-}
-
-// severity grades an event. Exposure is low without a home net (the client may be an
-// administrator) and through a weak vector (small factors); attacks are graded by their peak
-// rate.
-func (e *Engine) severity(k kind, h *host, r *role, vec *proto.Vector, a *Alert) Severity {
-	byRate := func(high, critical float64) Severity {
-		switch {
-		case a.PeakBPS >= critical:
-			return SeverityCritical
-		case a.PeakBPS >= high:
-			return SeverityHigh
-		}
-		return SeverityMedium
-	}
-	switch k {
-	case kExposed:
-		if !e.hasHome || vec.Weak {
-			return SeverityLow
-		}
-		return SeverityMedium
-	case kReflection:
-		return byRate(h.lim.Reflection.HighBPS, h.lim.Reflection.CriticalBPS)
-	case kVictimFlood:
-		return byRate(h.lim.VictimFlood.HighBPS, h.lim.VictimFlood.CriticalBPS)
-	case kRequestFlood:
-		if r.dataPeers > 0 {
-			return SeverityMedium // it answers with data: a reflector now
-		}
-		return SeverityLow // patched or silent: forged traffic crosses the link
-	case kScan:
-		switch {
-		case r.onlyWeak(h.proto.Vectors):
-			return SeverityLow // weak vectors only: ntpq-style queries
-		case r.dataPeers > 0:
-			return SeverityHigh // it found amplifiers
-		}
-		return SeverityMedium
-	}
-	return SeverityHigh // spoofed egress: a host inside forges addresses
-}
-
-// onlyWeak reports whether every byte of the role went through weak vectors: the unknown
-// vector of flow records is not one.
-func (r *role) onlyWeak(vectors []proto.Vector) bool {
-	if r.vecBytes[proto.VectorUnknown] > 0 {
-		return false
-	}
-	for v := range vectors {
-		if !vectors[v].Weak && r.vecBytes[v] > 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // pairResponses, pairRequests and pairEgress choose what a top list ranks a pair by; ok is false for a

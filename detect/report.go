@@ -26,6 +26,8 @@ type Counters struct {
 	Kinds [numKinds]KindCount
 	// Tables are hosts, pairs, exposed_amplifiers and incidents, in that order.
 	Tables [numTables]TableStats
+	// Evidence counts what was published to the fleet (PublishEvidence).
+	Evidence EvidenceStats
 }
 
 // The tables of Counters.Tables.

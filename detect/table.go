@@ -38,6 +38,9 @@ type role struct {
 	// series is the role's traffic over time, kept from its first incident on, for the
 	// report's timelines; nil while the role has had no incident.
 	series *series
+	// ev holds the sketches of the role's peers while its evidence is published to the
+	// fleet (evidence.go); nil otherwise.
+	ev *roleEvidence
 }
 
 // host is the accounting of one address in one protocol, as a server (srv: requests
@@ -278,6 +281,8 @@ func (e *Engine) evictHost(h *host) {
 			e.dropPair(h.pairs[side])
 		}
 	}
+	e.dropEvidence(&h.srv)
+	e.dropEvidence(&h.cli)
 	e.hosts.stat.Evictions++
 	e.hosts.remove(h.key, h)
 }

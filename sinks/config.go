@@ -203,6 +203,23 @@ func (k KafkaConfig) validate() []error {
 	return errs
 }
 
+// ValidateEvidence reports every problem of the kafka settings k for the evidence topic
+// (docs/fleet.md), whose key is fleet.evidence_topic.
+func ValidateEvidence(k KafkaConfig, topic string) error {
+	k.Topic = topic
+	if len(k.Brokers) == 0 {
+		return setting.Errorf("kafka.brokers", "", "the evidence topic %s needs at least one broker host:port", topic)
+	}
+	errs := k.validate()
+	for _, err := range errs {
+		var se *setting.Error
+		if errors.As(err, &se) && se.Key == "kafka.topic" {
+			se.Key = "fleet.evidence_topic"
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // validTopic follows Kafka's rule (Topic.java): 1 to 249 characters of [a-zA-Z0-9._-], not
 // "." or "..".
 func validTopic(t string) bool {

@@ -88,6 +88,20 @@ func AppendJSON(buf []byte, a *detect.Alert) []byte {
 	buf = appendStringOrNull(buf, a.Source)
 	buf = append(buf, `,"sampling":`...)
 	buf = appendSampling(buf, &a.Sampling)
+	if a.Scope != "" {
+		// A fleet incident's: a sensor's alert leaves them out, so that its bytes are what
+		// they were before there was a fleet.
+		buf = append(buf, `,"scope":`...)
+		buf = appendString(buf, a.Scope)
+		buf = append(buf, `,"sensors":[`...)
+		for i, s := range a.Sensors {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendString(buf, s)
+		}
+		buf = append(buf, ']')
+	}
 	return append(buf, '}')
 }
 

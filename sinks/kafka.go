@@ -62,17 +62,45 @@ func (l *lastAttempt) last() string {
 	return l.msg
 }
 
-// openKafka checks that a broker answers, then delivers what an earlier run spooled.
-func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
+// kafkaAccess is how every Kafka client of ntpwatch reaches the brokers (the alert sink, the
+// evidence publisher, the aggregator's consumer): the TLS and SASL of the kafka settings.
+type kafkaAccess struct {
+	k    KafkaConfig
+	tls  *tls.Config
+	sasl sasl.Mechanism
+}
+
+// newKafkaAccess builds the access of k; a file it names that cannot be read is a setting's
+// error.
+func newKafkaAccess(k KafkaConfig) (kafkaAccess, error) {
 	tlsCfg, err := tlsConfig(k.TLS)
 	if err != nil {
-		return nil, settingError{err}
+		return kafkaAccess{}, settingError{err}
 	}
 	mech, err := saslMechanism(k.SASL)
 	if err != nil {
-		return nil, settingError{err}
+		return kafkaAccess{}, settingError{err}
 	}
-	if err := checkBrokers(ctx, k, tlsCfg, mech); err != nil {
+	return kafkaAccess{k: k, tls: tlsCfg, sasl: mech}, nil
+}
+
+// transport is for kafka-go's Writer and Client.
+func (a kafkaAccess) transport() *kafka.Transport {
+	return &kafka.Transport{ClientID: a.k.ClientID, DialTimeout: a.k.DialTimeout, TLS: a.tls, SASL: a.sasl}
+}
+
+// dialer is for kafka-go's connections, Readers and consumer groups.
+func (a kafkaAccess) dialer() *kafka.Dialer {
+	return &kafka.Dialer{ClientID: a.k.ClientID, Timeout: a.k.DialTimeout, TLS: a.tls, SASLMechanism: a.sasl, DualStack: true}
+}
+
+// openKafka checks that a broker answers, then delivers what an earlier run spooled.
+func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
+	acc, err := newKafkaAccess(k)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkBrokers(ctx, acc); err != nil {
 		return nil, err
 	}
 	codec, _ := compressionCodec(k.Compression) // Validate checked both
@@ -93,12 +121,7 @@ func openKafka(ctx context.Context, k KafkaConfig) (*kafkaSink, error) {
 		Compression:            codec,
 		AllowAutoTopicCreation: true,
 		ErrorLogger:            &s.attempt,
-		Transport: &kafka.Transport{
-			ClientID:    k.ClientID,
-			DialTimeout: k.DialTimeout,
-			TLS:         tlsCfg,
-			SASL:        mech,
-		},
+		Transport:              acc.transport(),
 	}
 	if k.Spool != "" {
 		// The earlier runs' alerts are at the head of the spool: the shipper delivers them
@@ -125,48 +148,51 @@ func (s *kafkaSink) opened() (backlog, unreadable uint64, err error) {
 
 // checkBrokers asks each broker in turn for the topic's partitions until one answers, all
 // within DialTimeout, which also bounds a broker that accepts connections and then says
-// nothing. It asks for the topic's metadata rather than just connecting so that a wrong
-// password or a missing topic is found now, not at the first alert.
-func checkBrokers(ctx context.Context, k KafkaConfig, tlsCfg *tls.Config, mech sasl.Mechanism) error {
+// nothing, and returns how many the topic has (0 while it is being created). It asks for the
+// topic's metadata rather than just connecting so that a wrong password or a missing topic is
+// found now, not at the first alert. Its errors name the settings by their keys, the topic's
+// being kafka.topic: a caller for another topic renames it.
+func checkBrokers(ctx context.Context, acc kafkaAccess) (partitions int, err error) {
+	k := acc.k
 	ctx, cancel := context.WithTimeout(ctx, k.DialTimeout)
 	defer cancel()
-	d := &kafka.Dialer{ClientID: k.ClientID, TLS: tlsCfg, SASLMechanism: mech, DualStack: true}
+	d := acc.dialer()
 	var errs []error
 	for _, b := range k.Brokers {
-		err := askPartitions(ctx, d, b, k.Topic)
+		n, err := askPartitions(ctx, d, b, k.Topic)
 		if err == nil {
-			return nil
+			return n, nil
 		}
 		if errors.Is(err, kafka.SASLAuthenticationFailed) {
-			return setting.Errorf("kafka.sasl.user", k.SASL.User, "%s refused the credentials: %w", b, err)
+			return 0, setting.Errorf("kafka.sasl.user", k.SASL.User, "%s refused the credentials: %w", b, err)
 		}
 		if errors.Is(err, kafka.UnknownTopicOrPartition) {
-			return setting.Errorf("kafka.topic", k.Topic, "no such topic on %s and the cluster does not create topics on first use: create it", b)
+			return 0, setting.Errorf("kafka.topic", k.Topic, "no such topic on %s and the cluster does not create topics on first use: create it", b)
 		}
 		if errors.Is(err, kafka.TopicAuthorizationFailed) {
-			return setting.Errorf("kafka.topic", k.Topic, "not authorized on %s: %w", b, err)
+			return 0, setting.Errorf("kafka.topic", k.Topic, "not authorized on %s: %w", b, err)
 		}
 		errs = append(errs, err)
 	}
-	return setting.Errorf("kafka.brokers", strings.Join(k.Brokers, ","), "no broker answered within %v: %w",
+	return 0, setting.Errorf("kafka.brokers", strings.Join(k.Brokers, ","), "no broker answered within %v: %w",
 		k.DialTimeout, errs[0])
 }
 
-func askPartitions(ctx context.Context, d *kafka.Dialer, broker, topic string) error {
+func askPartitions(ctx context.Context, d *kafka.Dialer, broker, topic string) (int, error) {
 	conn, err := d.DialContext(ctx, "tcp", broker)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	_, err = conn.ReadPartitions(topic)
+	ps, err := conn.ReadPartitions(topic)
 	// A topic being auto-created has no leader for a moment; the Writer waits for it.
 	if errors.Is(err, kafka.LeaderNotAvailable) {
-		return nil
+		return 0, nil
 	}
-	return err
+	return len(ps), err
 }
 
 // tlsConfig builds the TLS client configuration, or nil when TLS is off.
@@ -236,6 +262,7 @@ func (s *kafkaSink) run(ctx context.Context, q <-chan message, c *counters) {
 		batch := gather(m, q, maxSpoolBatch)
 		if err := s.spool.append(batch); err != nil {
 			c.fail(err) // lost: counted by their absence from delivered and spooled
+			c.given.Add(uint64(len(batch)))
 			continue
 		}
 		c.spooled.Add(uint64(len(batch)))
@@ -347,10 +374,12 @@ func (s *kafkaSink) deliver(ctx context.Context, batch []message, c *counters) {
 		batch = batch[n:]
 		c.fail(fmt.Errorf("kafka %s: %w", s.cfg.Topic, err))
 		if ctx.Err() != nil || !time.Now().Add(backoff).Before(deadline) {
+			c.given.Add(uint64(len(batch)))
 			return
 		}
 		select {
 		case <-ctx.Done():
+			c.given.Add(uint64(len(batch)))
 			return
 		case <-time.After(backoff):
 		}

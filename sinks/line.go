@@ -46,7 +46,8 @@ func (s *lineSink) run(_ context.Context, q <-chan message, c *counters) {
 	broken := false
 	for m := range q {
 		if broken {
-			continue // lost: counted by their absence from delivered
+			c.given.Add(1) // lost: counted by their absence from delivered
+			continue
 		}
 		buf = append(append(buf[:0], m.value...), '\n')
 		n := uint64(1)
@@ -65,6 +66,7 @@ func (s *lineSink) run(_ context.Context, q <-chan message, c *counters) {
 		}
 		if err := s.write(buf); err != nil {
 			c.fail(err)
+			c.given.Add(n)
 			// Nobody reads a closed pipe again (`ntpwatch read ... | head -1`): the
 			// remaining alerts are lost for this sink only, without a write each.
 			broken = errors.Is(err, syscall.EPIPE)

@@ -50,6 +50,7 @@ type counters struct {
 	replayed  atomic.Uint64 // from an earlier run's spool, delivered by this run
 	backlog   atomic.Uint64 // from an earlier run's spool, not delivered yet
 	failures  atomic.Uint64 // failed write attempts (a retried message may fail several times)
+	given     atomic.Uint64 // messages given up on: neither delivered nor spooled, for Settle
 
 	mu      sync.Mutex
 	lastErr error
@@ -210,6 +211,32 @@ func (o *Output) Send(a *detect.Alert) {
 		}
 	}
 }
+
+// Settle waits until every alert sent so far has been delivered, spooled or given up on by
+// every sink, or until ctx ends, and reports whether they all were: the fleet aggregator
+// commits its progress only once the alerts it emitted before are out.
+func (o *Output) Settle(ctx context.Context) bool {
+	for {
+		settled := true
+		for _, w := range o.workers {
+			c := &w.c
+			if c.delivered.Load()+c.spooled.Load()+c.given.Load() < c.enqueued.Load() {
+				settled = false
+			}
+		}
+		if settled {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(settlePoll):
+		}
+	}
+}
+
+// settlePoll is how often Settle looks at the sinks' counts.
+const settlePoll = 2 * time.Millisecond
 
 // Reopen closes and reopens the file sink's file, so that after a log rotation renamed it the
 // alerts go to a new file of the same name. Without a file sink it does nothing.

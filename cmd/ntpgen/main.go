@@ -4,6 +4,7 @@
 //	ntpgen pcaps [-dir pcaps]                    write every sample capture
 //	ntpgen scenario -name NAME -o FILE [...]     write one scenario (pcap, pcap-ns or pcapng; .gz)
 //	ntpgen list                                  list the scenarios
+//	ntpgen spread [-dir .] [-links 10] [-reflectors 90] [-minutes 1] [-shift 0]  a victim flood over links
 //	ntpgen bench-pcaps [-dir build/bench]        write the big benchmark captures (once)
 //	ntpgen bench [-runs 3] [-ntpwatch bin/ntpwatch]  measure ntpwatch, tcpdump and tshark on them
 //	ntpgen amplifier [-listen 127.0.0.1:123]      answer monlist on loopback (live tests)
@@ -33,6 +34,7 @@ var commands = map[string]command{
 	"pcaps":       {"write every sample capture into a folder", runPcaps},
 	"scenario":    {"write one scenario capture", runScenario},
 	"list":        {"list the scenarios", runList},
+	"spread":      {"write a victim flood spread over border links, a capture a link (the fleet)", runSpread},
 	"kafka":       {"run an in-memory Kafka broker for trying the kafka sink", runKafka},
 	"bench-pcaps": {"write the benchmark captures (once; cached)", runBenchPcaps},
 	"bench":       {"measure ntpwatch against tcpdump and tshark on the benchmark captures", runBench},

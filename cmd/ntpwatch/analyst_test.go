@@ -426,3 +426,40 @@ func TestNoProgressWithoutTerminal(t *testing.T) {
 		t.Errorf("stderr does not start with the summary:\n%s", data)
 	}
 }
+
+// TestReportSampled checks that the report of sampled input says so: the exporters with their
+// sampling rates and losses, and each incident's rate and error beside its estimates, so that
+// an analyst never reads a figure scaled from 1 in 10 samples as a count.
+func TestReportSampled(t *testing.T) {
+	repoRoot(t)
+	path := filepath.Join(t.TempDir(), "report.html")
+	fixture := filepath.Join("cmd", "ntpwatch", "testdata", "flows", "reflection-10.pcap.gz")
+	alerts, stderr, code := readAlerts(t, "-q", "--flows", "--report", path, fixture)
+	if code != exitOK || len(alerts) == 0 {
+		t.Fatalf("exit %d, %d bytes of alerts: %s", code, len(alerts), stderr)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wellFormed(t, data)
+	page := string(data)
+	for _, want := range []string{"<h2>Sampled input</h2>", "packet and byte figures below are estimates",
+		`<td>sflow</td>`, `<td class="n">1:10</td></tr>`, `<th class="n">sampling</th>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if rows := regexp.MustCompile(`<td class="n">1:10, ±[0-9.]+%</td>`).FindAllString(page, -1); len(rows) == 0 {
+		t.Error("no incident row states its sampling rate and error")
+	}
+
+	// A capture of every packet has none of it.
+	path = filepath.Join(t.TempDir(), "full.html")
+	if _, stderr, code := readAlerts(t, "-q", "--report", path, "pcaps/reflection.pcap"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if data, err := os.ReadFile(path); err != nil || bytes.Contains(data, []byte("Sampled input")) || bytes.Contains(data, []byte(">sampling<")) {
+		t.Errorf("the report of a full capture speaks of sampling (err %v)", err)
+	}
+}

@@ -49,10 +49,11 @@ type command struct {
 // commands returns the subcommands; each lives in a file of its own.
 func commands() map[string]command {
 	return map[string]command{
-		"read":    {"analyse capture files (pcap, pcapng, gzip) or stdin", runRead},
-		"live":    {"capture on a network interface until SIGINT/SIGTERM", runLive},
-		"flow":    {"collect sFlow, IPFIX and NetFlow from routers until SIGINT/SIGTERM", runFlow},
-		"version": {"print the version", runVersion},
+		"read":      {"analyse capture files (pcap, pcapng, gzip) or stdin", runRead},
+		"live":      {"capture on a network interface until SIGINT/SIGTERM", runLive},
+		"flow":      {"collect sFlow, IPFIX and NetFlow from routers until SIGINT/SIGTERM", runFlow},
+		"aggregate": {"join the evidence of many sensors into fleet incidents, through Kafka", runAggregate},
+		"version":   {"print the version", runVersion},
 	}
 }
 
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// "ntpwatch help read" is "ntpwatch read -h", on stdout since it was asked for.
 		if len(args) > 1 && name == "help" {
 			if _, ok := commands()[args[1]]; !ok || args[1] == "version" {
-				fmt.Fprintf(stderr, "ntpwatch help: no help on %q; the commands are read, live and flow\n", args[1])
+				fmt.Fprintf(stderr, "ntpwatch help: no help on %q; the commands are read, live, flow and aggregate\n", args[1])
 				return exitUsage
 			}
 			return run(ctx, []string{args[1], "-h"}, stdin, stdout, stdout)
@@ -99,37 +100,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitFailure
 }
 
-func printHelp(w io.Writer) {
-	fmt.Fprint(w, `ntpwatch finds UDP reflection and amplification attacks (NTP's monlist abuse of
-CVE-2013-5211 and its relatives, DNS, memcached, CharGEN, SSDP, CLDAP and a dozen more, and
-floods from any well-known port) in packet captures, and writes one JSON alert per incident
-event for a SIEM, with a summary for the analyst.
-
-usage:
-  ntpwatch read [flags] FILE|- ... [-- FILTER]   analyse captures: pcap, pcapng, gzip; - for stdin
-  ntpwatch read [flags] -r FILE [FILTER]         the same, with tcpdump's command line
-  ntpwatch live -i IFACE [flags] [-- FILTER]     capture on an interface until SIGINT/SIGTERM
-  ntpwatch flow [--sflow ADDR] [--ipfix ADDR] [--netflow ADDR] [flags]
-                                                 collect sFlow, IPFIX and NetFlow from routers
-  ntpwatch read --flows [flags] FILE ...         analyse captures of sFlow, IPFIX and NetFlow
-  ntpwatch version, ntpwatch -V                  print the version
-  ntpwatch help [COMMAND]                        this text, or a command's flags and examples
-
-examples:
-  ntpwatch read capture.pcap > alerts.jsonl
-  ntpwatch read -r capture.pcap -c 10000 host 198.51.100.10
-  ntpwatch read --home-net 198.51.100.0/24 dump-*.pcap.gz
-  ntpwatch read --report incident.html capture.pcapng
-  tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
-  ntpwatch live -i eth1 --promisc --metrics-listen 127.0.0.1:9123
-  ntpwatch flow --sflow :6343 --home-net 198.51.100.0/24
-
-exit status:
-  0  success
-  1  a runtime failure: an alert that could be neither delivered nor spooled
-  2  bad usage or unreadable input (a missing file, a file that is not a capture, a bad flag)
-`)
-}
+func printHelp(w io.Writer) { fmt.Fprint(w, usage("ntpwatch")) }
 
 func runVersion(ctx context.Context, e env) error {
 	fmt.Fprintf(e.stdout, "ntpwatch %s\n", buildinfo.Read())

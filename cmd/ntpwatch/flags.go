@@ -19,10 +19,14 @@ func commonFlags(fs *flag.FlagSet, cfg *config.Config) {
 	fs.String("config", "", "YAML configuration `file`; flags override it")
 	fs.StringVar(&cfg.Sensor, "sensor", cfg.Sensor, "sensor `name` put in every alert")
 	fs.Var(config.PrefixList{P: &cfg.Detect.HomeNet}, "home-net", "your networks, `CIDR,...` (like Suricata's HOME_NET): adds direction and spoofed_egress")
-	fs.StringVar(&cfg.NTPLog, "ntp-log", cfg.NTPLog, "write one JSON line per NTP message to `file` (- for stdout, line by line with the alerts)")
 	fs.BoolVar(&cfg.Quiet, "quiet", cfg.Quiet, "print nothing on stderr but errors and warnings: no progress bar, no summary")
 	fs.BoolVar(&cfg.Quiet, "q", cfg.Quiet, "short for --quiet")
 	sinkFlags(fs, cfg)
+}
+
+// packetFlags are the flags of the commands that read packets: read, live and flow.
+func packetFlags(fs *flag.FlagSet, cfg *config.Config) {
+	fs.StringVar(&cfg.NTPLog, "ntp-log", cfg.NTPLog, "write one JSON line per NTP message to `file` (- for stdout, line by line with the alerts)")
 }
 
 // parsed is a command line: the positional arguments, the words after "--" (a capture

@@ -14,23 +14,6 @@ import (
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
-const flowUsage = `usage: ntpwatch flow [--sflow ADDR] [--ipfix ADDR] [--netflow ADDR] [flags]
-
-Collects the sampled telemetry that routers and switches export, sFlow v5, IPFIX and NetFlow
-v9, from any number of exporters, until SIGINT or SIGTERM, and writes alerts as attacks cross
-their thresholds; at the end it closes every open incident with an end event and lists the
-exporters. With none of --sflow, --ipfix and --netflow, all three are received on their
-default ports (6343, 4739, 2055); with some, only those. Alerts from samples carry a sampling
-object: their figures are estimates (docs/flows.md). SIGHUP reopens the --out file.
-
-examples:
-  ntpwatch flow --home-net 198.51.100.0/24
-  ntpwatch flow --sflow :6343 --metrics-listen 127.0.0.1:9123
-  ntpwatch flow --ipfix 192.0.2.5:4739 --default-sampling-rate 1000 --sink kafka --kafka-brokers k1:9092
-
-flags:
-`
-
 // flowFlags adds the flags of the flow collector, those of read --flows included.
 func flowFlags(fs *flag.FlagSet, cfg *config.Config) {
 	o := &cfg.Flow
@@ -52,7 +35,7 @@ var flowFlagOf = map[string]string{"flow.sflow": "--sflow", "flow.ipfix": "--ipf
 	"flow.default_sampling_rate": "--default-sampling-rate"}
 
 func runFlow(ctx context.Context, e env) error {
-	cfg, p, err := parseConfig("flow", flowUsage, e.args, e.stderr, flowFlags, func(fs *flag.FlagSet, cfg *config.Config) {
+	cfg, p, err := parseConfig("flow", usage("flow"), e.args, e.stderr, packetFlags, flowFlags, func(fs *flag.FlagSet, cfg *config.Config) {
 		fs.StringVar(&cfg.Flow.MetricsListen, "metrics-listen", cfg.Flow.MetricsListen, "serve Prometheus metrics on /metrics and /healthz at `ADDR` (host:port)")
 	})
 	if err != nil {

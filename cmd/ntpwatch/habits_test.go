@@ -65,7 +65,7 @@ func TestHelpGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
-	}{{"ntpwatch", []string{"help"}}, {"read", []string{"help", "read"}}, {"live", []string{"help", "live"}}, {"flow", []string{"help", "flow"}}} {
+	}{{"ntpwatch", []string{"help"}}, {"read", []string{"help", "read"}}, {"live", []string{"help", "live"}}, {"flow", []string{"help", "flow"}}, {"aggregate", []string{"help", "aggregate"}}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			if code := run(context.Background(), tc.args, nil, &out, &errb); code != exitOK || errb.Len() > 0 {

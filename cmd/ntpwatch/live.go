@@ -12,23 +12,6 @@ import (
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
-const liveUsage = `usage: ntpwatch live -i IFACE [flags] [-- FILTER]
-
-Captures NTP on a network interface (a tap or SPAN port on a border link) until SIGINT or
-SIGTERM, writes alerts as attacks cross their thresholds, and at the end closes every open
-incident with an end event. SIGHUP reopens the --out file after a log rotation. -i any
-captures on every interface (pcap engine). A capture filter in pcap-filter(7) syntax
-replaces the default one: --bpf, or the words after --, as tcpdump's expression.
-
-examples:
-  ntpwatch live -i eth1 --promisc --home-net 198.51.100.0/24
-  ntpwatch live -i any -- udp port 123 and not net 10.0.0.0/8
-  ntpwatch live -i eth1 --engine afpacket --workers 4 --metrics-listen 127.0.0.1:9123
-  ntpwatch live -i eth1 --sink file --out /var/log/ntpwatch/alerts.jsonl
-
-flags:
-`
-
 // liveFlags adds the flags of the live command.
 func liveFlags(fs *flag.FlagSet, cfg *config.Config) {
 	o := &cfg.Live
@@ -43,7 +26,7 @@ func liveFlags(fs *flag.FlagSet, cfg *config.Config) {
 }
 
 func runLive(ctx context.Context, e env) error {
-	cfg, p, err := parseConfig("live", liveUsage, e.args, e.stderr, liveFlags)
+	cfg, p, err := parseConfig("live", usage("live"), e.args, e.stderr, packetFlags, liveFlags)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@
 //	ntpwatch read --flows FILE ...     analyse captures of sFlow, IPFIX and NetFlow datagrams
 //	ntpwatch live -i IFACE [flags]     capture on an interface until SIGINT/SIGTERM
 //	ntpwatch flow [flags]              collect sFlow, IPFIX and NetFlow until SIGINT/SIGTERM
+//	ntpwatch aggregate [flags]         join many sensors' evidence (Kafka) into fleet incidents
 //	ntpwatch version
 //
 // Exit status: 0 success, 1 runtime failure (an alert neither delivered nor spooled),

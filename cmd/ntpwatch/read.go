@@ -19,26 +19,6 @@ import (
 	"github.com/ntpwatch/ntpwatch/sinks/report"
 )
 
-const readUsage = `usage: ntpwatch read [flags] FILE|- ... [-- FILTER]
-       ntpwatch read [flags] -r FILE [FILTER]
-
-Analyses capture files (pcap or pcapng, gzip-compressed or not; - reads stdin) and writes
-alerts for UDP reflection/amplification attacks. A capture filter in pcap-filter(7) syntax
-picks the frames analysed: --bpf, the words after --, or, with -r as in tcpdump, the words
-after the flags. Every output flag takes - for stdout.
-
-examples:
-  ntpwatch read pcaps/reflection.pcap
-  ntpwatch read -r dump.pcap.gz -c 100000 host 198.51.100.10
-  ntpwatch read dump-*.pcap -- udp port 123 and net 198.51.100.0/24
-  ntpwatch read --start '2026-03-14 09:00' --end '2026-03-14 10:00' dump-*.pcap
-  tcpdump -i eth0 -w - 'udp port 123' | ntpwatch read -
-  ntpwatch read -q --ntp-log - dump-*.pcap.gz | jq -c 'select(.mode == 7)'
-  ntpwatch read --flows --sflow :6343 sflow-from-the-border.pcap
-
-flags:
-`
-
 // readOptions are the read flags for what is read and for what the analyst gets besides
 // alerts. They belong to one run, not to the configuration, so they live outside Config and
 // its YAML file.
@@ -117,7 +97,7 @@ var clock = time.Now
 
 func runRead(ctx context.Context, e env) error {
 	var opts readOptions
-	cfg, p, err := parseConfig("read", readUsage, e.args, e.stderr, opts.flags)
+	cfg, p, err := parseConfig("read", usage("read"), e.args, e.stderr, packetFlags, opts.flags)
 	if err != nil {
 		return err
 	}

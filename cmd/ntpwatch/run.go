@@ -47,7 +47,14 @@ func startPipeline(ctx context.Context, cfg *config.Config, e env, pc pipeline.C
 		return nil, err
 	}
 	pc.Detect, pc.Outputs = cfg.Detect, out
-	pc.Detect.Sensor = cfg.Sensor
+	pc.Detect.Sensor, pc.Detect.Evidence = cfg.Sensor, cfg.Fleet.Evidence()
+	if topic := cfg.Fleet.EvidenceTopic; topic != "" {
+		if pc.Evidence, err = sinks.OpenEvidence(ctx, cfg.Output.Kafka, topic); err != nil {
+			closeSources()
+			closeOutputs(ctx, out, e.stderr)
+			return nil, err
+		}
+	}
 	switch {
 	case sinks.IsStdout(cfg.NTPLog):
 		lines := e.out.Lines()
@@ -71,6 +78,10 @@ func (a *analysis) run(ctx context.Context) (pipeline.Result, error) {
 	stopHangups()
 	if o := res.Outputs; !a.cfg.Quiet && !o.Failed() && (o.Spooled > 0 || o.Replayed > 0 || o.Backlog > 0) {
 		fmt.Fprintf(a.e.stderr, "ntpwatch: %v\n", setting.Rename(errors.New(res.Outputs.String()), flagOf()))
+	}
+	// Evidence lost is a warning, not a failure: the sensor's own alerts are out.
+	if ev := res.Evidence; ev != nil && (!a.cfg.Quiet || ev.Lost > 0) {
+		fmt.Fprintf(a.e.stderr, "ntpwatch: %s to %s\n", ev, a.cfg.Fleet.EvidenceTopic)
 	}
 	return res, err
 }

@@ -37,6 +37,7 @@ func sinkFlags(fs *flag.FlagSet, cfg *config.Config) {
 	fs.StringVar(&k.Compression, "kafka-compression", k.Compression, "`codec`: none, gzip, snappy, lz4 or zstd (default none)")
 	fs.StringVar(&k.Acks, "kafka-acks", k.Acks, "acknowledgements to wait for: `all`, one or none (default all)")
 	fs.StringVar(&k.Spool, "spool", k.Spool, "`file` keeping the alerts Kafka did not take; the next run delivers them first (\"\" for none)")
+	fs.StringVar(&cfg.Fleet.EvidenceTopic, "evidence-topic", cfg.Fleet.EvidenceTopic, "Kafka `topic` of the fleet's evidence (docs/fleet.md): sensors publish there, aggregate reads it")
 }
 
 // outputFlagOf names the flag of each sinks.Config key, for its errors.
@@ -46,6 +47,7 @@ var outputFlagOf = map[string]string{
 	"kafka.acks": "--kafka-acks", "kafka.sasl.mechanism": "--kafka-sasl-mechanism", "kafka.sasl.user": "--kafka-sasl-user",
 	"kafka.sasl.password": "--kafka-sasl-password", "kafka.tls.ca": "--kafka-tls-ca", "kafka.tls.cert": "--kafka-tls-cert",
 	"kafka.tls.key": "--kafka-tls-key", "kafka.spool": "--spool", "summary_json": "--summary-json", "report": "--report",
+	"fleet.evidence_topic": "--evidence-topic", "fleet.group_id": "--group",
 }
 
 // openOutputs opens the sinks. A file named by a flag that cannot be used is exit status 2.

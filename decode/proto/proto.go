@@ -14,6 +14,8 @@ package proto
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Dir is a message's place in a reflection exchange.
@@ -143,6 +145,20 @@ type Protocol struct {
 
 	// ID is the protocol's index in its Table, set by NewTable: 1 and up.
 	ID uint8
+}
+
+// VectorIndex is the vector called name, VectorUnknown for "unknown", NoVector when p has no
+// such vector: VectorName's inverse.
+func (p *Protocol) VectorIndex(name string) int8 {
+	if name == VectorUnknownName {
+		return VectorUnknown
+	}
+	for i := range p.Vectors {
+		if p.Vectors[i].Name == name {
+			return int8(i)
+		}
+	}
+	return NoVector
 }
 
 // Thresholds are a protocol's own defaults for the detectors whose right values depend on
@@ -314,6 +330,35 @@ func (t *Table) ByID(id uint8) *Protocol {
 		return nil
 	}
 	return t.protocols[id-1]
+}
+
+// ByName returns the protocol called name (a Protocol's Name: an alert's protocol), nil when
+// there is none.
+func (t *Table) ByName(name string) *Protocol {
+	for _, p := range t.protocols {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Service returns the protocol an alert's protocol name stands for, and the service's port:
+// a protocol's name and its first port, or the fallback's name, a slash and a service port
+// (udp/427, as the engine names the fallback's services). It returns nil when t has neither.
+func (t *Table) Service(name string) (*Protocol, uint16) {
+	if p := t.ByName(name); p != nil && !p.Fallback {
+		return p, p.Ports[0]
+	}
+	base, port, ok := strings.Cut(name, "/")
+	if !ok {
+		return nil, 0
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if p := t.ByName(base); err == nil && p != nil && p.Fallback && n > 0 {
+		return p, uint16(n)
+	}
+	return nil, 0
 }
 
 // Default is the table ntpwatch runs with: every protocol it reads, NTP first, and the

@@ -136,3 +136,25 @@ func TestDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestTableService: an alert's protocol name resolves to its protocol and service port, the
+// fallback's udp/PORT included; anything else to nil.
+func TestTableService(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want string
+		port uint16
+	}{
+		{"ntp", "ntp", 123}, {"dns", "dns", 53}, {"udp/427", "udp", 427},
+		{"udp", "", 0}, {"udp/0", "", 0}, {"udp/70000", "", 0}, {"ntp/123", "", 0}, {"nope", "", 0},
+	} {
+		p, port := proto.Default.Service(tc.name)
+		got := ""
+		if p != nil {
+			got = p.Name
+		}
+		if got != tc.want || port != tc.port {
+			t.Errorf("Service(%q) = %q, %d; want %q, %d", tc.name, got, port, tc.want, tc.port)
+		}
+	}
+}

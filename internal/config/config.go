@@ -28,6 +28,7 @@ type Config struct {
 	Output sinks.Config  `yaml:"output"`
 	Live   Live          `yaml:"live"` // ntpwatch live only
 	Flow   Flow          `yaml:"flow"` // ntpwatch flow and read --flows only
+	Fleet  Fleet         `yaml:"fleet"`
 }
 
 // Default is the configuration of a run given no file and no flags.
@@ -41,6 +42,7 @@ func Default() Config {
 		Detect: detect.DefaultConfig(),
 		Live:   DefaultLive(),
 		Flow:   DefaultFlow(),
+		Fleet:  DefaultFleet(),
 		// The zero value of sinks.Config writes JSON lines to stdout; Kafka spools what it
 		// cannot deliver, and the SASL password may come from the environment, so that it
 		// stays out of ps and shell history (the file and the flag win over it).
@@ -85,7 +87,7 @@ func (cfg *Config) Validate() error {
 	if cfg.Sensor == "" {
 		errs = append(errs, errors.New("sensor (--sensor): must not be empty"))
 	}
-	errs = append(errs, cfg.Detect.Validate(), cfg.Output.Validate(), cfg.Flow.Validate())
+	errs = append(errs, cfg.Detect.Validate(), cfg.Output.Validate(), cfg.Flow.Validate(), cfg.Fleet.Validate(cfg.Output.Kafka))
 	return errors.Join(errs...)
 }
 

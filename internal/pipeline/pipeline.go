@@ -85,6 +85,9 @@ type Config struct {
 	Detect detect.Config
 	// Outputs receive the alerts; Run closes them.
 	Outputs *sinks.Output
+	// Evidence, when set, publishes the engine's evidence for the fleet (docs/fleet.md);
+	// Run closes it.
+	Evidence *sinks.EvidencePublisher
 	// NTPLog, when set, receives one JSON line per NTP message (decode.AppendNTPLog).
 	NTPLog *AuxWriter
 	// Warn receives the readers' warnings (a file cut short); nil drops them.
@@ -118,6 +121,9 @@ func New(cfg Config) *Pipeline {
 	p := &Pipeline{cfg: cfg, full: make(chan *batch, batchesPerReader*n)}
 	p.alerts.n = make([][3]atomic.Uint64, len(detect.Kinds()))
 	p.eng = detect.NewEngine(cfg.Detect, p.emit)
+	if cfg.Evidence != nil {
+		p.eng.PublishEvidence(cfg.Evidence.Send)
+	}
 	p.merge = merge{live: cfg.Flush.Live, feed: p.feed, advance: p.eng.Advance, tail: math.MinInt64}
 	add := func(r *reader) {
 		r.p, r.idx, r.dec, r.free = p, len(p.readers), decode.NewDecoder(cfg.Table), make(chan *batch, batchesPerReader)
@@ -155,6 +161,8 @@ type Result struct {
 	FragmentCap int
 	// Flows is the account of a sampled-flow run's collector; nil for other runs.
 	Flows *flow.Stats
+	// Evidence is what was published for the fleet; nil without --evidence-topic.
+	Evidence *sinks.EvidenceReport
 }
 
 // Run reads every source to its end, or until ctx ends, analysing as it goes; then it ends
@@ -213,6 +221,11 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	p.eng.Close()
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CloseTimeout)
 	defer cancel()
+	if p.cfg.Evidence != nil {
+		// The last window's evidence first: the aggregators wait for it.
+		ev := p.cfg.Evidence.Close(closeCtx)
+		res.Evidence = &ev
+	}
 	res.Outputs = p.cfg.Outputs.Close(closeCtx)
 	if res.Outputs.Failed() {
 		errs = append(errs, errors.New(res.Outputs.String()))

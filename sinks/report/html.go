@@ -37,6 +37,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"f":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"pct":      func(v float64) string { return strconv.FormatFloat(100*v, 'f', 0, 64) + "%" },
 	"u64":      func(n int) uint64 { return uint64(max(n, 0)) },
+	"u64r":     func(n uint32) uint64 { return uint64(n) },
 	"join":     func(s []string) string { return strings.Join(s, " ") },
 }).Parse(reportTemplateText))
 

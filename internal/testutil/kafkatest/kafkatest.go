@@ -49,14 +49,17 @@ type Broker struct {
 }
 
 // Start returns the external cluster when NTPWATCH_KAFKA_BROKERS is set, and otherwise
-// starts an in-process broker for the test, stopped when the test ends.
-func Start(tb testing.TB) *Broker {
+// starts an in-process broker for the test, with opts, stopped when the test ends.
+func Start(tb testing.TB, opts ...kfake.Opt) *Broker {
 	tb.Helper()
 	if addrs := external(); addrs != nil {
 		return &Broker{Addrs: addrs, tb: tb}
 	}
-	return StartLocal(tb)
+	return StartLocal(tb, opts...)
 }
+
+// External reports whether the tests run against the cluster of NTPWATCH_KAFKA_BROKERS.
+func External() bool { return external() != nil }
 
 // StartLocal starts an in-process broker for the test even when NTPWATCH_KAFKA_BROKERS is
 // set: for tests that stop and restart the broker or give it opts (such as SASL), which an
@@ -204,4 +207,21 @@ func endOffsets(tb testing.TB, brokers []string, topic string) int64 {
 		total += p.LastOffset
 	}
 	return total
+}
+
+// CreateTopic creates topic with the given partitions, for tests that need several whatever
+// the cluster creates topics with on first use.
+func CreateTopic(tb testing.TB, brokers []string, topic string, partitions int) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	cl := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	res, err := cl.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: topic, NumPartitions: partitions, ReplicationFactor: -1}}})
+	if err != nil {
+		tb.Fatalf("create topic %s: %v", topic, err)
+	}
+	if err := res.Errors[topic]; err != nil {
+		tb.Fatalf("create topic %s: %v", topic, err)
+	}
 }
