@@ -75,8 +75,9 @@ external-pcaps:
 kafka-dev:
 	$(GO) run ./cmd/ntpgen kafka -listen 127.0.0.1:9092
 
-# Package benchmarks, then ntpwatch against tcpdump and tshark on two big generated captures
-# (written once into build/bench, about 1.2 GB): the table of README "Performance".
+# Package benchmarks, then ntpwatch against tcpdump, the limit loop and tshark on big generated
+# captures (written once into build/bench, about 3.6 GB), then live on a replay into a veth
+# pair when run as root: the tables of README "Performance" and docs/performance.md.
 BENCHRUNS ?= 3
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./decode ./detect ./cmd/ntpwatch

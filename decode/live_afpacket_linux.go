@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/gopacket/afpacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
 	"github.com/ntpwatch/ntpwatch/internal/setting"
@@ -40,10 +39,11 @@ const packetOutgoing = 4
 
 // afpacketSource is one socket of an AF_PACKET fanout group.
 type afpacketSource struct {
-	name string
-	tp   *afpacket.TPacket
-	link LinkType
-	buf  []byte // a frame with its VLAN tag put back
+	name    string
+	ring    *afRing
+	timeout time.Duration
+	link    LinkType
+	buf     []byte // a frame with its VLAN tag put back
 	// promiscFD is the socket whose membership keeps the interface promiscuous, or -1.
 	promiscFD int
 	// ready is when the socket had its filter and its place in the fanout group. A packet
@@ -75,28 +75,15 @@ func openAFPacket(cfg LiveConfig, ifc *net.Interface) ([]LiveSource, error) {
 		}
 	}
 	for range cfg.Workers {
-		tp, err := afpacket.NewTPacket(
-			afpacket.OptInterface(ifc.Name),
-			afpacket.TPacketVersion3,
-			afpacket.SocketRaw,
-			afpacket.OptFrameSize(afBlockSize/16),
-			afpacket.OptBlockSize(afBlockSize),
-			afpacket.OptNumBlocks(blocks),
-			afpacket.OptBlockTimeout(afBlockTimeout),
-			afpacket.OptPollTimeout(cfg.Timeout),
-		)
+		ring, err := newAFRing(ifc.Index, afBlockSize, blocks, afBlockTimeout, prog)
 		if err != nil {
 			closeAll()
 			return nil, permissionError(err)
 		}
-		src := &afpacketSource{name: ifc.Name, tp: tp, link: link, promiscFD: -1}
+		src := &afpacketSource{name: ifc.Name, ring: ring, timeout: cfg.Timeout, link: link, promiscFD: -1}
 		srcs = append(srcs, src)
-		if err := tp.SetBPF(prog); err != nil {
-			closeAll()
-			return nil, fmt.Errorf("attach filter: %w", permissionError(err))
-		}
 		if cfg.Workers > 1 {
-			if err := tp.SetFanout(afpacket.FanoutHash, fanoutID); err != nil {
+			if err := ring.fanout(fanoutID); err != nil {
 				closeAll()
 				return nil, fmt.Errorf("join fanout group %d: %w", fanoutID, permissionError(err))
 			}
@@ -183,39 +170,37 @@ func afFilter(cfg LiveConfig, link LinkType, loopback bool) ([]bpf.RawInstructio
 
 // Next returns the next frame, or ErrTimeout. See LiveSource.
 func (s *afpacketSource) Next(f *Frame) error {
-	data, ci, err := s.tp.ZeroCopyReadPacketData()
+	fr, err := s.ring.next(s.timeout)
 	for err == nil && !s.ready.IsZero() {
-		if !ci.Timestamp.Before(s.ready) {
+		if !time.Unix(int64(fr.sec), int64(fr.nsec)).Before(s.ready) {
 			s.ready = time.Time{} // the ring is in time order: no earlier frame follows
 			break
 		}
-		data, ci, err = s.tp.ZeroCopyReadPacketData()
+		fr, err = s.ring.next(s.timeout)
 	}
 	if err != nil {
-		if errors.Is(err, afpacket.ErrTimeout) {
+		if errors.Is(err, ErrTimeout) {
 			return ErrTimeout
 		}
 		return fmt.Errorf("capture on %s: %w", s.name, err)
 	}
-	*f = Frame{Data: data, Time: ci.Timestamp, WireLen: ci.Length, Link: s.link}
-	for _, a := range ci.AncillaryData {
-		if v, ok := a.(afpacket.AncillaryVLAN); ok && s.link == LinkTypeEthernet {
-			s.buf = insertVLANTag(s.buf, data, uint16(v.VLAN))
-			f.Data = s.buf
-			f.WireLen += 4
-		}
+	*f = Frame{Data: fr.data, Time: time.Unix(int64(fr.sec), int64(fr.nsec)), WireLen: fr.wire, Link: s.link}
+	if fr.vlan >= 0 && s.link == LinkTypeEthernet {
+		s.buf = insertVLANTag(s.buf, fr.data, uint16(fr.vlan))
+		f.Data = s.buf
+		f.WireLen += 4
 	}
 	return nil
 }
 
-// CaptureStats returns the socket's TPACKET_V3 counters (PACKET_STATISTICS), which gopacket
-// accumulates because reading them resets them in the kernel.
+// CaptureStats returns the socket's TPACKET_V3 counters (PACKET_STATISTICS), accumulated
+// because reading them resets them in the kernel.
 func (s *afpacketSource) CaptureStats() (CaptureStats, error) {
-	_, v3, err := s.tp.SocketStats()
+	v3, err := s.ring.socketStats()
 	if err != nil {
 		return CaptureStats{}, fmt.Errorf("capture on %s: statistics: %w", s.name, err)
 	}
-	return CaptureStats{Received: uint64(v3.Packets()), Dropped: uint64(v3.Drops())}, nil
+	return CaptureStats{Received: uint64(v3.Packets), Dropped: uint64(v3.Drops)}, nil
 }
 
 // Name is the interface.
@@ -223,7 +208,7 @@ func (s *afpacketSource) Name() string { return s.name }
 
 // Close releases the socket and its ring.
 func (s *afpacketSource) Close() error {
-	s.tp.Close()
+	s.ring.close()
 	if s.promiscFD >= 0 {
 		unix.Close(s.promiscFD)
 		s.promiscFD = -1

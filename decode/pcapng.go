@@ -173,3 +173,19 @@ func ngTime(ts, res uint64) time.Time {
 	}
 	return time.Unix(int64(sec), int64(nsec)).UTC()
 }
+
+// readRecord reads the n bytes of a block into buf, grown as needed, and returns them. A
+// file that ends before them is cut inside the block: io.ErrUnexpectedEOF.
+func readRecord(r io.Reader, buf []byte, n int) ([]byte, error) {
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf, err
+	}
+	return buf, nil
+}

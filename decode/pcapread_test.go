@@ -192,3 +192,75 @@ func TestPcapngInterfaceCap(t *testing.T) {
 		t.Errorf("err = %v, want the cap named", err)
 	}
 }
+
+// TestPcapChunks reads a capture of several chunks, records of every size straddling their
+// boundaries, through each way a file is read: read ahead (a regular file), as it comes (a
+// reader of unknown size, as stdin), gzip-compressed and cut short. Every frame must be the
+// one pcapgo reads, and a cut anywhere a truncation after the frames before it.
+func TestPcapChunks(t *testing.T) {
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	if err := w.WriteFileHeader(maxSnaplen, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	sizes := []int{60, 1514, 7, 0, 482, 9000, 1, 65535, 90}
+	t0 := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	var ends []int // where each record ends in the file
+	for i := 0; buf.Len() < 3*chunkSize+100_000; i++ {
+		n := sizes[i%len(sizes)]
+		if i == 40 {
+			n = maxSnaplen // larger than a chunk's share of the buffer
+		}
+		data := bytes.Repeat([]byte{byte(i)}, n)
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Microsecond), CaptureLength: n, Length: n}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, buf.Len())
+	}
+	file := buf.Bytes()
+	check := func(name string, src Source, frames int, wantErr error) {
+		t.Helper()
+		defer src.Close()
+		var fr Frame
+		for i := range frames {
+			if err := src.Next(&fr); err != nil {
+				t.Fatalf("%s: frame %d: %v", name, i, err)
+			}
+			n := sizes[i%len(sizes)]
+			if i == 40 {
+				n = maxSnaplen
+			}
+			if len(fr.Data) != n || bytes.Count(fr.Data, []byte{byte(i)}) != n || !fr.Time.Equal(t0.Add(time.Duration(i)*time.Microsecond)) {
+				t.Fatalf("%s: frame %d: %d bytes at %v, not its own", name, i, len(fr.Data), fr.Time)
+			}
+		}
+		if err := src.Next(&fr); !errors.Is(err, wantErr) {
+			t.Errorf("%s: after %d frames: %v, want %v", name, frames, err, wantErr)
+		}
+	}
+	open := func(name string, data []byte, sized bool) Source {
+		t.Helper()
+		var src Source
+		var err error
+		if sized {
+			src, err = Open(testutil.WriteTemp(t, name, data))
+		} else {
+			src, err = openReader(name, bytes.NewReader(data))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	for _, sized := range []bool{true, false} {
+		check("whole", open("whole.pcap", file, sized), len(ends), io.EOF)
+		check("gzip", open("whole.pcap.gz", testutil.Gzip(file), sized), len(ends), io.EOF)
+		for _, k := range []int{1, 40, len(ends) / 2, len(ends) - 1} {
+			for _, in := range []int{1, 16} {
+				cut := ends[k-1] + in // inside record k's header or data
+				check("cut", open("cut.pcap", file[:cut], sized), k, ErrTruncated)
+			}
+		}
+	}
+}

@@ -201,11 +201,16 @@ func (s *fileSource) openFormat() error {
 			s.link = linkTypeOfHeader(binary.BigEndian.Uint32(hdr[20:24]))
 		}
 		// pcapgo checks the file header and reads it off br (it reuses br, a bufio.Reader of
-		// at least 4096 bytes); pcapReader reads the records in place.
+		// at least 4096 bytes); pcapReader reads the records in place, in chunks read ahead
+		// of it from a regular file, and as they come from anything else.
 		if _, err := pcapgo.NewReader(br); err != nil {
 			return fmt.Errorf("pcap header: %w", readErr(err))
 		}
-		s.pcap = newPcapReader(br, magic[:], maxSnaplen)
+		var in chunkReader = newSyncChunks(br)
+		if s.size >= 0 {
+			in = newAheadChunks(br)
+		}
+		s.pcap = newPcapReader(in, magic[:], maxSnaplen)
 	case formatPcapng:
 		s.ng = newNgReader(br)
 	default:
@@ -277,6 +282,10 @@ func (s *fileSource) Close() error {
 	if s.stopInterrupt != nil {
 		s.stopInterrupt()
 		s.stopInterrupt = nil
+	}
+	if s.pcap != nil {
+		// Nothing may read the file or the buffers once they are closed and recycled.
+		s.pcap.in.stop()
 	}
 	for _, br := range s.bufs {
 		br.Reset(nil)

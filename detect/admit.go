@@ -33,8 +33,8 @@ func newDoorkeeper() doorkeeper {
 }
 
 // probe returns k's word and its two bits in it.
-func (d *doorkeeper) probe(k hostKey) (w *uint64, m uint64) {
-	b := k.addr.As16()
+func (d *doorkeeper) probe(k hostSlot) (w *uint64, m uint64) {
+	b := k.a
 	hi, lo := bits.Mul64(binary.BigEndian.Uint64(b[:8])^0x9e3779b97f4a7c15^uint64(k.proto)<<56^uint64(k.port)<<40,
 		binary.BigEndian.Uint64(b[8:])^0xc2b2ae3d27d4eb4f)
 	h := hi ^ lo
@@ -42,13 +42,13 @@ func (d *doorkeeper) probe(k hostKey) (w *uint64, m uint64) {
 }
 
 // has reports whether k may have been marked since the last clearing.
-func (d *doorkeeper) has(k hostKey) bool {
+func (d *doorkeeper) has(k hostSlot) bool {
 	w, m := d.probe(k)
 	return *w&m == m
 }
 
 // mark records k, and reports whether the filter is now full and must be cleared.
-func (d *doorkeeper) mark(k hostKey) (full bool) {
+func (d *doorkeeper) mark(k hostSlot) (full bool) {
 	w, m := d.probe(k)
 	return d.set1(w, m)
 }
@@ -62,7 +62,7 @@ func (d *doorkeeper) set1(w *uint64, m uint64) (full bool) {
 // admit reports whether a host for a may enter the full host table, evicting another; it
 // is false, and a is remembered, when the doorkeeper does not know a, which is then not in
 // the table either.
-func (e *Engine) admit(a hostKey) bool {
+func (e *Engine) admit(a hostSlot) bool {
 	w, m := e.door.probe(a)
 	if *w&m == m {
 		return true
@@ -76,7 +76,7 @@ func (e *Engine) admit(a hostKey) bool {
 }
 
 // remember marks a, which has just entered the host table, in the doorkeeper.
-func (e *Engine) remember(a hostKey) {
+func (e *Engine) remember(a hostSlot) {
 	if e.door.mark(a) {
 		e.refill()
 	}
@@ -87,7 +87,9 @@ func (e *Engine) remember(a hostKey) {
 func (e *Engine) refill() {
 	clear(e.door.words)
 	e.door.set = 0
-	for k := range e.hosts.m { // the map's own memory, read in order: cheaper than the list
-		e.door.mark(k)
-	}
+	e.hosts.entries(func(h *host) { // in memory order: cheaper than the list or the index
+		if h.key.addr.IsValid() {
+			e.door.mark(h.key.slot())
+		}
+	})
 }

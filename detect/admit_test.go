@@ -18,22 +18,22 @@ func TestDoorkeeperAdmitsOnSecondPacket(t *testing.T) {
 		req.Src, req.Time = netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}), at(time.Duration(i)*time.Millisecond)
 		e.Observe(&req)
 	}
-	if st := e.hosts.stat; len(e.hosts.m) != minTable || st.Deferred != 0 || st.Evictions != 0 {
-		t.Fatalf("below the cap: %d hosts, %+v", len(e.hosts.m), st)
+	if st := e.hosts.stat; e.hosts.len() != minTable || st.Deferred != 0 || st.Evictions != 0 {
+		t.Fatalf("below the cap: %d hosts, %+v", e.hosts.len(), st)
 	}
 	newcomer := netip.MustParseAddr("198.51.100.200")
 	req.Src = newcomer
 	req.Time = at(time.Second)
 	e.Observe(&req)
-	if _, ok := e.hosts.m[hostKey{newcomer, ntp.ID, 0}]; ok || e.hosts.stat.Deferred != 1 || e.hosts.stat.Evictions != 0 {
-		t.Fatalf("first packet at the cap: in table %v, %+v", ok, e.hosts.stat)
+	if h := e.hosts.get(hostKey{newcomer, ntp.ID, 0}); h != nil || e.hosts.stat.Deferred != 1 || e.hosts.stat.Evictions != 0 {
+		t.Fatalf("first packet at the cap: in table %v, %+v", h != nil, e.hosts.stat)
 	}
 	req.Time = at(2 * time.Second)
 	e.Observe(&req)
-	if _, ok := e.hosts.m[hostKey{newcomer, ntp.ID, 0}]; !ok || e.hosts.stat.Deferred != 1 || e.hosts.stat.Evictions != 1 {
-		t.Fatalf("second packet at the cap: in table %v, %+v", ok, e.hosts.stat)
+	if h := e.hosts.get(hostKey{newcomer, ntp.ID, 0}); h == nil || e.hosts.stat.Deferred != 1 || e.hosts.stat.Evictions != 1 {
+		t.Fatalf("second packet at the cap: in table %v, %+v", h != nil, e.hosts.stat)
 	}
-	if s := e.hosts.m[hostKey{server, ntp.ID, 0}]; s.srv.req.Packets != minTable+1 {
+	if s := e.hosts.get(hostKey{server, ntp.ID, 0}); s.srv.req.Packets != minTable+1 {
 		t.Errorf("server counted %d requests, want %d", s.srv.req.Packets, minTable+1)
 	}
 }
@@ -54,9 +54,9 @@ func TestDoorkeeperKnowsTheTable(t *testing.T) {
 	if e.hosts.stat.Deferred == 0 || e.hosts.stat.Evictions == 0 {
 		t.Fatalf("the storm did not reach the cap: %+v", e.hosts.stat)
 	}
-	for a := range e.hosts.m {
-		if !e.door.has(a) {
-			t.Fatalf("host %v is in the table but unknown to the doorkeeper", a)
+	e.hosts.idx.each(func(h *host) {
+		if !e.door.has(h.key.slot()) {
+			t.Fatalf("host %v is in the table but unknown to the doorkeeper", h.key)
 		}
-	}
+	})
 }

@@ -60,8 +60,8 @@ func NewEngine(cfg Config, emit func(*Alert)) *Engine {
 		lims:      make(map[*proto.Protocol]*Thresholds),
 		portNames: make(map[uint16]string),
 	}
-	e.hosts = newTable[hostKey, host]("hosts", cfg.Tables.MaxHosts)
-	e.pairs = newTable[pairKey, pair]("pairs", cfg.Tables.MaxPairs)
+	e.hosts = newTable[hostKey, hostSlot, host]("hosts", cfg.Tables.MaxHosts)
+	e.pairs = newTable[pairKey, pairSlot, pair]("pairs", cfg.Tables.MaxPairs)
 	e.exposedT = TableStats{Name: "exposed_amplifiers", Cap: cfg.Tables.MaxHosts}
 	e.incT = TableStats{Name: "incidents", Cap: cfg.Tables.MaxIncidents}
 	e.history.max = cfg.Tables.MaxHistory

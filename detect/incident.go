@@ -395,7 +395,7 @@ func (e *Engine) responders(h *host, ep uint64) []Responder {
 	top := e.top(h, sideCli, ep, pairResponses)
 	out := e.respBuf[:0]
 	for _, s := range top {
-		p := e.pairs.m[pairKey{s.Addr, h.key.addr, h.key.proto, h.key.port}]
+		p := e.pairs.get(pairKey{s.Addr, h.key.addr, h.key.proto, h.key.port})
 		out = append(out, Responder{Addr: s.Addr, Amplifier: p != nil && p.did[sideCli]&didData != 0,
 			Packets: s.Packets, Bytes: s.Bytes})
 	}

@@ -64,7 +64,7 @@ func (e *Engine) Counters() Counters {
 		c.Kinds[k].Kind = kindNames[k]
 	}
 	hosts, pairs, exposed, inc := e.hosts.stat, e.pairs.stat, e.exposedT, e.incT
-	hosts.Len, pairs.Len, exposed.Len, inc.Len = len(e.hosts.m), len(e.pairs.m), len(e.exposed), len(e.open)
+	hosts.Len, pairs.Len, exposed.Len, inc.Len = e.hosts.len(), e.pairs.len(), len(e.exposed), len(e.open)
 	exposed.Peak = max(exposed.Peak, len(e.exposed))
 	c.Tables = [numTables]TableStats{hosts, pairs, exposed, inc}
 	return c

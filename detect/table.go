@@ -87,6 +87,41 @@ type pairKey struct {
 	port     uint16 // as in hostKey
 }
 
+// hostSlot and pairSlot are the keys of the tables' maps: hostKey and pairKey as plain bytes.
+// A netip.Addr holds a pointer (its zone), which makes the map hash and compare a key
+// through generated functions field by field; these are compared and hashed as memory, with
+// no padding. They are equal when the keys are: the addresses come from packets, which have
+// no zone, so an address is its 16 bytes and whether it is IPv4.
+type (
+	hostSlot struct {
+		a     [16]byte
+		port  uint16
+		proto uint8
+		v4    bool
+	}
+	pairSlot struct {
+		srv, cli [16]byte
+		port     uint16
+		proto    uint8
+		v4       uint8 // 1: the server's address is IPv4, 2: the client's
+	}
+)
+
+func (k hostKey) slot() hostSlot {
+	return hostSlot{a: k.addr.As16(), port: k.port, proto: k.proto, v4: k.addr.Is4()}
+}
+
+func (k pairKey) slot() pairSlot {
+	var v4 uint8
+	if k.srv.Is4() {
+		v4 |= 1
+	}
+	if k.cli.Is4() {
+		v4 |= 2
+	}
+	return pairSlot{srv: k.srv.As16(), cli: k.cli.As16(), port: k.port, proto: k.proto, v4: v4}
+}
+
 // pair is the detail of one server and one client. It is linked into both hosts' lists so
 // that top lists can be built when an alert is emitted.
 type pair struct {
@@ -121,53 +156,89 @@ const (
 	didEgress                     // a request forged with the client's address left the home net
 )
 
-// table maps keys to entries with a cap, a recency list for eviction, and a free list so
-// that a full table recycles entries instead of allocating.
-type table[K comparable, T any, P lruEntry[T]] struct {
-	m map[K]*T
+// table maps keys (hostSlot, pairSlot) to entries with a cap, a recency list for eviction,
+// and a free list so that a full table recycles entries instead of allocating.
+type table[K tableKey[S], S slotKey, T any, P tableEntry[S, T]] struct {
+	idx index[S, T, P]
 	lruList[T, P]
-	free []*T
-	max  int
-	stat TableStats
+	free  []*T
+	slab  []T   // entries never used yet, allocated tableSlab at a time
+	slabs [][]T // every slab, for entries
+	max   int
+	stat  TableStats
 }
 
-func newTable[K comparable, T any, P lruEntry[T]](name string, max int) table[K, T, P] {
-	return table[K, T, P]{m: make(map[K]*T), max: max, stat: TableStats{Name: name, Cap: max}}
+// tableSlab is how many entries a table allocates at once while it fills: one allocation
+// instead of one per host or pair (BenchmarkTableFill).
+const tableSlab = 128
+
+// tableKey is the key type of a table, hostKey or pairKey, and its slot type.
+type tableKey[S any] interface {
+	comparable
+	slot() S
+}
+
+func newTable[K tableKey[S], S slotKey, T any, P tableEntry[S, T]](name string, max int) table[K, S, T, P] {
+	return table[K, S, T, P]{idx: newIndex[S, T, P](), max: max, stat: TableStats{Name: name, Cap: max}}
 }
 
 // get returns the entry of k, nil if there is none.
-func (t *table[K, T, P]) get(k K) *T { return t.m[k] }
+func (t *table[K, S, T, P]) get(k K) *T { return t.idx.get(k.slot()) }
+
+// getSlot returns the entry of the key whose slot is s, nil if there is none.
+func (t *table[K, S, T, P]) getSlot(s S) *T { return t.idx.get(s) }
+
+// len is the number of entries.
+func (t *table[K, S, T, P]) len() int { return t.idx.n }
 
 // full reports whether an insertion must first remove an entry.
-func (t *table[K, T, P]) full() bool { return len(t.m) >= t.max }
+func (t *table[K, S, T, P]) full() bool { return t.idx.n >= t.max }
 
 // insert adds a zero entry for k, which must be absent, at the head of the queue.
-func (t *table[K, T, P]) insert(k K, now int64) *T {
+func (t *table[K, S, T, P]) insert(k S, now int64) *T {
 	var x *T
 	if n := len(t.free); n > 0 {
 		x = t.free[n-1]
 		t.free = t.free[:n-1]
 	} else {
-		x = new(T)
+		if len(t.slab) == 0 {
+			t.slab = make([]T, min(tableSlab, max(t.max-t.idx.n, 1)))
+			t.slabs = append(t.slabs, t.slab)
+		}
+		x = &t.slab[0]
+		t.slab = t.slab[1:]
 	}
-	t.m[k] = x
+	t.idx.insert(k, x)
 	t.pushFront(x, now)
-	t.stat.Peak = max(t.stat.Peak, len(t.m))
+	t.stat.Peak = max(t.stat.Peak, t.idx.n)
 	return x
 }
 
 // remove drops the entry x of k and recycles it.
-func (t *table[K, T, P]) remove(k K, x *T) {
+func (t *table[K, S, T, P]) remove(k S, x *T) {
 	t.unlink(x)
-	delete(t.m, k)
+	t.idx.remove(k, x)
 	var zero T
 	*x = zero
 	t.free = append(t.free, x)
 }
 
+// entries calls f with every entry allocated, in memory order: those in the table and the
+// free ones, which are zero.
+func (t *table[K, S, T, P]) entries(f func(*T)) {
+	for _, sl := range t.slabs {
+		for i := range sl {
+			f(&sl[i])
+		}
+	}
+}
+
+func (h *host) slot() hostSlot { return h.key.slot() }
+func (p *pair) slot() pairSlot { return p.key.slot() }
+
 type (
-	hostTable = table[hostKey, host, *host]
-	pairTable = table[pairKey, pair, *pair]
+	hostTable = table[hostKey, hostSlot, host, *host]
+	pairTable = table[pairKey, pairSlot, pair, *pair]
 )
 
 // lruLinks are an entry's place in a host's list of pairs.
@@ -251,11 +322,12 @@ func hostPinned(h *host) bool { return h.pins > 0 }
 // turned away by the doorkeeper, which the caller counts on the other side.
 func (e *Engine) host(k hostKey, p *proto.Protocol) (h *host, deferred bool) {
 	t := &e.hosts
+	sl := k.slot()
 	full := t.full()
-	if full && !e.admit(k) {
+	if full && !e.admit(sl) {
 		return nil, true // not in the table: every host in it is known to the doorkeeper
 	}
-	if h := t.get(k); h != nil {
+	if h := t.getSlot(sl); h != nil {
 		return h, false
 	}
 	if full {
@@ -266,11 +338,11 @@ func (e *Engine) host(k hostKey, p *proto.Protocol) (h *host, deferred bool) {
 		}
 		e.evictHost(v)
 	}
-	h = t.insert(k, e.now)
+	h = t.insert(sl, e.now)
 	h.key, h.proto = k, p
 	h.name, h.port, h.lim = e.service(p, k.port)
 	h.returning = full
-	e.remember(k)
+	e.remember(sl)
 	return h, false
 }
 
@@ -284,22 +356,37 @@ func (e *Engine) evictHost(h *host) {
 	e.dropEvidence(&h.srv)
 	e.dropEvidence(&h.cli)
 	e.hosts.stat.Evictions++
-	e.hosts.remove(h.key, h)
+	e.hosts.remove(h.key.slot(), h)
 }
 
 // pair returns the detail of (s, c), creating it when needed and evicting the least
-// recently seen pair at the cap.
+// recently seen pair at the cap. It looks for the pair first among the client's pairs, which
+// are few (a forged source has one server): the pair table's map, a cache miss at the cap,
+// is read only for a client with more than pairWalk of them.
 func (e *Engine) pair(s, c *host) *pair {
 	t := &e.pairs
 	k := pairKey{s.key.addr, c.key.addr, s.key.proto, s.key.port}
-	if p := t.get(k); p != nil {
-		return p
+	var sl pairSlot
+	n := 0
+	p := c.pairs[sideCli]
+	for ; p != nil && n < pairWalk; p, n = p.side[sideCli].next, n+1 {
+		if p.hosts[sideSrv] == s {
+			return p
+		}
+	}
+	if p != nil {
+		sl = k.slot()
+		if p := t.getSlot(sl); p != nil {
+			return p
+		}
+	} else {
+		sl = k.slot()
 	}
 	if t.full() {
 		e.dropPair(t.victim(e.now, nil))
 		t.stat.Evictions++
 	}
-	p := t.insert(k, e.now)
+	p = t.insert(sl, e.now)
 	p.key, p.hosts = k, [2]*host{s, c}
 	for side, h := range p.hosts {
 		p.side[side].next = h.pairs[side]
@@ -310,6 +397,9 @@ func (e *Engine) pair(s, c *host) *pair {
 	}
 	return p
 }
+
+// pairWalk is how many of a client's pairs pair compares before it asks the map.
+const pairWalk = 4
 
 // dropPair unlinks p from its hosts and the table and recycles it. Evictions are counted by
 // the caller: a pair dropped with its host is part of that host's eviction.
@@ -328,5 +418,5 @@ func (e *Engine) dropPair(p *pair) {
 	if e.lastPair == p {
 		e.lastPair = nil
 	}
-	e.pairs.remove(p.key, p)
+	e.pairs.remove(p.key.slot(), p)
 }

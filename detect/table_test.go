@@ -12,15 +12,16 @@ import (
 // The traffic of the tests that call it never has a host talk to itself.
 func checkTables(t *testing.T, e *Engine) {
 	t.Helper()
-	for k, p := range e.pairs.m {
+	e.pairs.idx.each(func(p *pair) {
+		k := p.key
 		if k.srv == k.cli || p.hosts[sideSrv] == p.hosts[sideCli] {
 			t.Fatalf("pair %v is one host", k)
 		}
-		if p.key != k || p.hosts[sideSrv].key.addr != k.srv || p.hosts[sideCli].key.addr != k.cli {
+		if e.pairs.get(k) != p || p.hosts[sideSrv].key.addr != k.srv || p.hosts[sideCli].key.addr != k.cli {
 			t.Fatalf("pair %v links hosts %v and %v", k, p.hosts[sideSrv].key, p.hosts[sideCli].key)
 		}
 		for side, h := range p.hosts {
-			if e.hosts.m[h.key] != h {
+			if e.hosts.get(h.key) != h {
 				t.Fatalf("pair %v: host %v is not in the table", k, h.key)
 			}
 			found := false
@@ -31,7 +32,7 @@ func checkTables(t *testing.T, e *Engine) {
 				t.Fatalf("pair %v is missing from the list of %v", k, h.key)
 			}
 		}
-	}
+	})
 }
 
 // TestFullTableKeepsThePacketsServer: at the host cap, the client of a packet enters the
@@ -51,8 +52,8 @@ func TestFullTableKeepsThePacketsServer(t *testing.T) {
 		p = privReq(at(time.Duration(i+1)*time.Millisecond), client(i+2), other, 42, reqPayload)
 		e.Observe(&p)
 	}
-	if len(e.hosts.m) != minTable {
-		t.Fatalf("%d hosts, want the table full at %d", len(e.hosts.m), minTable)
+	if e.hosts.len() != minTable {
+		t.Fatalf("%d hosts, want the table full at %d", e.hosts.len(), minTable)
 	}
 	// A newcomer is turned away once, then admitted on its request to the first server.
 	newcomer := addr4(198, 51, 100, 7)
@@ -61,11 +62,11 @@ func TestFullTableKeepsThePacketsServer(t *testing.T) {
 	p = privReq(at(2*time.Second), newcomer, server, 42, reqPayload)
 	e.Observe(&p)
 	checkTables(t, e)
-	pr := e.pairs.m[pairKey{server, newcomer, ntp.ID, 0}]
+	pr := e.pairs.get(pairKey{server, newcomer, ntp.ID, 0})
 	if pr == nil || pr.hosts[sideSrv] == pr.hosts[sideCli] {
 		t.Fatalf("pair of %v and %v: %+v", server, newcomer, pr)
 	}
-	if s := e.hosts.m[hostKey{server, ntp.ID, 0}]; s == nil || s.srv.req.Packets != 2 {
+	if s := e.hosts.get(hostKey{server, ntp.ID, 0}); s == nil || s.srv.req.Packets != 2 {
 		t.Errorf("server %+v: want it kept with its 2 requests", s)
 	}
 }

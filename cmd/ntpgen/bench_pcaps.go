@@ -12,6 +12,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/gopacket"
@@ -23,7 +25,7 @@ import (
 
 // benchVersion changes whenever the benchmark captures' content changes, so that cached
 // files written by an older generator are rewritten.
-const benchVersion = "ntpgen-bench/3"
+const benchVersion = "ntpgen-bench/4"
 
 // benchCapture is one of the big captures `make bench` measures. They are written frame by
 // frame in time order, never held in memory, and are the same bytes for the same seed.
@@ -32,10 +34,14 @@ type benchCapture struct {
 	about   string
 	packets int // frames to write
 	gen     func(s *stream, rng *rand.Rand) error
+	sources int // distinct request sources of an attack capture; 0 for the others
 }
 
 // The benchmark captures. benchSlice is the start of the mixed capture, for tshark, which is
-// about 150 times slower than tcpdump and would take minutes on the whole file.
+// about 150 times slower than tcpdump and would take minutes on the whole file. The attack
+// captures are the same storm with ever more distinct sources: below the host table's cap
+// (10k), at it (100k, where every packet misses a full table), and past it (1M to 4M, where
+// from the first 100,000 on every request comes from a new source).
 var (
 	benchMixed = benchCapture{
 		name:    "mixed.pcap",
@@ -43,20 +49,37 @@ var (
 		packets: 2_000_000,
 		gen:     genMixed,
 	}
-	benchAttack = benchCapture{
-		name:    "attack.pcap",
-		about:   "monlist requests from 2M distinct forged IPv6 sources to one server, which answers one in 1000 with a full reply",
-		packets: 2_200_000,
-		gen:     genAttack,
-	}
 	benchSlice = benchCapture{
 		name:    "mixed-100k.pcap",
 		about:   "the first 100,000 frames of mixed.pcap (for tshark)",
 		packets: 100_000,
 		gen:     genMixed,
 	}
-	benchCaptures = []*benchCapture{&benchMixed, &benchAttack, &benchSlice}
+	benchAttacks = []*benchCapture{
+		attackCapture("10k", 10_000),
+		attackCapture("100k", 100_000),
+		attackCapture("1m", 1_000_000),
+		attackCapture("2m", 2_000_000),
+		attackCapture("4m", 4_000_000),
+	}
+	benchCaptures = append([]*benchCapture{&benchMixed, &benchSlice}, benchAttacks...)
 )
+
+// attackRequests is the number of requests of every attack capture; a full reply to one
+// in 1000 adds a tenth as many frames.
+const attackRequests = 4_000_000
+
+// attackCapture is a monlist storm of attackRequests requests cycling through sources
+// distinct forged sources.
+func attackCapture(label string, sources int) *benchCapture {
+	return &benchCapture{
+		name:    "attack-" + label + ".pcap",
+		about:   fmt.Sprintf("4M monlist requests cycling through %d forged IPv6 sources to one server, which answers one in 1000 with a full reply", sources),
+		packets: attackRequests + attackRequests/1000*100,
+		gen:     func(s *stream, rng *rand.Rand) error { return genAttack(s, rng, uint32(sources)) },
+		sources: sources,
+	}
+}
 
 func runBenchPcaps(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench-pcaps", flag.ContinueOnError)
@@ -65,18 +88,35 @@ func runBenchPcaps(args []string, stdout io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	_, err := ensureBenchPcaps(*dir, *seed, stdout)
+	_, err := ensureBenchPcaps(*dir, *seed, benchCaptures, stdout)
 	return err
 }
 
-// ensureBenchPcaps writes the benchmark captures into dir unless they are there already, and
-// returns their paths in the order of benchCaptures.
-func ensureBenchPcaps(dir string, seed uint64, log io.Writer) ([]string, error) {
+// selectCaptures returns the benchmark captures named in the comma-separated list, by file
+// name without ".pcap"; all of them for an empty list.
+func selectCaptures(list string) ([]*benchCapture, error) {
+	if list == "" {
+		return benchCaptures, nil
+	}
+	var out []*benchCapture
+	for _, name := range strings.Split(list, ",") {
+		i := slices.IndexFunc(benchCaptures, func(bc *benchCapture) bool { return bc.name == name+".pcap" })
+		if i < 0 {
+			return nil, fmt.Errorf("%w: -captures: no capture %q", errUsage, name)
+		}
+		out = append(out, benchCaptures[i])
+	}
+	return out, nil
+}
+
+// ensureBenchPcaps writes the captures into dir unless they are there already, and returns
+// their paths in the same order.
+func ensureBenchPcaps(dir string, seed uint64, captures []*benchCapture, log io.Writer) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var paths []string
-	for _, bc := range benchCaptures {
+	for _, bc := range captures {
 		path := filepath.Join(dir, bc.name)
 		paths = append(paths, path)
 		if bc.cached(path, seed) {
@@ -417,15 +457,16 @@ func genMixed(s *stream, rng *rand.Rand) error {
 	}
 }
 
-// genAttack is the memory budget's case: 8-byte monlist requests from 2 million distinct
-// forged sources to one server, 100,000 a second. The sources are in 2001:db8::/32 because
-// no IPv4 documentation range holds 2 million addresses; forgedSource makes them distinct.
-// The server answers one request in 1000 with a full 100-packet reply to the forged source.
-func genAttack(s *stream, rng *rand.Rand) error {
+// genAttack is the storm of the attack captures: 8-byte monlist requests to one server,
+// 100,000 a second, the i-th from source i modulo sources. The sources are in 2001:db8::/32
+// because no IPv4 documentation range holds millions of addresses; forgedSource makes them
+// distinct. The server answers one request in 1000 with a full 100-packet reply to the
+// forged source.
+func genAttack(s *stream, rng *rand.Rand, sources uint32) error {
 	server := netip.MustParseAddr("2001:db8:10::123")
 	clients := make([]netip.Addr, 600)
 	for i := range clients {
-		clients[i] = forgedSource(uint32(i), 0)
+		clients[i] = forgedSource(uint32(i))
 	}
 	list := scenario.MonlistReply(2, clients, server)
 	req := scenario.MonlistRequest(8)
@@ -435,7 +476,7 @@ func genAttack(s *stream, rng *rand.Rand) error {
 		if err := s.flushBefore(t); err != nil {
 			return err
 		}
-		src := forgedSource(i, rng.Uint64())
+		src := forgedSource(i % sources)
 		up := &scenario.Endpoints{SrcMAC: benchRouter, DstMAC: benchServer, Src: src, Dst: server, SrcPort: scenario.EphemeralPort(rng), DstPort: 123}
 		s.udp(t, up, req)
 		if i%1000 == 999 {
@@ -446,11 +487,15 @@ func genAttack(s *stream, rng *rand.Rand) error {
 
 // forgedSource is the i-th forged address: 2001:db8:X:Y:iid where X:Y is a bijection of i
 // (an odd multiplier modulo 2^32, then an xor), so different i give different addresses that
-// do not look sequential, and iid is random.
-func forgedSource(i uint32, iid uint64) netip.Addr {
+// do not look sequential, and the interface identifier is a hash of i (splitmix64's
+// finalizer), so the same i is always the same address.
+func forgedSource(i uint32) netip.Addr {
 	var a [16]byte
 	copy(a[:], []byte{0x20, 0x01, 0x0d, 0xb8})
 	binary.BigEndian.PutUint32(a[4:], i*0x9e3779b1^0x5bd1e995)
-	binary.BigEndian.PutUint64(a[8:], iid)
+	z := uint64(i) + 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	binary.BigEndian.PutUint64(a[8:], z^z>>31)
 	return netip.AddrFrom16(a)
 }

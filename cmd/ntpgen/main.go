@@ -11,6 +11,7 @@
 //	ntpgen sender -from 127.0.0.2 -count N ...   send monlist requests from a loopback victim
 //	ntpgen exposed [-n 6000] [-rate B/S] -o FILE|-  many exposed amplifiers (docs/reliability.md)
 //	ntpgen peakrss [-nofile N] -- COMMAND ...    run a command, report its peak RSS
+//	ntpgen walk FILE                             count the frames on UDP port 123: the bench's limit
 package main
 
 import (
@@ -41,6 +42,7 @@ var commands = map[string]command{
 	"sender":      {"send monlist requests from a loopback address, the victim (live test traffic)", runSender},
 	"exposed":     {"write a capture of many exposed amplifiers, paced (docs/reliability.md)", runExposed},
 	"peakrss":     {"run a command and report its peak RSS (docs/reliability.md)", runPeakRSS},
+	"walk":        {"count the frames of a pcap on UDP port 123, nothing else: the limit of ntpgen bench", runWalk},
 }
 
 // errUsage marks a bad command line: exit status 2.

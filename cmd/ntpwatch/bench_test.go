@@ -16,10 +16,11 @@ import (
 )
 
 // BenchmarkReadFile is `ntpwatch read FILE > /dev/null` in process, on the capture named by
-// NTPWATCH_BENCH_PCAP (ntpgen bench-pcaps writes build/bench/mixed.pcap and attack.pcap).
+// NTPWATCH_BENCH_PCAP (ntpgen bench-pcaps writes build/bench/mixed.pcap and the attack
+// captures, attack-10k.pcap to attack-4m.pcap).
 // It is the one to profile the end-to-end path with:
 //
-//	NTPWATCH_BENCH_PCAP=$PWD/build/bench/attack.pcap go test -run '^$' -bench ReadFile \
+//	NTPWATCH_BENCH_PCAP=$PWD/build/bench/attack-4m.pcap go test -run '^$' -bench ReadFile \
 //	  -benchtime 1x -cpuprofile cpu.prof ./cmd/ntpwatch && go tool pprof -top cpu.prof
 func BenchmarkReadFile(b *testing.B) {
 	path := os.Getenv("NTPWATCH_BENCH_PCAP")

@@ -84,6 +84,7 @@ func (r *reader) run(ctx context.Context) error {
 	var f decode.Frame
 	var span timeSpan // local, not a field: the goroutine's own, published with the counters
 	frames := 0
+	quietAt := -1 // frames when the merge was last told that the link is quiet
 	published := time.Now()
 	hand := func() {
 		p.full <- b
@@ -117,8 +118,15 @@ func (r *reader) run(ctx context.Context) error {
 				return nil
 			case flush.Live && errors.Is(err, decode.ErrTimeout):
 				// Even empty, the batch tells the merge that this reader holds nothing back.
-				b.quiet = true
-				hand()
+				// The merge keeps that until the reader's next batch (merge.add), so while
+				// the link stays quiet and the batch empty there is nothing more to tell, and
+				// the analysis goroutine is left asleep: one hand-over per timeout was most
+				// of an idle capture's CPU beside the capture's own waiting.
+				if quietAt != frames || b.n > 0 || !b.last.IsZero() {
+					b.quiet = true
+					hand()
+					quietAt = frames
+				}
 				if ctx.Err() != nil {
 					return nil
 				}
