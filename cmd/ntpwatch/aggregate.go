@@ -16,7 +16,7 @@ func aggregateFlags(fs *flag.FlagSet, cfg *config.Config) {
 }
 
 func runAggregate(ctx context.Context, e env) error {
-	cfg, p, err := parseConfig("aggregate", usage("aggregate"), e.args, e.stderr, aggregateFlags)
+	cfg, p, err := parseConfig("aggregate", aggregateUsage, e.args, e.stderr, aggregateFlags)
 	if err != nil {
 		return err
 	}

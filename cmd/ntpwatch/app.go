@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitFailure
 }
 
-func printHelp(w io.Writer) { fmt.Fprint(w, usage("ntpwatch")) }
+func printHelp(w io.Writer) { fmt.Fprint(w, ntpwatchUsage) }
 
 func runVersion(ctx context.Context, e env) error {
 	fmt.Fprintf(e.stdout, "ntpwatch %s\n", buildinfo.Read())

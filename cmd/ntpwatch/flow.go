@@ -35,7 +35,7 @@ var flowFlagOf = map[string]string{"flow.sflow": "--sflow", "flow.ipfix": "--ipf
 	"flow.default_sampling_rate": "--default-sampling-rate"}
 
 func runFlow(ctx context.Context, e env) error {
-	cfg, p, err := parseConfig("flow", usage("flow"), e.args, e.stderr, packetFlags, flowFlags, func(fs *flag.FlagSet, cfg *config.Config) {
+	cfg, p, err := parseConfig("flow", flowUsage, e.args, e.stderr, packetFlags, flowFlags, func(fs *flag.FlagSet, cfg *config.Config) {
 		fs.StringVar(&cfg.Flow.MetricsListen, "metrics-listen", cfg.Flow.MetricsListen, "serve Prometheus metrics on /metrics and /healthz at `ADDR` (host:port)")
 	})
 	if err != nil {

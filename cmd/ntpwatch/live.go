@@ -26,7 +26,7 @@ func liveFlags(fs *flag.FlagSet, cfg *config.Config) {
 }
 
 func runLive(ctx context.Context, e env) error {
-	cfg, p, err := parseConfig("live", usage("live"), e.args, e.stderr, packetFlags, liveFlags)
+	cfg, p, err := parseConfig("live", liveUsage, e.args, e.stderr, packetFlags, liveFlags)
 	if err != nil {
 		return err
 	}

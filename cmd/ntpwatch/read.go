@@ -97,7 +97,7 @@ var clock = time.Now
 
 func runRead(ctx context.Context, e env) error {
 	var opts readOptions
-	cfg, p, err := parseConfig("read", usage("read"), e.args, e.stderr, packetFlags, opts.flags)
+	cfg, p, err := parseConfig("read", readUsage, e.args, e.stderr, packetFlags, opts.flags)
 	if err != nil {
 		return err
 	}
